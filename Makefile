@@ -1,0 +1,80 @@
+# Solidis — plain GNU make. `make run` and `make test` are the two commands a
+# newcomer needs; both install missing Debian packages first (make deps).
+
+CC ?= cc
+PKGS := libevent libevent_pthreads sqlite3 hiredis
+CFLAGS_BASE := -std=gnu11 -g -Wall -Wextra -Werror -D_GNU_SOURCE $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+OPT ?= -O2
+CFLAGS ?=
+LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+
+BUILD ?= build
+BIN ?= bin
+
+SERVER_SRC := $(wildcard server/*.c) $(wildcard cache/*.c)
+SERVER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(SERVER_SRC))
+LIB_OBJ := $(filter-out $(BUILD)/server/main.o,$(SERVER_OBJ))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(BIN)/unit/%,$(UNIT_SRC))
+
+# Debian packages the build, the tests and the benchmarks need.
+DEB_PACKAGES := build-essential pkg-config libevent-dev libsqlite3-dev sqlite3 libhiredis-dev libmsgpack-dev \
+                libcmocka-dev redis-server redis-tools python3-redis python3-pytest
+
+.PHONY: all run test unit integration asan bench deps clean
+
+all: $(BIN)/solidis-server $(BIN)/test-hiredis-pipeline
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BIN)/solidis-server: $(SERVER_OBJ)
+	@mkdir -p $(BIN)
+	$(CC) $(OPT) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/test-hiredis-pipeline: tests/integration/hiredis_pipeline.c
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) -o $@ $< -lhiredis
+
+$(BIN)/unit/%: tests/unit/%.c $(LIB_OBJ)
+	@mkdir -p $(BIN)/unit
+	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+-include $(SERVER_OBJ:.o=.d)
+
+# Install only what is missing (needs root or sudo on a fresh Debian machine).
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	./$(BIN)/solidis-server --port 6379 --bind 127.0.0.1 --dir ./data
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; ./$$t; done
+
+integration: all
+	/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
+
+test: deps
+	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory integration
+
+# The whole suite under AddressSanitizer + UBSan, in a separate build tree.
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan BIN=bin-asan OPT="-O1" \
+	  CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all unit
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  SOLIDIS_BIN=$(CURDIR)/bin-asan/solidis-server /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
+
+bench: deps all
+	bash tests/bench/bench.sh
+
+clean:
+	rm -rf build build-asan bin bin-asan

@@ -1,0 +1,426 @@
+/*
+ * t_string.c — string commands.
+ *
+ * Strings live inline in keys.value (see server/store.c), so GET is one
+ * primary-key lookup and a plain SET one upsert. Integers are stored as their
+ * decimal text, exactly as a client would read them back.
+ *
+ * Read commands run on the net thread's read connection; writes on the writer
+ * thread inside its batch. Handlers touch nothing but their request.
+ */
+#include "cache_internal.h"
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char SQL_GET[] = "SELECT type, value, expires_at FROM keys WHERE db=?1 AND key=?2";
+static const char SQL_STRLEN[] = "SELECT type, length(value), expires_at FROM keys WHERE db=?1 AND key=?2";
+static const char SQL_UPSERT[] =
+    "INSERT INTO keys(db, key, id, type, expires_at, value) VALUES(?1, ?2, ?3, 0, ?4, ?5) "
+    "ON CONFLICT(db, key) DO UPDATE SET type=0, expires_at=excluded.expires_at, value=excluded.value";
+static const char SQL_UPSERT_KEEPTTL[] =
+    "INSERT INTO keys(db, key, id, type, expires_at, value) VALUES(?1, ?2, ?3, 0, ?4, ?5) "
+    "ON CONFLICT(db, key) DO UPDATE SET type=0, value=excluded.value";
+
+/* A string value read from the store. `val` points into the statement's row
+ * and stays valid until strDone(). */
+typedef struct strval {
+    sqlite3_stmt *s;
+    const char *val;
+    size_t len;
+    long long expires_at;
+} strval;
+
+static void strDone(strval *v) {
+    stmtDone(v->s);
+    v->s = NULL;
+}
+
+/* Look a string up. Returns 1 found (call strDone), 0 missing, -1 wrong type
+ * (WRONGTYPE already replied). On the writer an expired key is deleted. */
+static int strGet(request *r, int idx, strval *v) {
+    sqlite3_stmt *s = stmtGet(r->st, SQL_GET);
+    if (!s) { storeFail(r, "get"); return -1; }
+    sqlite3_bind_int(s, 1, r->db);
+    sqlite3_bind_blob(s, 2, r->argv[idx], (int)r->argvlen[idx], SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_ROW) { stmtDone(s); return 0; }
+    long long exp = sqlite3_column_int64(s, 2);
+    if (exp && exp <= r->now_ms) {
+        stmtDone(s);
+        keyLookup(r, r->db, r->argv[idx], r->argvlen[idx], &(keyrow){0}); /* deletes it on the writer */
+        return 0;
+    }
+    if (sqlite3_column_int(s, 0) != OBJ_STRING) {
+        stmtDone(s);
+        addReplyWrongType(r);
+        return -1;
+    }
+    v->s = s;
+    v->val = sqlite3_column_blob(s, 1);
+    v->len = (size_t)sqlite3_column_bytes(s, 1);
+    if (!v->val) v->val = "";
+    v->expires_at = exp;
+    return 1;
+}
+
+/* Write a string value. at_ms: 0 = no expiry; keepttl keeps the existing one. */
+static bool strSet(request *r, const char *key, size_t klen, const void *val, size_t len, long long at_ms, bool keepttl) {
+    sqlite3_stmt *s = stmtGet(r->st, keepttl ? SQL_UPSERT_KEEPTTL : SQL_UPSERT);
+    if (!s) return storeFail(r, "set");
+    sqlite3_bind_int(s, 1, r->db);
+    sqlite3_bind_blob(s, 2, key, (int)klen, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, keyNewId(r));
+    if (at_ms) sqlite3_bind_int64(s, 4, at_ms);
+    sqlite3_bind_blob64(s, 5, val, len, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    stmtDone(s);
+    if (rc != SQLITE_DONE) return storeFail(r, "set");
+    r->dirty++;
+    return true;
+}
+
+static bool checkStringLength(request *r, long long total) {
+    if (total > configProtoMaxBulkLen()) {
+        addReplyError(r, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+        return false;
+    }
+    return true;
+}
+
+void getCommand(request *r) {
+    strval v;
+    int rc = strGet(r, 1, &v);
+    if (rc == 0) addReplyNull(r);
+    if (rc != 1) return;
+    addReplyBulk(r, v.val, v.len);
+    strDone(&v);
+}
+
+enum { SET_NX = 1, SET_XX = 2, SET_GET = 4, SET_KEEPTTL = 8, SET_EX = 16 };
+
+/* Parse SET/GETEX style options from argv[start]. Returns false after
+ * replying an error. */
+static bool parseSetOptions(request *r, int start, int *flags, long long *at_ms, bool getex) {
+    for (int i = start; i < r->argc; i++) {
+        bool has_next = i + 1 < r->argc;
+        if (!getex && argIs(r, i, "nx") && !(*flags & SET_XX)) *flags |= SET_NX;
+        else if (!getex && argIs(r, i, "xx") && !(*flags & SET_NX)) *flags |= SET_XX;
+        else if (!getex && argIs(r, i, "get")) *flags |= SET_GET;
+        else if (!getex && argIs(r, i, "keepttl") && !(*flags & SET_EX)) *flags |= SET_KEEPTTL;
+        else if (getex && argIs(r, i, "persist") && !(*flags & SET_EX)) *flags |= SET_KEEPTTL;
+        else if ((argIs(r, i, "ex") || argIs(r, i, "px") || argIs(r, i, "exat") || argIs(r, i, "pxat")) &&
+                 !(*flags & (SET_KEEPTTL | SET_EX)) && has_next) {
+            bool ms = argIs(r, i, "px") || argIs(r, i, "pxat");
+            bool abs = argIs(r, i, "exat") || argIs(r, i, "pxat");
+            if (!parseExpireTime(r, i + 1, ms, abs, getex ? "getex" : "set", at_ms)) return false;
+            *flags |= SET_EX;
+            i++;
+        } else {
+            addReplySyntaxError(r);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* SET key value [NX|XX] [GET] [EX s|PX ms|EXAT t|PXAT t|KEEPTTL] */
+void setCommand(request *r) {
+    int flags = 0;
+    long long at = 0;
+    if (r->argc > 3 && !parseSetOptions(r, 3, &flags, &at, false)) return;
+    const char *key = r->argv[1];
+    size_t klen = r->argvlen[1];
+    if (!(flags & (SET_NX | SET_XX | SET_GET | SET_KEEPTTL))) {
+        if (strSet(r, key, klen, r->argv[2], r->argvlen[2], at, false)) addReplyOK(r);
+        return;
+    }
+    bool exists;
+    if (flags & SET_GET) {
+        strval v;
+        int rc = strGet(r, 1, &v);
+        if (rc < 0) return;
+        exists = rc == 1;
+        if (exists && !(flags & SET_NX) && !(flags & SET_XX)) {
+            /* reply the old value below, after the write */
+        }
+        reply old;
+        replyInit(&old);
+        request tmp = *r;
+        tmp.out = &old;
+        if (exists) { addReplyBulk(&tmp, v.val, v.len); strDone(&v); }
+        else addReplyNull(&tmp);
+        bool do_set = !((flags & SET_NX) && exists) && !((flags & SET_XX) && !exists);
+        if (do_set && !strSet(r, key, klen, r->argv[2], r->argvlen[2], at, (flags & SET_KEEPTTL) != 0)) {
+            replyFree(&old);
+            return;
+        }
+        addReplyRaw(r, old.buf, old.len);
+        replyFree(&old);
+        return;
+    }
+    keyrow row;
+    exists = keyLookup(r, r->db, key, klen, &row);
+    if (((flags & SET_NX) && exists) || ((flags & SET_XX) && !exists)) {
+        addReplyNull(r);
+        return;
+    }
+    if (strSet(r, key, klen, r->argv[2], r->argvlen[2], at, (flags & SET_KEEPTTL) && exists)) addReplyOK(r);
+}
+
+static void setexGeneric(request *r, bool ms) {
+    long long at;
+    if (!parseExpireTime(r, 2, ms, false, ms ? "psetex" : "setex", &at)) return;
+    if (strSet(r, r->argv[1], r->argvlen[1], r->argv[3], r->argvlen[3], at, false)) addReplyOK(r);
+}
+
+void setexCommand(request *r) { setexGeneric(r, false); }
+void psetexCommand(request *r) { setexGeneric(r, true); }
+
+void setnxCommand(request *r) {
+    keyrow row;
+    if (keyLookup(r, r->db, r->argv[1], r->argvlen[1], &row)) { addReplyLongLong(r, 0); return; }
+    if (strSet(r, r->argv[1], r->argvlen[1], r->argv[2], r->argvlen[2], 0, false)) addReplyLongLong(r, 1);
+}
+
+/* GETEX key [EX s|PX ms|EXAT t|PXAT t|PERSIST] */
+void getexCommand(request *r) {
+    int flags = 0;
+    long long at = 0;
+    if (r->argc > 2 && !parseSetOptions(r, 2, &flags, &at, true)) return;
+    strval v;
+    int rc = strGet(r, 1, &v);
+    if (rc == 0) addReplyNull(r);
+    if (rc != 1) return;
+    addReplyBulk(r, v.val, v.len);
+    strDone(&v);
+    if (flags & SET_EX) {
+        if (at <= r->now_ms) keyDelete(r, r->db, r->argv[1], r->argvlen[1]);
+        else keySetExpire(r, r->db, r->argv[1], r->argvlen[1], at);
+    } else if (flags & SET_KEEPTTL) {
+        keySetExpire(r, r->db, r->argv[1], r->argvlen[1], 0);
+    }
+}
+
+void getdelCommand(request *r) {
+    strval v;
+    int rc = strGet(r, 1, &v);
+    if (rc == 0) addReplyNull(r);
+    if (rc != 1) return;
+    addReplyBulk(r, v.val, v.len);
+    strDone(&v);
+    keyDelete(r, r->db, r->argv[1], r->argvlen[1]);
+}
+
+void getsetCommand(request *r) {
+    strval v;
+    int rc = strGet(r, 1, &v);
+    if (rc < 0) return;
+    reply old;
+    replyInit(&old);
+    request tmp = *r;
+    tmp.out = &old;
+    if (rc == 1) { addReplyBulk(&tmp, v.val, v.len); strDone(&v); }
+    else addReplyNull(&tmp);
+    if (strSet(r, r->argv[1], r->argvlen[1], r->argv[2], r->argvlen[2], 0, false)) addReplyRaw(r, old.buf, old.len);
+    replyFree(&old);
+}
+
+void mgetCommand(request *r) {
+    addReplyArrayLen(r, r->argc - 1);
+    for (int i = 1; i < r->argc; i++) {
+        sqlite3_stmt *s = stmtGet(r->st, SQL_GET);
+        if (!s) { addReplyNull(r); continue; }
+        sqlite3_bind_int(s, 1, r->db);
+        sqlite3_bind_blob(s, 2, r->argv[i], (int)r->argvlen[i], SQLITE_STATIC);
+        if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) == OBJ_STRING &&
+            !(sqlite3_column_int64(s, 2) && sqlite3_column_int64(s, 2) <= r->now_ms)) {
+            const void *p = sqlite3_column_blob(s, 1);
+            addReplyBulk(r, p ? p : "", (size_t)sqlite3_column_bytes(s, 1));
+        } else {
+            addReplyNull(r);
+        }
+        stmtDone(s);
+    }
+}
+
+void msetCommand(request *r) {
+    if (r->argc % 2 == 0) { addReplyArityError(r); return; }
+    for (int i = 1; i < r->argc; i += 2)
+        if (!strSet(r, r->argv[i], r->argvlen[i], r->argv[i + 1], r->argvlen[i + 1], 0, false)) return;
+    addReplyOK(r);
+}
+
+void msetnxCommand(request *r) {
+    if (r->argc % 2 == 0) { addReplyArityError(r); return; }
+    keyrow row;
+    for (int i = 1; i < r->argc; i += 2)
+        if (keyLookup(r, r->db, r->argv[i], r->argvlen[i], &row)) { addReplyLongLong(r, 0); return; }
+    for (int i = 1; i < r->argc; i += 2)
+        if (!strSet(r, r->argv[i], r->argvlen[i], r->argv[i + 1], r->argvlen[i + 1], 0, false)) return;
+    addReplyLongLong(r, 1);
+}
+
+static void incrGeneric(request *r, long long by) {
+    strval v;
+    int rc = strGet(r, 1, &v);
+    if (rc < 0) return;
+    long long cur = 0;
+    if (rc == 1) {
+        bool ok = string2ll(v.val, v.len, &cur);
+        strDone(&v);
+        if (!ok) { addReplyError(r, ERR_NOT_INT); return; }
+    }
+    if ((by < 0 && cur < 0 && by < LLONG_MIN - cur) || (by > 0 && cur > 0 && by > LLONG_MAX - cur)) {
+        addReplyError(r, ERR_OVERFLOW);
+        return;
+    }
+    cur += by;
+    char buf[32];
+    int n = ll2string(buf, sizeof(buf), cur);
+    if (strSet(r, r->argv[1], r->argvlen[1], buf, (size_t)n, 0, true)) addReplyLongLong(r, cur);
+}
+
+void incrCommand(request *r) { incrGeneric(r, 1); }
+void decrCommand(request *r) { incrGeneric(r, -1); }
+
+void incrbyCommand(request *r) {
+    long long by;
+    if (getLongLongArg(r, 2, &by, NULL)) incrGeneric(r, by);
+}
+
+void decrbyCommand(request *r) {
+    long long by;
+    if (!getLongLongArg(r, 2, &by, NULL)) return;
+    if (by == LLONG_MIN) { addReplyError(r, "ERR decrement would overflow"); return; }
+    incrGeneric(r, -by);
+}
+
+void incrbyfloatCommand(request *r) {
+    long double by, cur = 0;
+    if (!string2ld(r->argv[2], r->argvlen[2], &by)) { addReplyError(r, ERR_NOT_FLOAT); return; }
+    strval v;
+    int rc = strGet(r, 1, &v);
+    if (rc < 0) return;
+    if (rc == 1) {
+        bool ok = string2ld(v.val, v.len, &cur);
+        strDone(&v);
+        if (!ok) { addReplyError(r, ERR_NOT_FLOAT); return; }
+    }
+    cur += by;
+    if (isnan(cur) || isinf(cur)) { addReplyError(r, "ERR increment would produce NaN or Infinity"); return; }
+    char buf[5 * 1024];
+    int n = ld2string(buf, sizeof(buf), cur);
+    if (strSet(r, r->argv[1], r->argvlen[1], buf, (size_t)n, 0, true)) addReplyBulk(r, buf, (size_t)n);
+}
+
+void appendCommand(request *r) {
+    strval v;
+    int rc = strGet(r, 1, &v);
+    if (rc < 0) return;
+    if (rc == 0) {
+        if (strSet(r, r->argv[1], r->argvlen[1], r->argv[2], r->argvlen[2], 0, false))
+            addReplyLongLong(r, (long long)r->argvlen[2]);
+        return;
+    }
+    size_t total = v.len + r->argvlen[2];
+    if (!checkStringLength(r, (long long)total)) { strDone(&v); return; }
+    char *buf = malloc(total ? total : 1);
+    if (!buf) { strDone(&v); addReplyError(r, "ERR out of memory"); return; }
+    memcpy(buf, v.val, v.len);
+    memcpy(buf + v.len, r->argv[2], r->argvlen[2]);
+    strDone(&v);
+    if (strSet(r, r->argv[1], r->argvlen[1], buf, total, 0, true)) addReplyLongLong(r, (long long)total);
+    free(buf);
+}
+
+void strlenCommand(request *r) {
+    sqlite3_stmt *s = stmtGet(r->st, SQL_STRLEN);
+    if (!s) { storeFail(r, "strlen"); return; }
+    sqlite3_bind_int(s, 1, r->db);
+    sqlite3_bind_blob(s, 2, r->argv[1], (int)r->argvlen[1], SQLITE_STATIC);
+    long long len = 0;
+    int type = OBJ_STRING;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        long long exp = sqlite3_column_int64(s, 2);
+        if (!exp || exp > r->now_ms) {
+            type = sqlite3_column_int(s, 0);
+            len = sqlite3_column_int64(s, 1);
+        }
+    }
+    stmtDone(s);
+    if (type != OBJ_STRING) addReplyWrongType(r);
+    else addReplyLongLong(r, len);
+}
+
+void getrangeCommand(request *r) {
+    long long start, end;
+    if (!getLongLongArg(r, 2, &start, NULL) || !getLongLongArg(r, 3, &end, NULL)) return;
+    strval v;
+    int rc = strGet(r, 1, &v);
+    if (rc == 0) addReplyBulk(r, "", 0);
+    if (rc != 1) return;
+    long long len = (long long)v.len;
+    if (start < 0 && end < 0 && start > end) { strDone(&v); addReplyBulk(r, "", 0); return; }
+    if (start < 0) start += len;
+    if (end < 0) end += len;
+    if (start < 0) start = 0;
+    if (end < 0) end = 0;
+    if (end >= len) end = len - 1;
+    if (len == 0 || start > end) addReplyBulk(r, "", 0);
+    else addReplyBulk(r, v.val + start, (size_t)(end - start + 1));
+    strDone(&v);
+}
+
+void setrangeCommand(request *r) {
+    long long offset;
+    if (!getLongLongArg(r, 2, &offset, NULL)) return;
+    if (offset < 0) { addReplyError(r, "ERR offset is out of range"); return; }
+    size_t add = r->argvlen[3];
+    strval v;
+    int rc = strGet(r, 1, &v);
+    if (rc < 0) return;
+    size_t oldlen = rc == 1 ? v.len : 0;
+    if (add == 0) {
+        if (rc == 1) strDone(&v);
+        addReplyLongLong(r, (long long)oldlen);
+        return;
+    }
+    if (!checkStringLength(r, offset + (long long)add)) { if (rc == 1) strDone(&v); return; }
+    size_t total = (size_t)offset + add > oldlen ? (size_t)offset + add : oldlen;
+    char *buf = calloc(1, total);
+    if (!buf) { if (rc == 1) strDone(&v); addReplyError(r, "ERR out of memory"); return; }
+    if (rc == 1) { memcpy(buf, v.val, oldlen); strDone(&v); }
+    memcpy(buf + offset, r->argv[3], add);
+    if (strSet(r, r->argv[1], r->argvlen[1], buf, total, 0, rc == 1)) addReplyLongLong(r, (long long)total);
+    free(buf);
+}
+
+#define W (CMD_WRITE | CMD_DENYOOM)
+#define R (CMD_READONLY | CMD_FAST)
+static const command string_commands[] = {
+    {"get", getCommand, 2, R, 1, 1, 1, "string", "Returns the string value of a key.", "1.0.0", NULL},
+    {"set", setCommand, -3, W, 1, 1, 1, "string", "Sets the string value of a key, ignoring its type.", "1.0.0", NULL},
+    {"setex", setexCommand, 4, W, 1, 1, 1, "string", "Sets the string value and expiration time of a key.", "2.0.0", NULL},
+    {"psetex", psetexCommand, 4, W, 1, 1, 1, "string", "Sets both string value and expiration time in milliseconds of a key.", "2.6.0", NULL},
+    {"setnx", setnxCommand, 3, W | CMD_FAST, 1, 1, 1, "string", "Set the string value of a key only when the key doesn't exist.", "1.0.0", NULL},
+    {"getex", getexCommand, -2, CMD_WRITE | CMD_FAST, 1, 1, 1, "string", "Returns the string value of a key after setting its expiration time.", "6.2.0", NULL},
+    {"getdel", getdelCommand, 2, CMD_WRITE | CMD_FAST, 1, 1, 1, "string", "Returns the string value of a key after deleting the key.", "6.2.0", NULL},
+    {"getset", getsetCommand, 3, W | CMD_FAST, 1, 1, 1, "string", "Returns the previous string value of a key after setting it to a new value.", "1.0.0", NULL},
+    {"mget", mgetCommand, -2, R, 1, -1, 1, "string", "Atomically returns the string values of one or more keys.", "1.0.0", NULL},
+    {"mset", msetCommand, -3, W, 1, -1, 2, "string", "Atomically creates or modifies the string values of one or more keys.", "1.0.1", NULL},
+    {"msetnx", msetnxCommand, -3, W, 1, -1, 2, "string", "Atomically modifies the string values of one or more keys only when all keys don't exist.", "1.0.1", NULL},
+    {"incr", incrCommand, 2, W | CMD_FAST, 1, 1, 1, "string", "Increments the integer value of a key by one.", "1.0.0", NULL},
+    {"decr", decrCommand, 2, W | CMD_FAST, 1, 1, 1, "string", "Decrements the integer value of a key by one.", "1.0.0", NULL},
+    {"incrby", incrbyCommand, 3, W | CMD_FAST, 1, 1, 1, "string", "Increments the integer value of a key by a number.", "1.0.0", NULL},
+    {"decrby", decrbyCommand, 3, W | CMD_FAST, 1, 1, 1, "string", "Decrements a number from the integer value of a key.", "1.0.0", NULL},
+    {"incrbyfloat", incrbyfloatCommand, 3, W | CMD_FAST, 1, 1, 1, "string", "Increment the floating point value of a key by a number.", "2.6.0", NULL},
+    {"append", appendCommand, 3, W | CMD_FAST, 1, 1, 1, "string", "Appends a string to the value of a key.", "2.0.0", NULL},
+    {"strlen", strlenCommand, 2, R, 1, 1, 1, "string", "Returns the length of a string value.", "2.2.0", NULL},
+    {"getrange", getrangeCommand, 4, CMD_READONLY, 1, 1, 1, "string", "Returns a substring of the string stored at a key.", "2.4.0", NULL},
+    {"substr", getrangeCommand, 4, CMD_READONLY, 1, 1, 1, "string", "Returns a substring from a string value.", "1.0.0", NULL},
+    {"setrange", setrangeCommand, 4, W, 1, 1, 1, "string", "Overwrites a part of a string value with another by an offset.", "2.2.0", NULL},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
+};
+
+void stringRegister(void) { commandRegisterTable(string_commands); }

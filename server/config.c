@@ -1,0 +1,341 @@
+/*
+ * config.c — options, the redis.conf parser, CONFIG GET/SET/RESETSTAT/REWRITE
+ * and logging.
+ *
+ * Options are data: one table row per option with its type, default, and
+ * whether CONFIG SET may change it at run time. The same row drives the file
+ * parser, "--name value" arguments, CONFIG GET (glob patterns) and CONFIG SET.
+ * A few Redis options that clients read but Solidis does not implement
+ * (maxmemory-policy, save, appendonly...) answer with fixed values so that
+ * client libraries that check them are satisfied.
+ */
+#include "config.h"
+#include "net.h"
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+config server_config;
+
+enum { T_INT, T_MEM, T_STR, T_ENUM, T_OCTAL, T_FIXED };
+
+typedef struct option {
+    const char *name;
+    int type;
+    void *ptr;
+    const char *def;       /* default, as text */
+    bool runtime;          /* CONFIG SET allowed */
+    long long min, max;
+    const char *const *enums;
+} option;
+
+static const char *const fsync_names[] = {"no", "everysec", "always", NULL};
+static const char *const loglevel_names[] = {"debug", "verbose", "notice", "warning", NULL};
+
+#define C server_config
+static option options[] = {
+    {"port", T_INT, &C.port, "6379", false, 0, 65535, NULL},
+    {"bind", T_STR, &C.bind, "127.0.0.1", false, 0, 0, NULL},
+    {"dir", T_STR, &C.dir, "./data", false, 0, 0, NULL},
+    {"dbfilename", T_STR, &C.dbfilename, "solidis.db", false, 0, 0, NULL},
+    {"requirepass", T_STR, &C.requirepass, "", true, 0, 0, NULL},
+    {"appendfsync", T_ENUM, &C.appendfsync, "everysec", true, 0, 0, fsync_names},
+    {"maxclients", T_INT, &C.maxclients, "10000", true, 1, 1000000, NULL},
+    {"databases", T_INT, &C.databases, "16", false, 1, 1000000, NULL},
+    {"timeout", T_INT, &C.timeout, "0", true, 0, 2147483647, NULL},
+    {"tcp-keepalive", T_INT, &C.tcp_keepalive, "300", true, 0, 2147483647, NULL},
+    {"proto-max-bulk-len", T_MEM, &C.proto_max_bulk_len, "512mb", true, 1024 * 1024, 1LL << 40, NULL},
+    {"client-query-buffer-limit", T_MEM, &C.client_query_buffer_limit, "1gb", true, 1024 * 1024, 1LL << 40, NULL},
+    {"loglevel", T_ENUM, &C.loglevel, "notice", true, 0, 0, loglevel_names},
+    {"logfile", T_STR, &C.logfile, "", false, 0, 0, NULL},
+    {"unixsocket", T_STR, &C.unixsocket, "", false, 0, 0, NULL},
+    {"unixsocketperm", T_OCTAL, &C.unixsocketperm, "0", false, 0, 0777, NULL},
+    {"pidfile", T_STR, &C.pidfile, "", false, 0, 0, NULL},
+    /* Accepted and reported for client compatibility; fixed behaviour. */
+    {"maxmemory", T_FIXED, NULL, "0", true, 0, 0, NULL},
+    {"maxmemory-policy", T_FIXED, NULL, "noeviction", true, 0, 0, NULL},
+    {"appendonly", T_FIXED, NULL, "yes", true, 0, 0, NULL},
+    {"save", T_FIXED, NULL, "", true, 0, 0, NULL},
+    {"daemonize", T_FIXED, NULL, "no", false, 0, 0, NULL},
+    {"protected-mode", T_FIXED, NULL, "no", true, 0, 0, NULL},
+    {"tcp-backlog", T_FIXED, NULL, "511", false, 0, 0, NULL},
+    {"notify-keyspace-events", T_FIXED, NULL, "", true, 0, 0, NULL},
+    {NULL, 0, NULL, NULL, false, 0, 0, NULL},
+};
+#undef C
+
+static option *findOption(const char *name) {
+    for (option *o = options; o->name; o++)
+        if (strcasecmp(o->name, name) == 0) return o;
+    return NULL;
+}
+
+/* Parse "100", "1k", "5mb", "1gb" the way redis.conf does. */
+static bool parseMemory(const char *s, long long *out) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || errno) return false;
+    long long mul = 1;
+    if (*end) {
+        if (!strcasecmp(end, "k")) mul = 1000;
+        else if (!strcasecmp(end, "kb")) mul = 1024;
+        else if (!strcasecmp(end, "m")) mul = 1000 * 1000;
+        else if (!strcasecmp(end, "mb")) mul = 1024 * 1024;
+        else if (!strcasecmp(end, "g")) mul = 1000LL * 1000 * 1000;
+        else if (!strcasecmp(end, "gb")) mul = 1024LL * 1024 * 1024;
+        else return false;
+    }
+    *out = v * mul;
+    return true;
+}
+
+/* Set an option from text; on failure write a Redis-style reason to err. */
+static bool optionSet(option *o, const char *val, char *err, size_t errlen) {
+    long long v;
+    char *end;
+    switch (o->type) {
+    case T_INT:
+        errno = 0;
+        v = strtoll(val, &end, 10);
+        if (end == val || *end || errno) { snprintf(err, errlen, "argument couldn't be parsed into an integer"); return false; }
+        goto range;
+    case T_MEM:
+        if (!parseMemory(val, &v)) { snprintf(err, errlen, "argument must be a memory value"); return false; }
+        goto range;
+    case T_OCTAL:
+        errno = 0;
+        v = strtoll(val, &end, 8);
+        if (end == val || *end || errno) { snprintf(err, errlen, "argument couldn't be parsed into an integer"); return false; }
+    range:
+        if (v < o->min || v > o->max) {
+            snprintf(err, errlen, "argument must be between %lld and %lld inclusive", o->min, o->max);
+            return false;
+        }
+        if (o->ptr == &server_config.port) server_config.port = (int)v;
+        else *(long long *)o->ptr = v;
+        return true;
+    case T_STR: {
+        char **p = o->ptr;
+        free(*p);
+        *p = strdup(val);
+        return true;
+    }
+    case T_ENUM:
+        for (int i = 0; o->enums[i]; i++)
+            if (!strcasecmp(o->enums[i], val)) { *(int *)o->ptr = i; return true; }
+        snprintf(err, errlen, "argument(s) must be one of the following: ");
+        for (int i = 0; o->enums[i]; i++) {
+            strncat(err, o->enums[i], errlen - strlen(err) - 1);
+            if (o->enums[i + 1]) strncat(err, ", ", errlen - strlen(err) - 1);
+        }
+        return false;
+    case T_FIXED:
+        return true;
+    }
+    return false;
+}
+
+static void optionGet(option *o, char *buf, size_t len) {
+    switch (o->type) {
+    case T_INT:
+        if (o->ptr == &server_config.port) snprintf(buf, len, "%d", server_config.port);
+        else snprintf(buf, len, "%lld", *(long long *)o->ptr);
+        break;
+    case T_MEM: snprintf(buf, len, "%lld", *(long long *)o->ptr); break;
+    case T_OCTAL: snprintf(buf, len, "%llo", *(long long *)o->ptr); break;
+    case T_STR: snprintf(buf, len, "%s", *(char **)o->ptr ? *(char **)o->ptr : ""); break;
+    case T_ENUM: snprintf(buf, len, "%s", o->enums[*(int *)o->ptr]); break;
+    case T_FIXED: snprintf(buf, len, "%s", o->def); break;
+    }
+}
+
+void configInitDefaults(void) {
+    char err[256];
+    memset(&server_config, 0, sizeof(server_config));
+    for (option *o = options; o->name; o++) optionSet(o, o->def, err, sizeof(err));
+}
+
+/* Split a config line into words, honouring "double" and 'single' quotes. */
+static int splitLine(char *line, char **words, int max) {
+    int n = 0;
+    char *p = line;
+    while (*p && n < max) {
+        while (isspace((unsigned char)*p)) p++;
+        if (!*p || *p == '#') break;
+        char *w = p, *o = p;
+        if (*p == '"' || *p == '\'') {
+            char q = *p++;
+            while (*p && *p != q) {
+                if (q == '"' && *p == '\\' && p[1]) p++;
+                *o++ = *p++;
+            }
+            if (*p) p++;
+        } else {
+            while (*p && !isspace((unsigned char)*p)) *o++ = *p++;
+        }
+        if (*p) p++;
+        *o = '\0';
+        words[n++] = w;
+    }
+    return n;
+}
+
+static bool applyWords(char **w, int n, char *err, size_t errlen) {
+    option *o = findOption(w[0]);
+    if (!o) { snprintf(err, errlen, "Bad directive or wrong number of arguments: '%s'", w[0]); return false; }
+    /* "bind a b c" and "save 900 1 300 10" take several words. */
+    char joined[1024] = "";
+    for (int i = 1; i < n; i++) {
+        if (i > 1) strncat(joined, " ", sizeof(joined) - strlen(joined) - 1);
+        strncat(joined, w[i], sizeof(joined) - strlen(joined) - 1);
+    }
+    char why[256];
+    if (!optionSet(o, joined, why, sizeof(why))) {
+        snprintf(err, errlen, "'%s %s': %s", w[0], joined, why);
+        return false;
+    }
+    return true;
+}
+
+bool configLoadFile(const char *path, char *err, size_t errlen) {
+    FILE *f = fopen(path, "r");
+    if (!f) { snprintf(err, errlen, "Fatal error, can't open config file '%s': %s", path, strerror(errno)); return false; }
+    char line[4096];
+    int lineno = 0;
+    while (fgets(line, sizeof(line), f)) {
+        lineno++;
+        char *words[64];
+        int n = splitLine(line, words, 64);
+        if (n == 0) continue;
+        if (!strcasecmp(words[0], "include")) continue;
+        if (!applyWords(words, n, err, errlen)) {
+            char tmp[512];
+            snprintf(tmp, sizeof(tmp), "config file %s line %d: %s", path, lineno, err);
+            snprintf(err, errlen, "%s", tmp);
+            fclose(f);
+            return false;
+        }
+    }
+    fclose(f);
+    return true;
+}
+
+bool configApplyArgs(int argc, char **argv, int start, char *err, size_t errlen) {
+    for (int i = start; i < argc;) {
+        if (strncmp(argv[i], "--", 2) != 0 || !argv[i][2]) {
+            snprintf(err, errlen, "unexpected argument '%s'", argv[i]);
+            return false;
+        }
+        char *words[64];
+        int n = 0;
+        words[n++] = argv[i] + 2;
+        i++;
+        while (i < argc && strncmp(argv[i], "--", 2) != 0 && n < 63) words[n++] = argv[i++];
+        if (n == 1) words[n++] = "";
+        if (!applyWords(words, n, err, errlen)) return false;
+    }
+    return true;
+}
+
+/* CONFIG GET pattern [pattern ...] | SET name value [name value ...] |
+ * RESETSTAT | REWRITE | HELP. Runs on the net thread. */
+void configCommand(request *r) {
+    if (argIs(r, 1, "get") && r->argc >= 3) {
+        /* Collect unique matches across patterns. */
+        bool seen[sizeof(options) / sizeof(options[0])] = {false};
+        int count = 0;
+        for (int a = 2; a < r->argc; a++)
+            for (int i = 0; options[i].name; i++)
+                if (!seen[i] && stringmatchlen(r->argv[a], r->argvlen[a], options[i].name, strlen(options[i].name), true)) {
+                    seen[i] = true;
+                    count++;
+                }
+        addReplyMapLen(r, count);
+        char buf[1024];
+        for (int i = 0; options[i].name; i++) {
+            if (!seen[i]) continue;
+            addReplyBulkCString(r, options[i].name);
+            optionGet(&options[i], buf, sizeof(buf));
+            addReplyBulkCString(r, buf);
+        }
+    } else if (argIs(r, 1, "set") && r->argc >= 4 && r->argc % 2 == 0) {
+        for (int a = 2; a < r->argc; a += 2) {
+            option *o = findOption(r->argv[a]);
+            if (!o || !o->runtime) {
+                addReplyErrorFormat(r, "ERR Unknown option or number of arguments for CONFIG SET - '%s'", r->argv[a]);
+                return;
+            }
+        }
+        for (int a = 2; a < r->argc; a += 2) {
+            option *o = findOption(r->argv[a]);
+            char why[256];
+            if (!optionSet(o, r->argv[a + 1], why, sizeof(why))) {
+                addReplyErrorFormat(r, "ERR CONFIG SET failed (possibly related to argument '%s') - %s", o->name, why);
+                return;
+            }
+            netConfigChanged(o->name);
+        }
+        addReplyOK(r);
+    } else if (argIs(r, 1, "resetstat") && r->argc == 2) {
+        netResetStats();
+        addReplyOK(r);
+    } else if (argIs(r, 1, "rewrite") && r->argc == 2) {
+        addReplyError(r, "ERR The server is running without a config file");
+    } else if (argIs(r, 1, "help") && r->argc == 2) {
+        static const char *help[] = {
+            "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>", "    Set the configuration <directive> to <value>.",
+            "RESETSTAT", "    Reset statistics reported by the INFO command.",
+            "REWRITE", "    Rewrite the configuration file.",
+            "HELP", "    Print this help."};
+        addReplyArrayLen(r, sizeof(help) / sizeof(help[0]));
+        for (size_t i = 0; i < sizeof(help) / sizeof(help[0]); i++) addReplyStatus(r, help[i]);
+    } else if (argIs(r, 1, "get") || argIs(r, 1, "set") || argIs(r, 1, "resetstat") || argIs(r, 1, "rewrite")) {
+        char sub[32];
+        size_t i = 0;
+        for (; i + 1 < sizeof(sub) && r->argv[1][i]; i++) sub[i] = (char)tolower((unsigned char)r->argv[1][i]);
+        sub[i] = '\0';
+        addReplyErrorFormat(r, "ERR wrong number of arguments for 'config|%s' command", sub);
+    } else {
+        addReplyErrorFormat(r, "ERR unknown subcommand '%.128s'. Try CONFIG HELP.", r->argv[1]);
+    }
+}
+
+long long configProtoMaxBulkLen(void) { return server_config.proto_max_bulk_len; }
+int configDatabases(void) { return (int)server_config.databases; }
+
+void serverLog(int level, const char *fmt, ...) {
+    if (level < server_config.loglevel) return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    struct tm tm;
+    localtime_r(&tv.tv_sec, &tm);
+    char when[64];
+    size_t off = strftime(when, sizeof(when), "%d %b %Y %H:%M:%S.", &tm);
+    snprintf(when + off, sizeof(when) - off, "%03d", (int)(tv.tv_usec / 1000));
+    const char marks[] = ".-*#";
+    FILE *f = stdout;
+    bool own = false;
+    if (server_config.logfile && server_config.logfile[0]) {
+        f = fopen(server_config.logfile, "a");
+        if (!f) return;
+        own = true;
+    }
+    fprintf(f, "%d:M %s %c %s\n", (int)getpid(), when, marks[level], msg);
+    fflush(f);
+    if (own) fclose(f);
+}

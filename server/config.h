@@ -1,0 +1,48 @@
+/*
+ * config.h — server configuration (server-internal).
+ *
+ * Thread ownership: `config` is written by the net thread only (at start and
+ * by CONFIG SET). The writer thread reads the few fields it needs through
+ * the writer's own copies, handed over by writerConfigure().
+ */
+#ifndef SOLIDIS_CONFIG_H
+#define SOLIDIS_CONFIG_H
+
+#include "server.h"
+
+enum { FSYNC_NO = 0, FSYNC_EVERYSEC = 1, FSYNC_ALWAYS = 2 };
+enum { LL_DEBUG = 0, LL_VERBOSE, LL_NOTICE, LL_WARNING };
+
+typedef struct config {
+    int port;
+    char *bind;           /* space-separated addresses */
+    char *dir;
+    char *dbfilename;
+    char *requirepass;    /* NULL or "" = none */
+    int appendfsync;
+    long long maxclients;
+    long long databases;
+    long long timeout;    /* idle seconds, 0 = never */
+    long long tcp_keepalive;
+    long long proto_max_bulk_len;
+    long long client_query_buffer_limit;
+    int loglevel;
+    char *logfile;
+    char *unixsocket;
+    long long unixsocketperm;
+    char *pidfile;
+    bool daemonize_ignored;
+} config;
+
+extern config server_config;
+
+void configInitDefaults(void);
+/* Load a redis.conf-style file then "--name value" pairs. Returns false and
+ * fills err on a bad option. */
+bool configLoadFile(const char *path, char *err, size_t errlen);
+bool configApplyArgs(int argc, char **argv, int start, char *err, size_t errlen);
+void configCommand(request *r);
+
+void serverLog(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,164 @@
+/*
+ * info.c — the INFO command: Redis's sections and field names, filled with
+ * Solidis's real numbers (and a few solidis_* fields of its own).
+ *
+ * Net thread. Keyspace counts come from the net thread's read connection.
+ */
+#include "commands.h"
+#include "config.h"
+#include "net.h"
+#include "store.h"
+#include "writer.h"
+#include <malloc.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+typedef struct section {
+    const char *name;
+    void (*fill)(reply *o, request *r);
+    bool in_default;
+} section;
+
+static void add(reply *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(reply *o, const char *fmt, ...) {
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (n > (int)sizeof(buf) - 1) n = (int)sizeof(buf) - 1;
+    replyAppend(o, buf, (size_t)n);
+}
+
+static long long rssBytes(void) {
+    FILE *f = fopen("/proc/self/statm", "r");
+    long long pages = 0, rss = 0;
+    if (f) {
+        if (fscanf(f, "%lld %lld", &pages, &rss) != 2) rss = 0;
+        fclose(f);
+    }
+    return rss * sysconf(_SC_PAGESIZE);
+}
+
+static void fillServer(reply *o, request *r) {
+    (void)r;
+    struct utsname u;
+    uname(&u);
+    long long up = (mstime() - stats.start_ms) / 1000;
+    add(o, "# Server\r\nredis_version:%s\r\nsolidis_version:%s\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\n"
+           "redis_build_id:0\r\nredis_mode:standalone\r\nos:%s %s %s\r\narch_bits:%d\r\nmultiplexing_api:epoll\r\n"
+           "gcc_version:%d.%d.%d\r\nprocess_id:%d\r\nrun_id:%016llx%016llx%08x\r\ntcp_port:%d\r\nserver_time_usec:%lld\r\n"
+           "uptime_in_seconds:%lld\r\nuptime_in_days:%lld\r\nhz:10\r\nconfigured_hz:10\r\nexecutable:solidis-server\r\n"
+           "config_file:\r\nio_threads_active:0\r\nstorage_engine:sqlite %s\r\n",
+        REDIS_COMPAT_VERSION, SOLIDIS_VERSION, u.sysname, u.release, u.machine, (int)sizeof(long) * 8,
+        __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__, (int)getpid(),
+        (unsigned long long)stats.start_ms * 2654435761ULL, (unsigned long long)getpid() * 40503ULL, 0u,
+        server_config.port, ustime(), up, up / 86400, sqlite3_libversion());
+}
+
+static void fillClients(reply *o, request *r) {
+    (void)r;
+    long long maxq = 0;
+    for (client *c = netClientList(); c; c = c->next)
+        if ((long long)protoQueryBufLen(c) > maxq) maxq = (long long)protoQueryBufLen(c);
+    add(o, "# Clients\r\nconnected_clients:%ld\r\ncluster_connections:0\r\nmaxclients:%lld\r\n"
+           "client_recent_max_input_buffer:%lld\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\n"
+           "tracking_clients:0\r\nclients_in_timeout_table:0\r\ntotal_blocking_keys:0\r\n",
+        netClientCount(), server_config.maxclients, maxq);
+}
+
+static void fillMemory(reply *o, request *r) {
+    (void)r;
+    struct mallinfo2 mi = mallinfo2();
+    long long used = (long long)(mi.uordblks + mi.hblkhd);
+    long long rss = rssBytes();
+    add(o, "# Memory\r\nused_memory:%lld\r\nused_memory_human:%.2fM\r\nused_memory_rss:%lld\r\n"
+           "used_memory_rss_human:%.2fM\r\nused_memory_peak:%lld\r\nused_memory_lua:0\r\nmaxmemory:0\r\n"
+           "maxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\nmem_fragmentation_ratio:%.2f\r\n"
+           "mem_allocator:libc\r\nsqlite_memory_used:%lld\r\n",
+        used, used / 1048576.0, rss, rss / 1048576.0, used, used ? (double)rss / (double)used : 0.0,
+        (long long)sqlite3_memory_used());
+}
+
+static void fillPersistence(reply *o, request *r) {
+    (void)r;
+    writer_stats ws;
+    writerGetStats(&ws);
+    add(o, "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\n"
+           "rdb_last_bgsave_status:ok\r\naof_enabled:1\r\naof_rewrite_in_progress:0\r\naof_last_write_status:ok\r\n"
+           "appendfsync:%s\r\nsolidis_batches:%lld\r\nsolidis_batched_commands:%lld\r\nsolidis_failed_commits:%lld\r\n"
+           "solidis_checkpoints:%lld\r\nsolidis_wal_fsyncs:%lld\r\nsolidis_wal_frames:%lld\r\n",
+        server_config.appendfsync == FSYNC_ALWAYS ? "always" : server_config.appendfsync == FSYNC_EVERYSEC ? "everysec" : "no",
+        ws.batches, ws.commands, ws.commits_failed, ws.checkpoints, ws.fsyncs, ws.wal_frames);
+}
+
+static void fillStats(reply *o, request *r) {
+    (void)r;
+    add(o, "# Stats\r\ntotal_connections_received:%lld\r\ntotal_commands_processed:%lld\r\n"
+           "instantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:%lld\r\ntotal_net_output_bytes:%lld\r\n"
+           "rejected_connections:%lld\r\nexpired_keys:%lld\r\nevicted_keys:0\r\nkeyspace_hits:%lld\r\n"
+           "keyspace_misses:%lld\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:0\r\n",
+        stats.total_connections, stats.total_commands, stats.net_input_bytes, stats.net_output_bytes,
+        stats.rejected_connections, __atomic_load_n(&stats.expired_keys, __ATOMIC_RELAXED),
+        stats.keyspace_hits, stats.keyspace_misses);
+}
+
+static void fillReplication(reply *o, request *r) {
+    (void)r;
+    add(o, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\n"
+           "master_replid:0000000000000000000000000000000000000000\r\n"
+           "master_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\n"
+           "second_repl_offset:-1\r\nrepl_backlog_active:0\r\n");
+}
+
+static void fillCpu(reply *o, request *r) {
+    (void)r;
+    struct rusage self, children;
+    getrusage(RUSAGE_SELF, &self);
+    getrusage(RUSAGE_CHILDREN, &children);
+    add(o, "# CPU\r\nused_cpu_sys:%ld.%06ld\r\nused_cpu_user:%ld.%06ld\r\nused_cpu_sys_children:%ld.%06ld\r\n"
+           "used_cpu_user_children:%ld.%06ld\r\n",
+        (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec, (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec,
+        (long)children.ru_stime.tv_sec, (long)children.ru_stime.tv_usec, (long)children.ru_utime.tv_sec,
+        (long)children.ru_utime.tv_usec);
+}
+
+static void fillKeyspace(reply *o, request *r) {
+    add(o, "# Keyspace\r\n");
+    for (int db = 0; db < server_config.databases; db++) {
+        long long keys = 0, expires = 0;
+        if (storeCountKeys(r->st, db, &keys, &expires) && keys > 0)
+            add(o, "db%d:keys=%lld,expires=%lld,avg_ttl=0\r\n", db, keys, expires);
+    }
+}
+
+static const section sections[] = {
+    {"server", fillServer, true}, {"clients", fillClients, true}, {"memory", fillMemory, true},
+    {"persistence", fillPersistence, true}, {"stats", fillStats, true}, {"replication", fillReplication, true},
+    {"cpu", fillCpu, true}, {"keyspace", fillKeyspace, true}, {NULL, NULL, false},
+};
+
+/* INFO [section ...] */
+void infoCommand(request *r) {
+    reply text;
+    replyInit(&text);
+    bool all = r->argc == 1;
+    for (int i = 1; i < r->argc; i++)
+        if (argIs(r, i, "all") || argIs(r, i, "default") || argIs(r, i, "everything")) all = true;
+    for (const section *s = sections; s->name; s++) {
+        bool want = all && s->in_default;
+        for (int i = 1; i < r->argc && !want; i++)
+            if (argIs(r, i, s->name)) want = true;
+        if (!want) continue;
+        if (text.len) replyAppend(&text, "\r\n", 2);
+        s->fill(&text, r);
+    }
+    addReplyVerbatim(r, text.buf, text.len, "txt");
+    replyFree(&text);
+}

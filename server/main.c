@@ -1,0 +1,128 @@
+/*
+ * main.c — process start-up and shutdown.
+ *
+ *   bin/solidis-server [config-file] [--name value ...]
+ *
+ * Order: options → data directory → command tables → writer thread (creates
+ * the schema) → net loop (opens the read connection, listens) → run until
+ * SIGTERM/SIGINT/SHUTDOWN → stop listening, drain the writer, checkpoint,
+ * deliver the last replies, exit 0.
+ */
+#include "commands.h"
+#include "config.h"
+#include "net.h"
+#include "writer.h"
+#include "../cache/cache.h"
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int netExitCode(void);
+
+static void usage(void) {
+    printf("Usage: ./solidis-server [/path/to/solidis.conf] [options] [-]\n"
+           "       ./solidis-server - (read config from stdin)\n"
+           "       ./solidis-server -v or --version\n"
+           "       ./solidis-server -h or --help\n\n"
+           "Options (also valid in the config file, redis.conf syntax):\n"
+           "  port bind dir dbfilename requirepass appendfsync(always|everysec|no) maxclients\n"
+           "  databases timeout tcp-keepalive proto-max-bulk-len client-query-buffer-limit\n"
+           "  loglevel logfile unixsocket unixsocketperm pidfile\n\n"
+           "Examples:\n"
+           "       ./solidis-server --port 7777 --dir /var/lib/solidis\n"
+           "       ./solidis-server /etc/solidis.conf --loglevel verbose\n");
+}
+
+/* mkdir -p */
+static bool makeDirs(const char *path) {
+    char buf[4096];
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return false;
+        *p = '/';
+    }
+    return mkdir(buf, 0755) == 0 || errno == EEXIST;
+}
+
+static void onSignal(evutil_socket_t sig, short what, void *arg) {
+    (void)what; (void)arg;
+    serverLog(LL_WARNING, "Received %s scheduling shutdown...", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    netRequestShutdown(0);
+}
+
+int main(int argc, char **argv) {
+    char err[1024];
+    configInitDefaults();
+    int first_opt = 1;
+    if (argc >= 2) {
+        if (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--version")) {
+            printf("Solidis server v=%s redis_compat=%s sqlite=%s\n", SOLIDIS_VERSION, REDIS_COMPAT_VERSION,
+                   sqlite3_libversion());
+            return 0;
+        }
+        if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+            usage();
+            return 0;
+        }
+        if (strncmp(argv[1], "--", 2) != 0) {
+            if (!configLoadFile(argv[1], err, sizeof(err))) {
+                fprintf(stderr, "*** FATAL CONFIG FILE ERROR ***\n%s\n", err);
+                return 1;
+            }
+            first_opt = 2;
+        }
+    }
+    if (!configApplyArgs(argc, argv, first_opt, err, sizeof(err))) {
+        fprintf(stderr, "*** FATAL CONFIG ERROR ***\n%s\n", err);
+        return 1;
+    }
+    if (!makeDirs(server_config.dir)) {
+        fprintf(stderr, "Can't create data directory '%s': %s\n", server_config.dir, strerror(errno));
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    evthread_use_pthreads();
+    struct event_base *base = event_base_new();
+    if (!base) { fprintf(stderr, "cannot create event base\n"); return 1; }
+
+    serverCommandsInit();
+    cacheInit();
+
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", server_config.dir, server_config.dbfilename);
+    if (!writerStart(path, server_config.appendfsync, err, sizeof(err)) || !netInit(base, err, sizeof(err))) {
+        serverLog(LL_WARNING, "%s", err);
+        writerStop();
+        return 1;
+    }
+    if (server_config.pidfile && server_config.pidfile[0]) {
+        FILE *f = fopen(server_config.pidfile, "w");
+        if (f) { fprintf(f, "%d\n", (int)getpid()); fclose(f); }
+    }
+    struct event *sigterm = evsignal_new(base, SIGTERM, onSignal, NULL);
+    struct event *sigint = evsignal_new(base, SIGINT, onSignal, NULL);
+    event_add(sigterm, NULL);
+    event_add(sigint, NULL);
+    serverLog(LL_NOTICE, "Solidis %s (Redis %s compatible) on SQLite %s, data in %s", SOLIDIS_VERSION,
+              REDIS_COMPAT_VERSION, sqlite3_libversion(), path);
+    serverLog(LL_NOTICE, "Ready to accept connections tcp on %s:%d", server_config.bind, server_config.port);
+
+    event_base_dispatch(base);
+
+    serverLog(LL_NOTICE, "Shutting down: draining the writer and checkpointing");
+    netShutdown();
+    event_free(sigterm);
+    event_free(sigint);
+    event_base_free(base);
+    if (server_config.pidfile && server_config.pidfile[0]) unlink(server_config.pidfile);
+    serverLog(LL_NOTICE, "Solidis is now ready to exit, bye bye...");
+    return netExitCode();
+}

@@ -1,0 +1,74 @@
+/*
+ * net.h — clients and the network loop (server-internal).
+ *
+ * Thread ownership: everything here belongs to the net thread. The writer
+ * thread only ever holds a `client *` as an opaque token inside a wjob.
+ */
+#ifndef SOLIDIS_NET_H
+#define SOLIDIS_NET_H
+
+#include "server.h"
+#include <hiredis/read.h>
+
+struct bufferevent;
+struct event_base;
+
+enum { REPLY_ON = 0, REPLY_OFF, REPLY_SKIP_NEXT, REPLY_SKIP };
+
+enum {
+    CLIENT_CLOSE_AFTER_REPLY = 1 << 0, /* QUIT, protocol error */
+    CLIENT_CLOSED = 1 << 1,            /* socket gone; freed when inflight == 0 */
+    CLIENT_PAUSED = 1 << 2,            /* waits for its writes before the next command */
+    CLIENT_NO_EVICT = 1 << 3,
+    CLIENT_UNIX = 1 << 4,
+};
+
+typedef struct client {
+    uint64_t id;
+    int fd;
+    struct bufferevent *bev;
+    redisReader *reader;
+    int flags;
+    int db, resp;
+    bool authenticated;
+    int reply_mode;
+    char *name, *lib_name, *lib_ver;
+    char addr[64], laddr[64];
+    long long ctime_ms, last_ms;
+    int inflight;             /* jobs at the writer not yet answered */
+    bool has_pending;         /* `pending` was parsed but waits for inflight == 0 */
+    request pending;
+    reply out;                /* replies made on the net thread, flushed per event */
+    const char *last_cmd;
+    struct client *prev, *next;
+} client;
+
+typedef struct net_stats {
+    long long total_connections, total_commands, rejected_connections;
+    long long keyspace_hits, keyspace_misses, expired_keys;
+    long long net_input_bytes, net_output_bytes;
+    long long start_ms;
+} net_stats;
+
+extern net_stats stats;
+
+bool netInit(struct event_base *base, char *err, size_t errlen);
+void netShutdown(void);                /* stop listening, close all clients */
+void netRequestShutdown(int exit_code);
+void netConfigChanged(const char *name);
+void netResetStats(void);
+long netClientCount(void);
+client *netClientList(void);
+client *netClientById(uint64_t id);
+void netCloseClient(client *c);        /* closes now or after in-flight replies */
+struct store *netReadStore(void);
+void clientInfoString(client *c, char *buf, size_t len);
+
+/* proto.c: parse the next request from the client's query buffer.
+ * Returns 1 with r->argc/argv filled, 0 when more input is needed, -1 on a
+ * protocol error (with the message in err). */
+int protoNextRequest(client *c, request *r, char *err, size_t errlen);
+size_t protoQueryBufLen(client *c);
+redisReader *protoReaderCreate(void);
+
+#endif

@@ -1,0 +1,257 @@
+/*
+ * proto.c — turning bytes from a client into requests.
+ *
+ * Multibulk requests ("*N\r\n$len\r\n...") are parsed by hiredis's redisReader
+ * with our own object functions, which build an argv instead of redisReply
+ * trees. Anything not starting with '*' is an inline (telnet-style) command,
+ * parsed here with quotes and escapes. The reader's buffer is the client's
+ * query buffer for both forms.
+ *
+ * hiredis 0.14 accepts things Redis refuses (nested arrays, non-string
+ * elements, lengths with junk) and would wait for any declared bulk length.
+ * To keep Redis's behaviour we validate each multibulk header before hiredis
+ * sees it, and each pending bulk header while a request is incomplete, so an
+ * oversized length is refused at once rather than buffered.
+ *
+ * Net thread only.
+ */
+#include "net.h"
+#include "config.h"
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROTO_INLINE_MAX_SIZE (64 * 1024)
+#define PROTO_MAX_MULTIBULK (1024 * 1024)
+
+typedef struct argvbuild {
+    int argc;
+    char **argv;
+    size_t *lens;
+} argvbuild;
+
+static const char *parse_error; /* set by object functions on refusal */
+static char empty_marker;       /* "*-1" / "*0": nothing to run */
+
+static void *createArray(const redisReadTask *t, int elements) {
+    if (t->parent) { parse_error = "expected '$', got '*'"; return NULL; }
+    if (elements <= 0) return &empty_marker;
+    argvbuild *a = calloc(1, sizeof(*a));
+    if (!a) return NULL;
+    a->argv = calloc((size_t)elements, sizeof(char *));
+    a->lens = calloc((size_t)elements, sizeof(size_t));
+    if (!a->argv || !a->lens) { free(a->argv); free(a->lens); free(a); return NULL; }
+    return a;
+}
+
+static void *createString(const redisReadTask *t, char *s, size_t len) {
+    if (!t->parent) { parse_error = "expected '*'"; return NULL; }
+    if (t->type != REDIS_REPLY_STRING) {
+        parse_error = t->type == REDIS_REPLY_STATUS ? "expected '$', got '+'" : "expected '$', got '-'";
+        return NULL;
+    }
+    argvbuild *a = t->parent->obj;
+    char *p = malloc(len + 1);
+    if (!p) return NULL;
+    memcpy(p, s, len);
+    p[len] = '\0';
+    a->argv[t->idx] = p;
+    a->lens[t->idx] = len;
+    a->argc = t->idx + 1;
+    return p;
+}
+
+static void *createInteger(const redisReadTask *t, long long v) {
+    (void)t; (void)v;
+    parse_error = "expected '$', got ':'";
+    return NULL;
+}
+
+static void *createNil(const redisReadTask *t) {
+    if (t->parent) { parse_error = "invalid bulk length"; return NULL; }
+    return &empty_marker;
+}
+
+static void argvFree(argvbuild *a) {
+    for (int i = 0; i < a->argc; i++) free(a->argv[i]);
+    free(a->argv);
+    free(a->lens);
+    free(a);
+}
+
+/* hiredis frees only the root object, when a request fails half-way; the
+ * strings belong to it. */
+static void freeObject(void *o) {
+    if (o != &empty_marker) argvFree(o);
+}
+
+static redisReplyObjectFunctions fns = {createString, createArray, createInteger, createNil, freeObject};
+
+redisReader *protoReaderCreate(void) {
+    redisReader *r = redisReaderCreateWithFunctions(&fns);
+    if (r) r->maxbuf = 64 * 1024;
+    return r;
+}
+
+size_t protoQueryBufLen(client *c) { return c->reader->len - c->reader->pos; }
+
+/* Parse a decimal header line at p (after the type byte). Returns 1 with *v,
+ * 0 when the line is incomplete, -1 when it is not a valid number. */
+static int headerNumber(const char *p, const char *end, long long *v) {
+    const char *nl = memchr(p, '\r', (size_t)(end - p));
+    if (!nl || nl + 1 >= end) return 0;
+    return string2ll(p, (size_t)(nl - p), v) ? 1 : -1;
+}
+
+/* Split an inline request, honouring "double quotes" (with \n \xHH escapes)
+ * and 'single quotes', like redis-cli and Redis's own inline parser. */
+static int splitInline(const char *line, size_t len, request *r) {
+    int cap = 8, argc = 0;
+    char **argv = malloc(sizeof(char *) * (size_t)cap);
+    size_t *lens = malloc(sizeof(size_t) * (size_t)cap);
+    char *cur = malloc(len + 1);
+    const char *p = line, *end = line + len;
+    for (;;) {
+        while (p < end && isspace((unsigned char)*p)) p++;
+        if (p >= end) break;
+        size_t n = 0;
+        bool inq = false, insq = false, done = false;
+        while (!done) {
+            if (inq) {
+                if (p >= end) goto unbalanced;
+                if (*p == '\\' && p + 3 < end && p[1] == 'x' && isxdigit((unsigned char)p[2]) && isxdigit((unsigned char)p[3])) {
+                    char hex[3] = {p[2], p[3], 0};
+                    cur[n++] = (char)strtol(hex, NULL, 16);
+                    p += 3;
+                } else if (*p == '\\' && p + 1 < end) {
+                    p++;
+                    switch (*p) {
+                    case 'n': cur[n++] = '\n'; break;
+                    case 'r': cur[n++] = '\r'; break;
+                    case 't': cur[n++] = '\t'; break;
+                    case 'b': cur[n++] = '\b'; break;
+                    case 'a': cur[n++] = '\a'; break;
+                    default: cur[n++] = *p; break;
+                    }
+                } else if (*p == '"') {
+                    if (p + 1 < end && !isspace((unsigned char)p[1])) goto unbalanced;
+                    done = true;
+                } else {
+                    cur[n++] = *p;
+                }
+            } else if (insq) {
+                if (p >= end) goto unbalanced;
+                if (*p == '\\' && p + 1 < end && p[1] == '\'') {
+                    p++;
+                    cur[n++] = '\'';
+                } else if (*p == '\'') {
+                    if (p + 1 < end && !isspace((unsigned char)p[1])) goto unbalanced;
+                    done = true;
+                } else {
+                    cur[n++] = *p;
+                }
+            } else {
+                if (p >= end) { done = true; break; }
+                switch (*p) {
+                case ' ': case '\n': case '\r': case '\t': case '\0': done = true; break;
+                case '"': inq = true; break;
+                case '\'': insq = true; break;
+                default: cur[n++] = *p; break;
+                }
+            }
+            if (p < end) p++;
+        }
+        if (argc == cap) {
+            cap *= 2;
+            argv = realloc(argv, sizeof(char *) * (size_t)cap);
+            lens = realloc(lens, sizeof(size_t) * (size_t)cap);
+        }
+        argv[argc] = malloc(n + 1);
+        memcpy(argv[argc], cur, n);
+        argv[argc][n] = '\0';
+        lens[argc++] = n;
+    }
+    free(cur);
+    r->argc = argc;
+    r->argv = argv;
+    r->argvlen = lens;
+    return 0;
+unbalanced:
+    free(cur);
+    for (int i = 0; i < argc; i++) free(argv[i]);
+    free(argv);
+    free(lens);
+    return -1;
+}
+
+int protoNextRequest(client *c, request *r, char *err, size_t errlen) {
+    redisReader *rd = c->reader;
+    for (;;) {
+        const char *buf = rd->buf + rd->pos, *end = rd->buf + rd->len;
+        if (buf >= end) return 0;
+        bool fresh = rd->ridx == -1;
+        if (fresh && *buf != '*') {
+            /* Inline command: one line. */
+            const char *nl = memchr(buf, '\n', (size_t)(end - buf));
+            if (!nl) {
+                if (end - buf > PROTO_INLINE_MAX_SIZE) { snprintf(err, errlen, "too big inline request"); return -1; }
+                return 0;
+            }
+            size_t len = (size_t)(nl - buf);
+            rd->pos += len + 1;
+            if (len && buf[len - 1] == '\r') len--;
+            if (splitInline(buf, len, r) < 0) { snprintf(err, errlen, "unbalanced quotes in request"); return -1; }
+            if (r->argc == 0) { requestFreeArgv(r); continue; }
+            return 1;
+        }
+        if (fresh) {
+            long long n;
+            int h = headerNumber(buf + 1, end, &n);
+            if (h == 0) {
+                if (end - buf > PROTO_INLINE_MAX_SIZE) { snprintf(err, errlen, "too big mbulk count string"); return -1; }
+                return 0;
+            }
+            if (h < 0 || n > PROTO_MAX_MULTIBULK) { snprintf(err, errlen, "invalid multibulk length"); return -1; }
+        }
+        parse_error = NULL;
+        void *obj = NULL;
+        if (redisReaderGetReply(rd, &obj) != REDIS_OK) {
+            snprintf(err, errlen, "%s", parse_error ? parse_error : rd->errstr);
+            return -1;
+        }
+        if (!obj) {
+            /* Incomplete. hiredis consumes a type byte before its length
+             * line, so a task typed STRING means `p` is at a bulk length. */
+            const char *p = rd->buf + rd->pos, *e = rd->buf + rd->len;
+            const redisReadTask *cur = rd->ridx >= 0 ? &rd->rstack[rd->ridx] : NULL;
+            if (cur && cur->type == REDIS_REPLY_STRING) {
+                long long n;
+                int h = headerNumber(p, e, &n);
+                if (h < 0 || (h > 0 && (n < 0 || n > server_config.proto_max_bulk_len))) {
+                    snprintf(err, errlen, "invalid bulk length");
+                    return -1;
+                }
+                if (h == 0 && e - p > PROTO_INLINE_MAX_SIZE) { snprintf(err, errlen, "too big bulk count string"); return -1; }
+            }
+            return 0;
+        }
+        if (obj == &empty_marker) continue;
+        argvbuild *a = obj;
+        r->argc = a->argc;
+        r->argv = a->argv;
+        r->argvlen = a->lens;
+        free(a);
+        if (r->argc == 0) { requestFreeArgv(r); continue; }
+        return 1;
+    }
+}
+
+void requestFreeArgv(request *r) {
+    for (int i = 0; i < r->argc; i++) free(r->argv[i]);
+    free(r->argv);
+    free(r->argvlen);
+    r->argv = NULL;
+    r->argvlen = NULL;
+    r->argc = 0;
+}

@@ -1,0 +1,196 @@
+/*
+ * server.h — the seam between the server core and the command modules.
+ *
+ * The core (this folder) owns the process, the config, the network loop, the
+ * RESP protocol, the command table, the SQLite store and the writer thread.
+ * Command modules (cache/, later queue/ and pubsub/) see only this header:
+ * a request to execute, reply helpers to answer it, and the store helpers to
+ * read and change keys.
+ *
+ * Threads: a request is executed either on the net thread (read-only and
+ * connection commands, against the net thread's read connection) or on the
+ * writer thread (write commands, inside the writer's open batch transaction).
+ * A handler never needs to know which: it gets everything through `request`,
+ * and must touch nothing else that is shared.
+ */
+#ifndef SOLIDIS_SERVER_H
+#define SOLIDIS_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <sqlite3.h>
+
+#define SOLIDIS_VERSION "0.1.0"
+#define REDIS_COMPAT_VERSION "7.2.4"
+
+struct client;
+struct command;
+struct store;
+
+/* ---- replies ----------------------------------------------------------- */
+
+/* A growable byte buffer holding RESP-encoded replies. Owned by whoever
+ * executes the request; the net thread copies it to the socket. */
+typedef struct reply {
+    char *buf;
+    size_t len, cap;
+    char inl[96]; /* small replies never touch malloc */
+} reply;
+
+void replyInit(reply *o);
+void replyFree(reply *o);
+void replyReset(reply *o);
+void replyAppend(reply *o, const void *p, size_t n);
+
+/* ---- requests ---------------------------------------------------------- */
+
+typedef struct request {
+    int argc;
+    char **argv;        /* NUL-terminated copies; argvlen gives real length */
+    size_t *argvlen;
+    const struct command *cmd;
+    int db;             /* selected database at the time the request was read */
+    int resp;           /* 2 or 3 */
+    long long now_ms;   /* wall clock sampled once per command */
+    struct store *st;   /* the SQLite connection this request runs on */
+    reply *out;         /* where the handler writes its reply */
+    struct client *client; /* set only for commands run on the net thread */
+    int dirty;          /* keys changed, for stats and future WATCH */
+    bool store_error;   /* a SQLite call failed: the writer rolls this command back */
+} request;
+
+void requestFreeArgv(request *r);
+
+/* Reply helpers, Redis-style. All append to r->out, honouring r->resp. */
+void addReplyRaw(request *r, const char *s, size_t n);
+void addReplyStatus(request *r, const char *s);          /* +s */
+void addReplyOK(request *r);
+void addReplyError(request *r, const char *s);           /* -ERR s unless s starts with a code */
+void addReplyErrorFormat(request *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void addReplyLongLong(request *r, long long v);          /* :v */
+void addReplyBulk(request *r, const void *p, size_t n);  /* $n */
+void addReplyBulkCString(request *r, const char *s);
+void addReplyBulkLongLong(request *r, long long v);
+void addReplyNull(request *r);                           /* $-1 / _ */
+void addReplyNullArray(request *r);                      /* *-1 / _ */
+void addReplyArrayLen(request *r, long n);
+void addReplyMapLen(request *r, long n);                 /* *2n / %n */
+void addReplySetLen(request *r, long n);                 /* *n / ~n */
+void addReplyDouble(request *r, double d);               /* bulk / ,d */
+void addReplyBool(request *r, int b);                    /* :1 / #t */
+void addReplyVerbatim(request *r, const char *s, size_t n, const char *ext);
+void addReplyHumanLongDouble(request *r, long double d); /* INCRBYFLOAT style bulk */
+void addReplyArityError(request *r);
+void addReplySyntaxError(request *r);
+void addReplyWrongType(request *r);
+
+/* Common error texts, as Redis spells them. */
+#define ERR_SYNTAX "ERR syntax error"
+#define ERR_NOT_INT "ERR value is not an integer or out of range"
+#define ERR_NOT_FLOAT "ERR value is not a valid float"
+#define ERR_WRONGTYPE "WRONGTYPE Operation against a key holding the wrong kind of value"
+#define ERR_NO_KEY "ERR no such key"
+#define ERR_OVERFLOW "ERR increment or decrement would overflow"
+
+/* ---- numbers and strings (util.c) ------------------------------------- */
+
+bool string2ll(const char *s, size_t len, long long *v);
+bool string2ld(const char *s, size_t len, long double *v);
+bool string2d(const char *s, size_t len, double *v);
+int ll2string(char *dst, size_t dstlen, long long v);
+int ld2string(char *buf, size_t len, long double value); /* human form */
+int d2string(char *buf, size_t len, double value);       /* Redis %.17g form */
+bool stringmatchlen(const char *pat, size_t patlen, const char *s, size_t slen, bool nocase);
+long long mstime(void);
+long long ustime(void);
+/* Parse an integer argument or reply ERR_NOT_INT (or `err`), returning false. */
+bool getLongLongArg(request *r, int idx, long long *v, const char *err);
+bool getPositiveLongArg(request *r, int idx, long long *v, const char *err);
+bool argIs(request *r, int idx, const char *word); /* case-insensitive */
+
+/* ---- command table ----------------------------------------------------- */
+
+enum {
+    CMD_WRITE = 1 << 0,     /* runs on the writer thread inside a batch */
+    CMD_READONLY = 1 << 1,  /* runs on the net thread's read connection */
+    CMD_ADMIN = 1 << 2,
+    CMD_FAST = 1 << 3,
+    CMD_NOAUTH = 1 << 4,    /* allowed before AUTH */
+    CMD_CONN = 1 << 5,      /* connection state; runs on the net thread, no storage */
+    CMD_LOADING = 1 << 6,
+    CMD_STALE = 1 << 7,
+    CMD_NOSCRIPT = 1 << 8,
+    CMD_BLOCKING = 1 << 9,
+    CMD_PUBSUB = 1 << 10,
+    CMD_DENYOOM = 1 << 11,
+    CMD_MAYREPLICATE = 1 << 12,
+    CMD_RANDOM = 1 << 13,
+};
+
+typedef void command_proc(request *r);
+
+typedef struct command {
+    const char *name;
+    command_proc *proc;
+    int arity;          /* >0 exact, <0 at least -arity */
+    int flags;
+    int first_key, last_key, key_step;
+    const char *group;  /* COMMAND DOCS group */
+    const char *summary;
+    const char *since;
+    const struct command *subcommands; /* NULL-name terminated, or NULL */
+} command;
+
+const command *commandLookup(const char *name, size_t len);
+/* Modules register their rows at start-up (before the loop runs). The table
+ * must stay alive for the life of the process; it ends with a NULL name. */
+void commandRegisterTable(const command *cmds);
+
+/* ---- store (SQLite) ---------------------------------------------------- */
+
+/* Key types as stored in keys.type. */
+enum { OBJ_STRING = 0, OBJ_LIST = 1, OBJ_SET = 2, OBJ_ZSET = 3, OBJ_HASH = 4 };
+
+const char *typeName(int type);
+
+/* A prepared statement cached per connection, keyed by the address of its
+ * static SQL text. The returned statement is reset and cleared of bindings
+ * when it is returned to the pool by stmtDone(). */
+sqlite3_stmt *stmtGet(struct store *st, const char *sql);
+void stmtDone(sqlite3_stmt *s);
+sqlite3 *storeDb(struct store *st);
+/* Report an unexpected SQLite failure as an -ERR reply; returns false. */
+bool storeFail(request *r, const char *what);
+
+/* One row of the keys table, as returned by keyLookup. */
+typedef struct keyrow {
+    int64_t id;
+    int type;
+    long long expires_at; /* ms since epoch, 0 = none */
+} keyrow;
+
+/* Find a live key. Expired keys are reported missing. On the writer an
+ * expired key found on the way is deleted (so NX/INCR treat it as new). */
+bool keyLookup(request *r, int db, const char *key, size_t klen, keyrow *row);
+/* Delete a key of any type (and its elements). Returns true if it existed. */
+bool keyDelete(request *r, int db, const char *key, size_t klen);
+/* Allocate a new key id (writer only). */
+int64_t keyNewId(request *r);
+/* Set or clear (0) the expiry of an existing key. */
+bool keySetExpire(request *r, int db, const char *key, size_t klen, long long at_ms);
+
+/* Background work on the writer thread, between batches, each call in its
+ * own transaction. Returns true when it has more to do right away.
+ * Register before the server starts. */
+typedef bool background_task(request *r);
+void serverAddBackgroundTask(const char *name, background_task *fn, int interval_ms);
+/* Statistics the modules feed (any thread). */
+void serverNoteExpired(long long n);
+void serverNoteKeyspace(bool hit);
+
+/* Config values needed by command modules (read-only for them). */
+long long configProtoMaxBulkLen(void);
+int configDatabases(void);
+
+#endif

@@ -1,0 +1,214 @@
+/*
+ * store.c — the SQLite side of Solidis: schema, connections, statement cache,
+ * and the key-level helpers every data type shares.
+ *
+ * On-disk format (schema version 1)
+ * ---------------------------------
+ *   keys(db, key, id, type, expires_at, value)   WITHOUT ROWID, PRIMARY KEY(db, key)
+ *     db          0..databases-1 (SELECT is a column, not a file)
+ *     key         the key bytes (BLOB, binary safe)
+ *     id          a number unique over the life of the file, assigned by the
+ *                 writer when the key is created and kept across overwrites of
+ *                 the same type. It orders SCAN (the cursor is the last id
+ *                 returned) and will link per-type element tables to the key.
+ *     type        OBJ_STRING, OBJ_HASH, ... (see server.h)
+ *     expires_at  absolute unix time in ms, NULL when the key does not expire
+ *     value       the string value inline, so GET is one b-tree lookup and SET
+ *                 one upsert; NULL for other types
+ *   keys_by_id(db, id)                  SCAN order
+ *   keys_expiring(expires_at) partial   the expiry sweeper's work list
+ *   meta(name, value)                   schema version and server bookkeeping
+ *
+ * Invariants
+ *  - Only the writer thread modifies the file, always inside its batch
+ *    transaction. Readers see committed snapshots only.
+ *  - A key whose expires_at <= now is logically gone: readers skip it at once;
+ *    the writer deletes it when it meets it and in bounded sweeper slices.
+ *  - SQLite's auto-checkpoint is off; the writer checkpoints (writer.c).
+ */
+#include "store.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STMT_SLOTS 512
+
+struct store {
+    sqlite3 *db;
+    bool writer;
+    int64_t next_id;
+    struct { const char *sql; sqlite3_stmt *stmt; } cache[STMT_SLOTS];
+};
+
+static const char SCHEMA[] =
+    "CREATE TABLE IF NOT EXISTS keys("
+    "  db INTEGER NOT NULL, key BLOB NOT NULL, id INTEGER NOT NULL,"
+    "  type INTEGER NOT NULL, expires_at INTEGER, value BLOB,"
+    "  PRIMARY KEY(db, key)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS keys_by_id ON keys(db, id);"
+    "CREATE INDEX IF NOT EXISTS keys_expiring ON keys(expires_at) WHERE expires_at IS NOT NULL;"
+    "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+    "INSERT OR IGNORE INTO meta VALUES('schema_version', 1);";
+
+store *storeOpen(const char *path, bool writer, int synchronous_full, char *err, size_t errlen) {
+    store *st = calloc(1, sizeof(*st));
+    if (!st) return NULL;
+    st->writer = writer;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (writer ? SQLITE_OPEN_CREATE : 0);
+    if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "cannot open %s: %s", path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
+        storeClose(st);
+        return NULL;
+    }
+    sqlite3_extended_result_codes(st->db, 1);
+    sqlite3_busy_timeout(st->db, 5000);
+    const char *pragmas = writer
+        ? "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; PRAGMA cache_size=-131072;"
+          "PRAGMA temp_store=MEMORY; PRAGMA foreign_keys=OFF;"
+        : "PRAGMA query_only=1; PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824; PRAGMA temp_store=MEMORY;";
+    char *msg = NULL;
+    if (sqlite3_exec(st->db, pragmas, NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(st->db, synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", NULL, NULL, &msg) != SQLITE_OK ||
+        (writer && sqlite3_exec(st->db, SCHEMA, NULL, NULL, &msg) != SQLITE_OK)) {
+        snprintf(err, errlen, "cannot initialise %s: %s", path, msg ? msg : "?");
+        sqlite3_free(msg);
+        storeClose(st);
+        return NULL;
+    }
+    if (writer) {
+        sqlite3_stmt *s;
+        if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(id), 0) FROM keys", -1, &s, NULL) == SQLITE_OK) {
+            if (sqlite3_step(s) == SQLITE_ROW) st->next_id = sqlite3_column_int64(s, 0);
+            sqlite3_finalize(s);
+        }
+    }
+    return st;
+}
+
+void storeClose(store *st) {
+    if (!st) return;
+    for (int i = 0; i < STMT_SLOTS; i++)
+        if (st->cache[i].stmt) sqlite3_finalize(st->cache[i].stmt);
+    if (st->db) sqlite3_close(st->db);
+    free(st);
+}
+
+bool storeIsWriter(store *st) { return st->writer; }
+sqlite3 *storeDb(store *st) { return st->db; }
+
+int storeExec(store *st, const char *sql) {
+    sqlite3_stmt *s = stmtGet(st, sql);
+    if (!s) return sqlite3_errcode(st->db);
+    int rc = sqlite3_step(s);
+    stmtDone(s);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+/* The cache is keyed by the SQL text's address: every caller passes a static
+ * string, so pointer identity is string identity and lookup needs no hashing
+ * of the text. */
+sqlite3_stmt *stmtGet(store *st, const char *sql) {
+    size_t h = ((uintptr_t)sql >> 3) % STMT_SLOTS;
+    for (size_t i = 0; i < STMT_SLOTS; i++) {
+        size_t k = (h + i) % STMT_SLOTS;
+        if (st->cache[k].sql == sql) return st->cache[k].stmt;
+        if (st->cache[k].sql == NULL) {
+            sqlite3_stmt *s = NULL;
+            if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+                fprintf(stderr, "SQL prepare failed: %s\n  %s\n", sqlite3_errmsg(st->db), sql);
+                return NULL;
+            }
+            st->cache[k].sql = sql;
+            st->cache[k].stmt = s;
+            return s;
+        }
+    }
+    return NULL;
+}
+
+void stmtDone(sqlite3_stmt *s) {
+    if (!s) return;
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+}
+
+bool storeFail(request *r, const char *what) {
+    r->store_error = true;
+    addReplyErrorFormat(r, "ERR storage error in %s: %s", what, sqlite3_errmsg(r->st->db));
+    return false;
+}
+
+static const char SQL_KEY_LOOKUP[] = "SELECT id, type, expires_at FROM keys WHERE db=?1 AND key=?2";
+static const char SQL_KEY_DELETE[] = "DELETE FROM keys WHERE db=?1 AND key=?2";
+static const char SQL_KEY_EXPIRE[] = "UPDATE keys SET expires_at=?3 WHERE db=?1 AND key=?2";
+static const char SQL_COUNT[] = "SELECT count(*), count(expires_at) FROM keys WHERE db=?1";
+
+bool keyLookup(request *r, int db, const char *key, size_t klen, keyrow *row) {
+    sqlite3_stmt *s = stmtGet(r->st, SQL_KEY_LOOKUP);
+    if (!s) return false;
+    sqlite3_bind_int(s, 1, db);
+    sqlite3_bind_blob(s, 2, key, (int)klen, SQLITE_STATIC);
+    bool found = false;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        row->id = sqlite3_column_int64(s, 0);
+        row->type = sqlite3_column_int(s, 1);
+        row->expires_at = sqlite3_column_int64(s, 2);
+        found = true;
+    }
+    stmtDone(s);
+    if (found && row->expires_at && row->expires_at <= r->now_ms) {
+        if (r->st->writer) keyDelete(r, db, key, klen);
+        return false;
+    }
+    return found;
+}
+
+bool keyDelete(request *r, int db, const char *key, size_t klen) {
+    sqlite3_stmt *s = stmtGet(r->st, SQL_KEY_DELETE);
+    if (!s) return false;
+    sqlite3_bind_int(s, 1, db);
+    sqlite3_bind_blob(s, 2, key, (int)klen, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    stmtDone(s);
+    if (rc != SQLITE_DONE) return storeFail(r, "delete");
+    return sqlite3_changes(r->st->db) > 0;
+}
+
+int64_t keyNewId(request *r) { return ++r->st->next_id; }
+
+bool keySetExpire(request *r, int db, const char *key, size_t klen, long long at_ms) {
+    sqlite3_stmt *s = stmtGet(r->st, SQL_KEY_EXPIRE);
+    if (!s) return false;
+    sqlite3_bind_int(s, 1, db);
+    sqlite3_bind_blob(s, 2, key, (int)klen, SQLITE_STATIC);
+    if (at_ms) sqlite3_bind_int64(s, 3, at_ms);
+    else sqlite3_bind_null(s, 3);
+    int rc = sqlite3_step(s);
+    stmtDone(s);
+    if (rc != SQLITE_DONE) return storeFail(r, "expire");
+    return sqlite3_changes(r->st->db) > 0;
+}
+
+bool storeCountKeys(store *st, int db, long long *keys, long long *expires) {
+    sqlite3_stmt *s = stmtGet(st, SQL_COUNT);
+    if (!s) return false;
+    sqlite3_bind_int(s, 1, db);
+    bool ok = sqlite3_step(s) == SQLITE_ROW;
+    if (ok) {
+        *keys = sqlite3_column_int64(s, 0);
+        *expires = sqlite3_column_int64(s, 1);
+    }
+    stmtDone(s);
+    return ok;
+}
+
+const char *typeName(int type) {
+    switch (type) {
+    case OBJ_STRING: return "string";
+    case OBJ_LIST: return "list";
+    case OBJ_SET: return "set";
+    case OBJ_ZSET: return "zset";
+    case OBJ_HASH: return "hash";
+    default: return "none";
+    }
+}

@@ -1,0 +1,24 @@
+/*
+ * store.h — SQLite connections (server-internal).
+ *
+ * A store is one SQLite connection plus its cache of prepared statements. It
+ * is owned by exactly one thread: the writer thread owns the only read-write
+ * store; the net thread owns a read store (query_only) for read commands.
+ */
+#ifndef SOLIDIS_STORE_H
+#define SOLIDIS_STORE_H
+
+#include "server.h"
+
+typedef struct store store;
+
+/* Open (creating the file and schema when `writer`). NULL + message on failure. */
+store *storeOpen(const char *path, bool writer, int synchronous_full, char *err, size_t errlen);
+void storeClose(store *st);
+bool storeIsWriter(store *st);
+/* Run one SQL statement with no result rows (BEGIN, COMMIT, PRAGMA …). */
+int storeExec(store *st, const char *sql);
+/* Count keys and keys with an expiry in one database (for INFO, DBSIZE). */
+bool storeCountKeys(store *st, int db, long long *keys, long long *expires);
+
+#endif

@@ -1,0 +1,327 @@
+/*
+ * writer.c — the one thread that changes the database.
+ *
+ * Thread ownership
+ *   - writer thread: the read-write SQLite connection `w.st`, the batch being
+ *     run, the WAL fd used for everysec fsyncs, background task timers.
+ *   - shared, under w.lock: the incoming queue (in_head/in_tail), the done
+ *     queue (done_head/done_tail), the stopping flag.
+ *   - atomics: fsync_mode (CONFIG SET from the net thread), stats.
+ *
+ * Group commit: the writer takes everything queued (up to BATCH_MAX jobs),
+ * runs it inside one BEGIN IMMEDIATE … COMMIT, then releases all replies at
+ * once. Jobs that arrive while a batch commits form the next batch, so the
+ * batch size follows the load and no timer ever delays a write. Each command
+ * runs inside a SAVEPOINT, so a command that fails in SQLite is undone alone
+ * and the rest of its batch still commits.
+ *
+ * Durability: appendfsync always = synchronous=FULL (the commit fsyncs the
+ * WAL); everysec = synchronous=NORMAL plus an fsync of the WAL file at least
+ * once a second when something was written; no = NORMAL.
+ *
+ * Checkpoints: auto-checkpoint is off. After a batch the writer runs a
+ * PASSIVE checkpoint once the WAL holds CKPT_FRAMES frames, and a TRUNCATE one
+ * past CKPT_TRUNCATE_FRAMES, so the WAL stays bounded under constant load.
+ */
+#include "writer.h"
+#include "store.h"
+#include "config.h"
+#include "commands.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define BATCH_MAX 1024
+#define MAX_TASKS 16
+#define CKPT_FRAMES 4000
+#define CKPT_TRUNCATE_FRAMES 32000
+
+typedef struct task {
+    const char *name;
+    writer_task *fn;
+    int interval_ms;
+    long long next_ms;
+} task;
+
+static struct {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    wjob *in_head, *in_tail;
+    wjob *done_head, *done_tail;
+    bool stopping, started;
+    void (*notify)(void *);
+    void *notify_arg;
+
+    /* writer thread only */
+    store *st;
+    char *wal_path;
+    int wal_fd;
+    long long last_fsync_ms;
+    bool unsynced;
+    int applied_fsync_mode;
+    int wal_frames;
+    task tasks[MAX_TASKS];
+    int ntasks;
+    reply scratch;
+    bool want_checkpoint;
+
+    int fsync_mode;     /* atomic */
+    writer_stats stats; /* atomic fields */
+} w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .wal_fd = -1};
+
+static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
+static const char SQL_COMMIT[] = "COMMIT";
+static const char SQL_ROLLBACK[] = "ROLLBACK";
+static const char SQL_SAVEPOINT[] = "SAVEPOINT cmd";
+static const char SQL_RELEASE[] = "RELEASE cmd";
+static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO cmd";
+
+#define STAT_ADD(field, n) __atomic_add_fetch(&w.stats.field, (n), __ATOMIC_RELAXED)
+
+void writerAddTask(const char *name, writer_task *fn, int interval_ms) {
+    if (w.ntasks < MAX_TASKS) w.tasks[w.ntasks++] = (task){name, fn, interval_ms, 0};
+}
+
+void writerJobFree(wjob *j) {
+    requestFreeArgv(&j->req);
+    replyFree(&j->out);
+    free(j);
+}
+
+static int walHook(void *arg, sqlite3 *db, const char *name, int frames) {
+    (void)arg; (void)db; (void)name;
+    w.wal_frames = frames;
+    __atomic_store_n(&w.stats.wal_frames, frames, __ATOMIC_RELAXED);
+    return SQLITE_OK;
+}
+
+/* Writer thread: apply a CONFIG SET appendfsync between batches. */
+static void applyFsyncMode(void) {
+    int mode = __atomic_load_n(&w.fsync_mode, __ATOMIC_RELAXED);
+    if (mode == w.applied_fsync_mode) return;
+    storeExec(w.st, mode == FSYNC_ALWAYS ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    w.applied_fsync_mode = mode;
+}
+
+/* Writer thread: everysec — fsync the WAL at most once a second after writes. */
+static void maybeFsync(long long now) {
+    if (!w.unsynced || w.applied_fsync_mode != FSYNC_EVERYSEC || now - w.last_fsync_ms < 1000) return;
+    if (w.wal_fd < 0) w.wal_fd = open(w.wal_path, O_RDONLY | O_CLOEXEC);
+    if (w.wal_fd >= 0) {
+        struct stat sb;
+        if (fstat(w.wal_fd, &sb) == 0 && sb.st_nlink == 0) { /* WAL was recreated */
+            close(w.wal_fd);
+            w.wal_fd = open(w.wal_path, O_RDONLY | O_CLOEXEC);
+        }
+        if (w.wal_fd >= 0 && fdatasync(w.wal_fd) == 0) STAT_ADD(fsyncs, 1);
+    }
+    w.last_fsync_ms = now;
+    w.unsynced = false;
+}
+
+/* Writer thread: keep the WAL bounded. */
+static void maybeCheckpoint(bool force_truncate) {
+    if (!force_truncate && w.wal_frames < CKPT_FRAMES) return;
+    int mode = (force_truncate || w.wal_frames >= CKPT_TRUNCATE_FRAMES) ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE;
+    int log = 0, done = 0;
+    int rc = sqlite3_wal_checkpoint_v2(storeDb(w.st), NULL, mode, &log, &done);
+    if (rc == SQLITE_OK || rc == SQLITE_BUSY) {
+        STAT_ADD(checkpoints, 1);
+        if (rc == SQLITE_OK && (mode == SQLITE_CHECKPOINT_TRUNCATE || log == done)) w.wal_frames = 0;
+    }
+}
+
+static void requestPrepare(request *r, reply *out) {
+    r->st = w.st;
+    r->out = out;
+    r->now_ms = mstime();
+    r->store_error = false;
+    r->client = NULL;
+}
+
+/* Writer thread: run up to BATCH_MAX jobs in one transaction. */
+static void runBatch(wjob *jobs) {
+    sqlite3 *db = storeDb(w.st);
+    bool in_txn = storeExec(w.st, SQL_BEGIN) == SQLITE_OK;
+    long n = 0;
+    for (wjob *j = jobs; j; j = j->next, n++) {
+        request *r = &j->req;
+        requestPrepare(r, &j->out);
+        if (!in_txn) {
+            addReplyErrorFormat(r, "ERR storage unavailable: %s", sqlite3_errmsg(db));
+            continue;
+        }
+        storeExec(w.st, SQL_SAVEPOINT);
+        r->cmd->proc(r);
+        if (r->store_error) storeExec(w.st, SQL_ROLLBACK_TO);
+        storeExec(w.st, SQL_RELEASE);
+    }
+    if (in_txn && storeExec(w.st, SQL_COMMIT) != SQLITE_OK) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "ERR commit failed: %s", sqlite3_errmsg(db));
+        storeExec(w.st, SQL_ROLLBACK);
+        STAT_ADD(commits_failed, 1);
+        for (wjob *j = jobs; j; j = j->next) {
+            replyReset(&j->out);
+            j->req.out = &j->out;
+            addReplyError(&j->req, msg);
+        }
+    }
+    w.unsynced = true;
+    STAT_ADD(batches, 1);
+    STAT_ADD(commands, n);
+}
+
+/* Writer thread: background tasks that are due; returns ms until the next. */
+static long long runTasks(long long now) {
+    long long next = now + 1000;
+    for (int i = 0; i < w.ntasks; i++) {
+        task *t = &w.tasks[i];
+        if (t->next_ms <= now) {
+            request r = {0};
+            r.resp = 2;
+            replyReset(&w.scratch);
+            requestPrepare(&r, &w.scratch);
+            bool more = false;
+            if (storeExec(w.st, SQL_BEGIN) == SQLITE_OK) {
+                more = t->fn(&r);
+                if (storeExec(w.st, SQL_COMMIT) != SQLITE_OK) storeExec(w.st, SQL_ROLLBACK);
+                w.unsynced = true;
+            }
+            t->next_ms = more ? now : now + t->interval_ms;
+        }
+        if (t->next_ms < next) next = t->next_ms;
+    }
+    return next - now;
+}
+
+static void *writerMain(void *arg) {
+    (void)arg;
+    for (;;) {
+        long long now = mstime();
+        long long wait_ms = runTasks(now);
+        pthread_mutex_lock(&w.lock);
+        if (!w.in_head && !w.stopping && wait_ms > 0) {
+            long long until = now + (wait_ms < 1000 ? wait_ms : 1000);
+            if (w.unsynced && w.applied_fsync_mode == FSYNC_EVERYSEC && w.last_fsync_ms + 1000 < until)
+                until = w.last_fsync_ms + 1000;
+            struct timespec ts = {until / 1000, (until % 1000) * 1000000};
+            pthread_cond_timedwait(&w.cond, &w.lock, &ts);
+        }
+        /* Take at most BATCH_MAX jobs; the rest stay queued for the next batch. */
+        wjob *jobs = w.in_head, *last = NULL;
+        int n = 0;
+        for (wjob *j = jobs; j && n < BATCH_MAX; j = j->next, n++) last = j;
+        if (last) {
+            w.in_head = last->next;
+            if (!w.in_head) w.in_tail = NULL;
+            last->next = NULL;
+        }
+        bool stop = w.stopping && !w.in_head;
+        pthread_mutex_unlock(&w.lock);
+
+        applyFsyncMode();
+        if (jobs) {
+            runBatch(jobs);
+            if (w.want_checkpoint) {
+                w.want_checkpoint = false;
+                maybeCheckpoint(true);
+                serverNoteSave();
+            }
+            pthread_mutex_lock(&w.lock);
+            if (w.done_tail) w.done_tail->next = jobs;
+            else w.done_head = jobs;
+            w.done_tail = last;
+            pthread_mutex_unlock(&w.lock);
+            if (w.notify) w.notify(w.notify_arg);
+        }
+        maybeFsync(mstime());
+        maybeCheckpoint(false);
+        if (stop && !jobs) break;
+    }
+    maybeCheckpoint(true);
+    if (w.wal_fd >= 0) close(w.wal_fd);
+    return NULL;
+}
+
+bool writerStart(const char *dbpath, int fsync_mode, char *err, size_t errlen) {
+    w.st = storeOpen(dbpath, true, fsync_mode == FSYNC_ALWAYS, err, errlen);
+    if (!w.st) return false;
+    w.fsync_mode = w.applied_fsync_mode = fsync_mode;
+    size_t n = strlen(dbpath) + 5;
+    w.wal_path = malloc(n);
+    snprintf(w.wal_path, n, "%s-wal", dbpath);
+    w.last_fsync_ms = mstime();
+    replyInit(&w.scratch);
+    sqlite3_wal_hook(storeDb(w.st), walHook, NULL);
+    if (pthread_create(&w.thread, NULL, writerMain, NULL) != 0) {
+        snprintf(err, errlen, "cannot start writer thread");
+        return false;
+    }
+    w.started = true;
+    return true;
+}
+
+void writerRequestCheckpoint(void) { w.want_checkpoint = true; }
+
+void writerSubmit(wjob *head, wjob *tail) {
+    pthread_mutex_lock(&w.lock);
+    if (w.in_tail) w.in_tail->next = head;
+    else w.in_head = head;
+    w.in_tail = tail;
+    pthread_cond_signal(&w.cond);
+    pthread_mutex_unlock(&w.lock);
+}
+
+wjob *writerTakeDone(void) {
+    pthread_mutex_lock(&w.lock);
+    wjob *j = w.done_head;
+    w.done_head = w.done_tail = NULL;
+    pthread_mutex_unlock(&w.lock);
+    return j;
+}
+
+void writerSetNotify(void (*fn)(void *), void *arg) {
+    w.notify = fn;
+    w.notify_arg = arg;
+}
+
+void writerSetFsync(int mode) {
+    __atomic_store_n(&w.fsync_mode, mode, __ATOMIC_RELAXED);
+    pthread_mutex_lock(&w.lock);
+    pthread_cond_signal(&w.cond);
+    pthread_mutex_unlock(&w.lock);
+}
+
+void writerStop(void) {
+    if (!w.started) return;
+    pthread_mutex_lock(&w.lock);
+    w.stopping = true;
+    pthread_cond_signal(&w.cond);
+    pthread_mutex_unlock(&w.lock);
+    pthread_join(w.thread, NULL);
+    w.started = false;
+    storeClose(w.st);
+    w.st = NULL;
+    replyFree(&w.scratch);
+    free(w.wal_path);
+}
+
+void writerGetStats(writer_stats *out) {
+    out->batches = __atomic_load_n(&w.stats.batches, __ATOMIC_RELAXED);
+    out->commands = __atomic_load_n(&w.stats.commands, __ATOMIC_RELAXED);
+    out->commits_failed = __atomic_load_n(&w.stats.commits_failed, __ATOMIC_RELAXED);
+    out->checkpoints = __atomic_load_n(&w.stats.checkpoints, __ATOMIC_RELAXED);
+    out->fsyncs = __atomic_load_n(&w.stats.fsyncs, __ATOMIC_RELAXED);
+    out->wal_frames = __atomic_load_n(&w.stats.wal_frames, __ATOMIC_RELAXED);
+}
+
+void serverAddBackgroundTask(const char *name, background_task *fn, int interval_ms) {
+    writerAddTask(name, fn, interval_ms);
+}

@@ -1,0 +1,42 @@
+/*
+ * writer.h — the single writer thread (server-internal).
+ *
+ * The net thread hands write requests over as wjobs through a mutex-guarded
+ * queue plus a condition variable; the writer hands finished jobs back through
+ * a second queue plus a wake-up callback (event_active on the net loop). The
+ * writer never touches a client: wjob.c is an opaque token it returns.
+ */
+#ifndef SOLIDIS_WRITER_H
+#define SOLIDIS_WRITER_H
+
+#include "server.h"
+
+typedef struct wjob {
+    struct wjob *next;
+    request req;        /* argv owned by the job */
+    reply out;          /* filled by the writer; sent after the commit */
+    struct client *c;   /* net-thread token, never dereferenced by the writer */
+    bool discard_reply; /* CLIENT REPLY OFF|SKIP, decided when queued */
+} wjob;
+
+/* Background work run between batches, each call in its own transaction.
+ * Returns true when it stopped early with more to do (run again soon). */
+typedef bool writer_task(request *r);
+
+typedef struct writer_stats {
+    long long batches, commands, commits_failed, checkpoints, fsyncs;
+    long long wal_frames;
+} writer_stats;
+
+void writerAddTask(const char *name, writer_task *fn, int interval_ms); /* before writerStart */
+bool writerStart(const char *dbpath, int fsync_mode, char *err, size_t errlen);
+void writerSubmit(wjob *head, wjob *tail);      /* net thread */
+wjob *writerTakeDone(void);                      /* net thread */
+void writerSetNotify(void (*fn)(void *), void *arg);
+void writerSetFsync(int mode);                   /* any thread */
+void writerStop(void);                           /* net thread: drain, checkpoint, join */
+void writerGetStats(writer_stats *out);
+void writerJobFree(wjob *j);
+void writerRequestCheckpoint(void);             /* writer thread, from a command */
+
+#endif
