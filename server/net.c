@@ -20,8 +20,6 @@
 #include "commands.h"
 #include <arpa/inet.h>
 #include <errno.h>
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
@@ -32,6 +30,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #define MAX_LISTENERS 16
@@ -77,12 +76,42 @@ void netConfigChanged(const char *name) {
 
 /* ---- output ------------------------------------------------------------ */
 
+/* Write pending replies straight to the socket. Only when the kernel will
+ * not take everything does the client arm a write event; in the common case
+ * a reply costs one write() and no epoll_ctl. */
 static void flushReplies(client *c) {
-    if (c->out.len && c->bev && !(c->flags & CLIENT_CLOSED)) {
-        bufferevent_write(c->bev, c->out.buf, c->out.len);
-        stats.net_output_bytes += (long long)c->out.len;
+    if (c->flags & CLIENT_CLOSED) { replyReset(&c->out); c->out_sent = 0; return; }
+    while (c->out_sent < c->out.len) {
+        ssize_t n = write(c->fd, c->out.buf + c->out_sent, c->out.len - c->out_sent);
+        if (n > 0) {
+            c->out_sent += (size_t)n;
+            stats.net_output_bytes += n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (!(c->flags & CLIENT_WANT_WRITE)) {
+                c->flags |= CLIENT_WANT_WRITE;
+                event_add(c->wev, NULL);
+            }
+            return;
+        }
+        netCloseClient(c);
+        return;
     }
     replyReset(&c->out);
+    c->out_sent = 0;
+    if (c->flags & CLIENT_WANT_WRITE) {
+        c->flags &= ~CLIENT_WANT_WRITE;
+        event_del(c->wev);
+    }
+    if ((c->flags & CLIENT_CLOSE_AFTER_REPLY) && c->inflight == 0) netCloseClient(c);
+}
+
+static void setReading(client *c, bool on) {
+    if (on == !(c->flags & CLIENT_READ_OFF)) return;
+    if (on) { c->flags &= ~CLIENT_READ_OFF; event_add(c->rev, NULL); }
+    else { c->flags |= CLIENT_READ_OFF; event_del(c->rev); }
 }
 
 /* ---- writer hand-off --------------------------------------------------- */
@@ -122,23 +151,20 @@ static void deliverDone(evutil_socket_t fd, short what, void *arg) {
         wjob *next = j->next;
         client *c = j->c;
         c->inflight--;
-        if (!(c->flags & CLIENT_CLOSED)) {
+        if (c->flags & CLIENT_CLOSED) {
+            if (c->inflight == 0) clientFree(c);
+        } else {
             if (!j->discard_reply) replyAppend(&c->out, j->out.buf, j->out.len);
-            if (c->inflight == 0) {
+            if (c->inflight == 0 && (c->flags & CLIENT_PAUSED)) {
+                c->flags &= ~CLIENT_PAUSED;
+                processInput(c); /* runs what waited, then flushes */
+            } else if (!next || next->c != c) {
                 flushReplies(c);
-                if (c->flags & CLIENT_PAUSED) {
-                    c->flags &= ~CLIENT_PAUSED;
-                    processInput(c);
-                }
             }
-        } else if (c->inflight == 0) {
-            clientFree(c);
         }
         writerJobFree(j);
         j = next;
     }
-    for (client *c = net.clients; c; c = c->next)
-        if (c->out.len) flushReplies(c);
 }
 
 static void writerNotify(void *arg) {
@@ -217,29 +243,30 @@ static void processInput(client *c) {
         }
         if (!processCommand(c, &c->pending)) {
             c->flags |= CLIENT_PAUSED;
-            bufferevent_disable(c->bev, EV_READ);
             break;
         }
         c->has_pending = false;
     }
-    if (!(c->flags & CLIENT_PAUSED) && !(c->flags & CLIENT_CLOSED)) bufferevent_enable(c->bev, EV_READ);
+    if (c->flags & CLIENT_CLOSED) return;
+    /* Stop reading while paused, or while a big output backlog waits. */
+    setReading(c, !(c->flags & (CLIENT_PAUSED | CLIENT_CLOSE_AFTER_REPLY)));
     flushReplies(c);
-    if ((c->flags & CLIENT_CLOSE_AFTER_REPLY) && c->inflight == 0 && c->bev &&
-        evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-        netCloseClient(c);
 }
 
 /* ---- client lifecycle -------------------------------------------------- */
 
-static void readCb(struct bufferevent *bev, void *arg) {
+static void readCb(evutil_socket_t fd, short what, void *arg) {
+    (void)what;
     client *c = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
-    size_t total = evbuffer_get_length(in);
-    struct evbuffer_iovec v[16];
-    int n = evbuffer_peek(in, -1, NULL, v, 16);
-    for (int i = 0; i < n && i < 16; i++) redisReaderFeed(c->reader, v[i].iov_base, v[i].iov_len);
-    evbuffer_drain(in, total);
-    stats.net_input_bytes += (long long)total;
+    char buf[64 * 1024];
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        netCloseClient(c);
+        return;
+    }
+    if (n < 0) return;
+    redisReaderFeed(c->reader, buf, (size_t)n);
+    stats.net_input_bytes += n;
     c->last_ms = mstime();
     if ((long long)protoQueryBufLen(c) > server_config.client_query_buffer_limit) {
         serverLog(LL_WARNING, "Closing client that reached max query buffer length: id=%llu addr=%s",
@@ -250,15 +277,9 @@ static void readCb(struct bufferevent *bev, void *arg) {
     processInput(c);
 }
 
-static void writeCb(struct bufferevent *bev, void *arg) {
-    (void)bev;
-    client *c = arg;
-    if ((c->flags & CLIENT_CLOSE_AFTER_REPLY) && c->inflight == 0) netCloseClient(c);
-}
-
-static void eventCb(struct bufferevent *bev, short what, void *arg) {
-    (void)bev;
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) netCloseClient(arg);
+static void writeCb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd; (void)what;
+    flushReplies(arg);
 }
 
 static void clientFree(client *c) {
@@ -279,10 +300,11 @@ static void clientFree(client *c) {
 void netCloseClient(client *c) {
     if (c->flags & CLIENT_CLOSED) return;
     c->flags |= CLIENT_CLOSED;
-    if (c->bev) {
-        bufferevent_free(c->bev);
-        c->bev = NULL;
-    }
+    event_free(c->rev);
+    event_free(c->wev);
+    c->rev = c->wev = NULL;
+    close(c->fd);
+    c->fd = -1;
     if (c->inflight == 0) clientFree(c);
 }
 
@@ -335,17 +357,17 @@ static void acceptCb(struct evconnlistener *l, evutil_socket_t fd, struct sockad
     socklen_t ll = sizeof(local);
     if (getsockname(fd, (struct sockaddr *)&local, &ll) == 0) formatAddr((struct sockaddr *)&local, c->laddr, sizeof(c->laddr));
     evutil_make_socket_nonblocking(fd);
-    c->bev = bufferevent_socket_new(net.base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (!c->bev || !c->reader) {
-        if (c->bev) bufferevent_free(c->bev);
-        else close(fd);
+    c->rev = event_new(net.base, fd, EV_READ | EV_PERSIST, readCb, c);
+    c->wev = event_new(net.base, fd, EV_WRITE | EV_PERSIST, writeCb, c);
+    if (!c->rev || !c->wev || !c->reader) {
+        if (c->rev) event_free(c->rev);
+        if (c->wev) event_free(c->wev);
         if (c->reader) redisReaderFree(c->reader);
+        close(fd);
         free(c);
         return;
     }
-    bufferevent_setcb(c->bev, readCb, writeCb, eventCb, c);
-    bufferevent_set_max_single_read(c->bev, 64 * 1024);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    event_add(c->rev, NULL);
     c->next = net.clients;
     if (net.clients) net.clients->prev = c;
     net.clients = c;
@@ -446,13 +468,16 @@ void netShutdown(void) {
     flushBatch(-1, 0, NULL);
     writerStop();
     deliverDone(-1, 0, NULL);
-    /* Push remaining replies out; a blocking best-effort flush per client. */
-    for (client *c = net.clients; c; c = c->next) {
-        if (c->bev) {
-            struct evbuffer *o = bufferevent_get_output(c->bev);
-            evutil_socket_t fd = bufferevent_getfd(c->bev);
-            while (evbuffer_get_length(o) && evbuffer_write(o, fd) > 0) {}
-        }
+    /* Push remaining replies out: a short blocking best-effort flush. */
+    client *next;
+    for (client *c = net.clients; c; c = next) {
+        next = c->next;
+        if (c->flags & CLIENT_CLOSED) continue;
+        int fl = fcntl(c->fd, F_GETFL);
+        fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK);
+        struct timeval tv = {1, 0};
+        setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        flushReplies(c);
     }
     while (net.clients) {
         client *c = net.clients;

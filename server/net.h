@@ -10,7 +10,7 @@
 #include "server.h"
 #include <hiredis/read.h>
 
-struct bufferevent;
+struct event;
 struct event_base;
 
 enum { REPLY_ON = 0, REPLY_OFF, REPLY_SKIP_NEXT, REPLY_SKIP };
@@ -21,12 +21,15 @@ enum {
     CLIENT_PAUSED = 1 << 2,            /* waits for its writes before the next command */
     CLIENT_NO_EVICT = 1 << 3,
     CLIENT_UNIX = 1 << 4,
+    CLIENT_WANT_WRITE = 1 << 5,        /* write event armed: output waits for the socket */
+    CLIENT_READ_OFF = 1 << 6,          /* read event disarmed */
 };
 
 typedef struct client {
     uint64_t id;
     int fd;
-    struct bufferevent *bev;
+    struct event *rev, *wev;  /* read always armed unless paused; write only while output waits */
+    size_t out_sent;          /* bytes of `out` already written to the socket */
     redisReader *reader;
     int flags;
     int db, resp;
@@ -38,7 +41,7 @@ typedef struct client {
     int inflight;             /* jobs at the writer not yet answered */
     bool has_pending;         /* `pending` was parsed but waits for inflight == 0 */
     request pending;
-    reply out;                /* replies made on the net thread, flushed per event */
+    reply out;                /* replies not yet written to the socket */
     const char *last_cmd;
     struct client *prev, *next;
 } client;

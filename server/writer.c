@@ -55,6 +55,7 @@ static struct {
     wjob *in_head, *in_tail;
     wjob *done_head, *done_tail;
     bool stopping, started;
+    bool waiting;       /* the writer sleeps on cond: a submit must signal */
     void (*notify)(void *);
     void *notify_arg;
 
@@ -212,7 +213,9 @@ static void *writerMain(void *arg) {
             if (w.unsynced && w.applied_fsync_mode == FSYNC_EVERYSEC && w.last_fsync_ms + 1000 < until)
                 until = w.last_fsync_ms + 1000;
             struct timespec ts = {until / 1000, (until % 1000) * 1000000};
+            w.waiting = true;
             pthread_cond_timedwait(&w.cond, &w.lock, &ts);
+            w.waiting = false;
         }
         /* Take at most BATCH_MAX jobs; the rest stay queued for the next batch. */
         wjob *jobs = w.in_head, *last = NULL;
@@ -275,7 +278,7 @@ void writerSubmit(wjob *head, wjob *tail) {
     if (w.in_tail) w.in_tail->next = head;
     else w.in_head = head;
     w.in_tail = tail;
-    pthread_cond_signal(&w.cond);
+    if (w.waiting) pthread_cond_signal(&w.cond); /* a busy writer finds the jobs itself */
     pthread_mutex_unlock(&w.lock);
 }
 
