@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,6 +51,21 @@ static bool makeDirs(const char *path) {
         *p = '/';
     }
     return mkdir(buf, 0755) == 0 || errno == EEXIST;
+}
+
+/* Like Redis: make room for maxclients connections plus our own files. */
+static void raiseFdLimit(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    rlim_t want = (rlim_t)server_config.maxclients + 64;
+    if (rl.rlim_cur >= want) return;
+    rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    if ((long long)rl.rlim_cur < server_config.maxclients + 64) {
+        server_config.maxclients = (long long)rl.rlim_cur - 64;
+        serverLog(LL_WARNING, "Open files limit %llu: maxclients reduced to %lld",
+                  (unsigned long long)rl.rlim_cur, server_config.maxclients);
+    }
 }
 
 static void onSignal(evutil_socket_t sig, short what, void *arg) {
@@ -89,6 +105,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     signal(SIGPIPE, SIG_IGN);
+    raiseFdLimit();
     evthread_use_pthreads();
     struct event_base *base = event_base_new();
     if (!base) { fprintf(stderr, "cannot create event base\n"); return 1; }

@@ -374,10 +374,25 @@ static void acceptCb(struct evconnlistener *l, evutil_socket_t fd, struct sockad
     net.nclients++;
 }
 
+/* accept() failed (EMFILE, ENFILE…): pause accepting for a moment rather
+ * than spin on a listener that stays readable. The cron re-enables it. */
+static bool listeners_paused;
+
+static void acceptErrorCb(struct evconnlistener *l, void *arg) {
+    (void)l; (void)arg;
+    serverLog(LL_WARNING, "Accepting client connection: %s", strerror(errno));
+    for (int i = 0; i < net.nlisteners; i++) evconnlistener_disable(net.listeners[i]);
+    listeners_paused = true;
+}
+
 /* ---- periodic ---------------------------------------------------------- */
 
 static void cron(evutil_socket_t fd, short what, void *arg) {
     (void)fd; (void)what; (void)arg;
+    if (listeners_paused && !net.shutting_down) {
+        listeners_paused = false;
+        for (int i = 0; i < net.nlisteners; i++) evconnlistener_enable(net.listeners[i]);
+    }
     if (server_config.timeout > 0) {
         long long now = mstime();
         client *next;
@@ -407,6 +422,7 @@ static bool listenTcp(const char *addr, char *err, size_t errlen) {
         snprintf(err, errlen, "Could not create server TCP listening socket %s: %s", spec, strerror(errno));
         return false;
     }
+    evconnlistener_set_error_cb(l, acceptErrorCb);
     net.listeners[net.nlisteners++] = l;
     return true;
 }
@@ -424,6 +440,7 @@ static bool listenUnix(const char *path, char *err, size_t errlen) {
         return false;
     }
     if (server_config.unixsocketperm) chmod(path, (mode_t)server_config.unixsocketperm);
+    evconnlistener_set_error_cb(l, acceptErrorCb);
     net.listeners[net.nlisteners++] = l;
     return true;
 }
