@@ -1,0 +1,295 @@
+"""Durability and tool compatibility of Solidis (data in WAL-mode SQLite, one batched
+writer thread): restarts, SHUTDOWN, kill -9 under a write load with
+appendfsync always, redis-cli --pipe mass insert, redis-benchmark.
+
+These encode Solidis's promises with Solidis's options, so they are skipped when
+SOLIDIS_BIN points at redis-server. (They do hold for Redis with AOF on; to run
+them there anyway set SOLIDIS_DURABILITY_ON_REDIS=1.)
+"""
+import os
+import random
+import subprocess
+import threading
+import time
+
+import pytest
+import redis
+
+from conftest import IS_REDIS
+
+pytestmark = pytest.mark.skipif(
+    IS_REDIS and not os.environ.get("SOLIDIS_DURABILITY_ON_REDIS"),
+    reason="Solidis durability guarantees with Solidis options")
+
+
+def resp(*args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        if not isinstance(a, bytes):
+            a = str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+def restart_client(s, timeout=20):
+    """Start the (stopped) server again and return a client once it answers
+    (Redis replies -LOADING while it reads its files back)."""
+    s.start()
+    c = s.client()
+    deadline = time.time() + timeout
+    while True:
+        try:
+            c.ping()
+            return c
+        except redis.BusyLoadingError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def fill(c):
+    """Strings in two databases, plus expiry, deletions and a 1 MiB value."""
+    c.set("str", "hello")
+    c.set(b"bin\x00key", b"\x00\x01\xff\r\n")
+    c.set("big", b"B" * (1 << 20))
+    c.set("ttl", "soon", ex=1000)
+    c.set("gone", "x", px=50)
+    c.set("deleted", "x")
+    c.delete("deleted")
+    c.set("persisted", "x", ex=1000)
+    c.persist("persisted")
+    c.incrby("counter", 41)
+    c.incr("counter")
+    c.append("str", " world")
+    c.mset({"m:%d" % i: str(i) for i in range(500)})
+    c.execute_command("SELECT", "3")
+    c.set("in-db3", "three")
+    c.execute_command("SELECT", "0")
+
+
+def check(c):
+    assert c.get("str") == b"hello world"
+    assert c.get(b"bin\x00key") == b"\x00\x01\xff\r\n"
+    assert c.get("big") == b"B" * (1 << 20)
+    assert 900 < c.ttl("ttl") <= 1000
+    assert c.ttl("persisted") == -1
+    assert c.exists("gone") == 0, "a key that expired before the restart came back"
+    assert c.exists("deleted") == 0, "a deleted key came back"
+    assert c.get("counter") == b"42"
+    assert c.mget(["m:0", "m:250", "m:499"]) == [b"0", b"250", b"499"]
+    assert c.ttl("str") == -1
+    assert c.dbsize() == 6 + 500
+    c.execute_command("SELECT", "3")
+    assert c.get("in-db3") == b"three"
+    assert c.dbsize() == 1
+
+
+def test_data_survives_sigterm_restart(make_server):
+    s = make_server()
+    c = s.client()
+    fill(c)
+    time.sleep(0.1)  # let 'gone' expire
+    c.close()
+    assert s.stop() == 0, "SIGTERM must exit 0; log:\n" + s.read_log()
+    c = restart_client(s)
+    check(c)
+    # a second restart after more writes
+    c.execute_command("SELECT", "0")
+    c.set("after-first-restart", "yes")
+    c.close()
+    assert s.stop() == 0
+    c = restart_client(s)
+    assert c.get("after-first-restart") == b"yes"
+    assert c.get("counter") == b"42"
+    c.close()
+
+
+def test_collection_types_survive_restart(make_server):
+    s = make_server()
+    c = s.client()
+    c.hset("hash", mapping={"f1": "v1", "f2": "v2"})
+    c.rpush("list", "a", "b", "c")
+    c.lpush("list", "z")
+    c.sadd("set", "x", "y")
+    c.zadd("zset", {"m1": 1.5, "m2": -2})
+    c.expire("hash", 1000)
+    c.close()
+    assert s.stop() == 0
+    c = restart_client(s)
+    assert c.hgetall("hash") == {b"f1": b"v1", b"f2": b"v2"}
+    assert 900 < c.ttl("hash") <= 1000
+    assert c.lrange("list", 0, -1) == [b"z", b"a", b"b", b"c"]
+    assert c.smembers("set") == {b"x", b"y"}
+    assert c.zrange("zset", 0, -1, withscores=True) == [(b"m2", -2.0), (b"m1", 1.5)]
+    c.close()
+
+
+def test_flushall_survives_restart(make_server):
+    s = make_server()
+    c = s.client()
+    c.mset({"a": "1", "b": "2"})
+    c.execute_command("SELECT", "1")
+    c.set("c", "3")
+    c.flushall()
+    c.execute_command("SELECT", "0")
+    c.set("after-flush", "1")
+    c.close()
+    assert s.stop() == 0
+    c = restart_client(s)
+    assert c.dbsize() == 1
+    assert c.get("after-flush") == b"1"
+    assert c.exists("a", "b") == 0
+    c.execute_command("SELECT", "1")
+    assert c.dbsize() == 0
+    c.close()
+
+
+def test_shutdown_via_redis_cli(make_server):
+    s = make_server()
+    c = s.client()
+    c.set("before-shutdown", "kept")
+    c.mset({"s:%d" % i: i for i in range(100)})
+    c.close()
+    p = s.cli("SHUTDOWN")
+    assert p.returncode == 0, p
+    assert s.proc.wait(20) == 0, "SHUTDOWN must exit 0; log:\n" + s.read_log()
+    s.stop()
+    c = restart_client(s)
+    assert c.get("before-shutdown") == b"kept"
+    assert c.dbsize() == 101
+    c.close()
+
+
+def writer(port, tid, stop, acked, counters, errors, pipelined):
+    """Writes until stop is set or the server dies; records only acknowledged writes."""
+    c = redis.Redis(host="127.0.0.1", port=port, socket_timeout=10)
+    rnd = random.Random(tid)
+    i = 0
+    try:
+        while not stop.is_set():
+            if pipelined:
+                p = c.pipeline(transaction=False)
+                batch = []
+                for _ in range(20):
+                    v = b"t%d:%d:" % (tid, i) + b"p" * rnd.randrange(0, 200)
+                    p.set(b"w:%d:%d" % (tid, i), v)
+                    batch.append((i, v))
+                    i += 1
+                res = p.execute()
+                assert all(x is True for x in res), res
+                acked.extend(batch)
+            else:
+                v = b"t%d:%d:" % (tid, i) + b"v" * rnd.randrange(0, 200)
+                assert c.set(b"w:%d:%d" % (tid, i), v) is True
+                acked.append((i, v))
+                i += 1
+                counters.append(c.incr(b"ctr:%d" % tid))
+    except (redis.ConnectionError, redis.TimeoutError, ConnectionError, OSError):
+        pass  # the server was killed under us
+    except Exception as e:  # anything else is a real failure
+        errors.append(repr(e))
+    finally:
+        try:
+            c.close()
+        except Exception:
+            pass
+
+
+def test_acknowledged_writes_survive_kill9(make_server):
+    s = make_server("--appendfsync", "always")
+    nthreads = 4
+    stop = threading.Event()
+    acked = [[] for _ in range(nthreads)]
+    counters = [[] for _ in range(nthreads)]
+    errors = []
+    threads = [threading.Thread(target=writer,
+                                args=(s.port, t, stop, acked[t], counters[t], errors, t == 0))
+               for t in range(nthreads)]
+    for t in threads:
+        t.start()
+    deadline = time.time() + 10
+    while time.time() < deadline and min(len(a) for a in acked) < 200:
+        time.sleep(0.05)
+    time.sleep(0.3)  # kill squarely in the middle of the load
+    assert all(t.is_alive() for t in threads), "writers stopped early: %r" % errors
+    assert s.kill9() == -9
+    stop.set()
+    for t in threads:
+        t.join(15)
+    assert not errors, errors
+    assert min(len(a) for a in acked) >= 200, [len(a) for a in acked]
+
+    c = restart_client(s)
+    total = 0
+    for t in range(nthreads):
+        keys = [b"w:%d:%d" % (t, i) for i, _ in acked[t]]
+        got = []
+        for j in range(0, len(keys), 1000):
+            got += c.mget(keys[j:j + 1000])
+        missing = [k for k, g, (_, v) in zip(keys, got, acked[t]) if g != v]
+        assert not missing, "thread %d: %d acknowledged writes lost, first %r" % (
+            t, len(missing), missing[:3])
+        total += len(keys)
+        if counters[t]:
+            last = counters[t][-1]
+            now = int(c.get(b"ctr:%d" % t))
+            # the last INCR may have committed without its reply reaching us
+            assert last <= now <= last + 1, (t, last, now)
+    assert c.dbsize() >= total
+    c.close()
+
+
+def test_redis_cli_pipe_mass_insert(make_server, tmp_path):
+    s = make_server()
+    n = 50000
+    path = tmp_path / "mass.resp"
+    with open(path, "wb") as f:
+        f.write(b"".join(resp("SET", "mass:%d" % i, "value-%d" % i) for i in range(n)))
+    with open(path, "rb") as f:
+        p = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(s.port), "--pipe"],
+                           stdin=f, capture_output=True, timeout=60)
+    out = p.stdout.decode()
+    assert p.returncode == 0, out + p.stderr.decode()
+    assert "errors: 0, replies: %d" % n in out, out
+    c = s.client()
+    assert c.dbsize() == n
+    assert c.get("mass:0") == b"value-0"
+    assert c.get("mass:%d" % (n - 1)) == b"value-%d" % (n - 1)
+    c.close()
+    assert s.stop() == 0
+    c = restart_client(s)
+    assert c.dbsize() == n
+    assert c.get("mass:31337") == b"value-31337"
+    c.close()
+
+
+def test_redis_cli_pipe_reports_errors(make_server, tmp_path):
+    s = make_server()
+    data = (resp("SET", "a", "1") + resp("INCR", "a") + resp("SET", "b", "x") +
+            resp("INCR", "b") + resp("GET", "a"))
+    p = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(s.port), "--pipe"],
+                       input=data, capture_output=True, timeout=30)
+    out = p.stdout.decode() + p.stderr.decode()
+    assert "errors: 1, replies: 5" in out, out
+    assert "ERR value is not an integer or out of range" in out, out
+    c = s.client()
+    assert c.get("a") == b"2"
+    assert c.get("b") == b"x"
+    c.close()
+
+
+def test_redis_benchmark(make_server):
+    s = make_server()
+    p = subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(s.port),
+                        "-t", "set,get", "-n", "20000", "-q"],
+                       capture_output=True, timeout=120)
+    out = p.stdout.decode("utf-8", "replace")
+    assert p.returncode == 0, out + p.stderr.decode("utf-8", "replace")
+    assert "SET: " in out and "GET: " in out, out
+    assert out.count("requests per second") >= 2, out
+    c = s.client()
+    # without -r every SET writes the literal key 'key:__rand_int__' with a 3-byte value (-d 3)
+    assert len(c.get("key:__rand_int__")) == 3
+    assert c.dbsize() == 1
+    assert c.ping() is True
+    c.close()
