@@ -9,6 +9,7 @@
 void stringRegister(void);
 void keyspaceRegister(void);
 void expireRegister(void);
+void hashRegister(void);
 
 /* Parse an expiry argument the way SET/EXPIRE/GETEX do; unit_ms: value is in
  * ms; absolute: value is a unix time. Replies the error and returns false. */

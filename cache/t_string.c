@@ -77,6 +77,7 @@ static bool strSet(request *r, const char *key, size_t klen, const void *val, si
     stmtDone(s);
     if (rc != SQLITE_DONE) return storeFail(r, "set");
     r->dirty++;
+    keyTouched(r, r->db, key, klen);
     return true;
 }
 
@@ -141,9 +142,6 @@ void setCommand(request *r) {
         int rc = strGet(r, 1, &v);
         if (rc < 0) return;
         exists = rc == 1;
-        if (exists && !(flags & SET_NX) && !(flags & SET_XX)) {
-            /* reply the old value below, after the write */
-        }
         reply old;
         replyInit(&old);
         request tmp = *r;

@@ -13,6 +13,7 @@
 #include "net.h"
 #include "writer.h"
 #include "../cache/cache.h"
+#include "../queue/queue.h"
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -112,6 +113,7 @@ int main(int argc, char **argv) {
 
     serverCommandsInit();
     cacheInit();
+    queueInit();
 
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s", server_config.dir, server_config.dbfilename);

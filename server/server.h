@@ -58,6 +58,9 @@ typedef struct request {
     struct client *client; /* set only for commands run on the net thread */
     int dirty;          /* keys changed, for stats and future WATCH */
     bool store_error;   /* a SQLite call failed: the writer rolls this command back */
+    bool in_multi;      /* running inside EXEC: blocking commands must not block */
+    void *owner;        /* opaque token of the issuing client (WATCH, blocking) */
+    struct block_state *block; /* writer-side: set by requestBlock() */
 } request;
 
 void requestFreeArgv(request *r);
@@ -179,6 +182,30 @@ bool keyDelete(request *r, int db, const char *key, size_t klen);
 int64_t keyNewId(request *r);
 /* Set or clear (0) the expiry of an existing key. */
 bool keySetExpire(request *r, int db, const char *key, size_t klen, long long at_ms);
+
+/* Every write handler calls keyTouched() for each key it changed (created,
+ * modified, deleted, expired). It drives WATCH, wakes blocked clients, and
+ * later keyspace notifications. keyDelete/keySetExpire call it themselves.
+ * keyTouchedDb(db) (-1 = all) is for FLUSHDB/FLUSHALL. Writer thread only. */
+void keyTouched(request *r, int db, const char *key, size_t klen);
+void keyTouchedDb(request *r, int db);
+
+/* Blocking commands (flag CMD_BLOCKING, run on the writer). When there is
+ * nothing to serve, the handler replies nothing and calls requestBlock() with
+ * the argv indexes of the keys it waits on and an absolute deadline (0 = wait
+ * forever). The writer parks the request and re-runs the same handler, inside
+ * the batch that touched one of those keys (so the pop commits with the push
+ * that fed it), serving waiters of a key in FIFO order. If the deadline passes
+ * the client gets a null array (null bulk when null_bulk is set). Inside MULTI
+ * (r->in_multi) a handler must reply the timeout reply instead of blocking. */
+void requestBlock(request *r, const int *key_idx, int nkeys, long long deadline_ms, bool null_bulk);
+/* Parse a blocking timeout in seconds (fractional allowed) into an absolute
+ * deadline in ms (0 = forever). Replies Redis's error and returns false. */
+bool getBlockingTimeout(request *r, int idx, long long *deadline_ms);
+
+/* Extra schema for a module's tables (CREATE ... IF NOT EXISTS; triggers that
+ * delete a type's elements when its keys row goes). Register before start. */
+void storeRegisterSchema(const char *sql);
 
 /* Background work on the writer thread, between batches, each call in its
  * own transaction. Returns true when it has more to do right away.

@@ -50,6 +50,14 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value) WITHOUT ROWID;"
     "INSERT OR IGNORE INTO meta VALUES('schema_version', 1);";
 
+#define MAX_SCHEMAS 16
+static const char *extra_schemas[MAX_SCHEMAS];
+static int nextra_schemas;
+
+void storeRegisterSchema(const char *sql) {
+    if (nextra_schemas < MAX_SCHEMAS) extra_schemas[nextra_schemas++] = sql;
+}
+
 store *storeOpen(const char *path, bool writer, int synchronous_full, char *err, size_t errlen) {
     store *st = calloc(1, sizeof(*st));
     if (!st) return NULL;
@@ -74,6 +82,14 @@ store *storeOpen(const char *path, bool writer, int synchronous_full, char *err,
         sqlite3_free(msg);
         storeClose(st);
         return NULL;
+    }
+    for (int i = 0; writer && i < nextra_schemas; i++) {
+        if (sqlite3_exec(st->db, extra_schemas[i], NULL, NULL, &msg) != SQLITE_OK) {
+            snprintf(err, errlen, "cannot initialise %s: %s", path, msg ? msg : "?");
+            sqlite3_free(msg);
+            storeClose(st);
+            return NULL;
+        }
     }
     if (writer) {
         sqlite3_stmt *s;
@@ -171,7 +187,9 @@ bool keyDelete(request *r, int db, const char *key, size_t klen) {
     int rc = sqlite3_step(s);
     stmtDone(s);
     if (rc != SQLITE_DONE) return storeFail(r, "delete");
-    return sqlite3_changes(r->st->db) > 0;
+    if (sqlite3_changes(r->st->db) == 0) return false;
+    keyTouched(r, db, key, klen);
+    return true;
 }
 
 int64_t keyNewId(request *r) { return ++r->st->next_id; }
@@ -186,7 +204,9 @@ bool keySetExpire(request *r, int db, const char *key, size_t klen, long long at
     int rc = sqlite3_step(s);
     stmtDone(s);
     if (rc != SQLITE_DONE) return storeFail(r, "expire");
-    return sqlite3_changes(r->st->db) > 0;
+    if (sqlite3_changes(r->st->db) == 0) return false;
+    keyTouched(r, db, key, klen);
+    return true;
 }
 
 bool storeCountKeys(store *st, int db, long long *keys, long long *expires) {

@@ -115,14 +115,18 @@ int ld2string(char *buf, size_t len, long double value) {
     return l;
 }
 
+/* Doubles as Redis 7.2 prints them: the shortest text that reads back as
+ * the same double ("1.1", not "1.1000000000000001"). */
 int d2string(char *buf, size_t len, double value) {
     if (isnan(value)) return snprintf(buf, len, "nan");
     if (isinf(value)) return snprintf(buf, len, value > 0 ? "inf" : "-inf");
     if (value == 0) return snprintf(buf, len, (1.0 / value < 0) ? "-0" : "0");
-    /* Integers print without exponent when they fit exactly. */
-    if (value > -4503599627370496.0 && value < 4503599627370496.0 && value == (double)(long long)value)
-        return ll2string(buf, len, (long long)value);
-    return snprintf(buf, len, "%.17g", value);
+    int n = 0;
+    for (int prec = 1; prec <= 17; prec++) {
+        n = snprintf(buf, len, "%.*g", prec, value);
+        if (strtod(buf, NULL) == value) break;
+    }
+    return n;
 }
 
 /* Glob matching with Redis's syntax: * ? [abc] [^a] [a-z] and \ escapes. */
