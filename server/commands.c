@@ -55,8 +55,12 @@ const command *commandLookupSub(const command *parent, const char *name, size_t 
 void commandReplyUnknown(request *r) {
     char buf[1024];
     int n = snprintf(buf, sizeof(buf), "ERR unknown command '%.128s', with args beginning with: ", r->argv[0]);
-    for (int i = 1; i < r->argc && n < (int)sizeof(buf) - 1; i++)
-        n += snprintf(buf + n, sizeof(buf) - (size_t)n, "'%.128s' ", r->argv[i]);
+    int args = 0; /* Redis stops once the quoted args reach 128 bytes */
+    for (int i = 1; i < r->argc && args < 128; i++) {
+        int m = snprintf(buf + n, sizeof(buf) - (size_t)n, "'%.*s' ", 128 - args, r->argv[i]);
+        n += m;
+        args += m;
+    }
     addReplyError(r, buf);
 }
 

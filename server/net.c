@@ -19,6 +19,7 @@
 #include "writer.h"
 #include "commands.h"
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -196,7 +197,11 @@ static bool processCommand(client *c, request *req) {
     if (cmd && !(cmd->flags & CMD_WRITE) && c->inflight > 0) return false;
 
     stats.total_commands++;
-    c->last_cmd = cmd ? cmd->name : NULL;
+    if (cmd && (cmd->flags & CMD_CONTAINER) && req->argc >= 2)
+        snprintf(c->last_cmd, sizeof(c->last_cmd), "%s|%.30s", cmd->name, req->argv[1]);
+    else
+        snprintf(c->last_cmd, sizeof(c->last_cmd), "%s", cmd ? cmd->name : "NULL");
+    for (char *p = c->last_cmd; *p; p++) *p = (char)tolower((unsigned char)*p);
     size_t mark = c->out.len;
     int mode = c->reply_mode;
     if (mode == REPLY_SKIP) c->reply_mode = REPLY_ON; /* this command is the skipped one */
@@ -221,11 +226,16 @@ static bool processCommand(client *c, request *req) {
     return true;
 }
 
-static void protocolError(client *c, const char *msg) {
+/* Redis answers a protocol error after the replies of the commands before
+ * it, then closes. With writes in flight the error waits its turn. */
+static void protocolError(client *c) {
     char buf[300];
-    int n = snprintf(buf, sizeof(buf), "-ERR Protocol error: %s\r\n", msg);
+    int n = snprintf(buf, sizeof(buf), "-ERR Protocol error: %s\r\n", c->proto_err);
     replyAppend(&c->out, buf, (size_t)n);
-    serverLog(LL_VERBOSE, "Protocol error (%s) from client: id=%llu addr=%s", msg, (unsigned long long)c->id, c->addr);
+    serverLog(LL_VERBOSE, "Protocol error (%s) from client: id=%llu addr=%s", c->proto_err,
+              (unsigned long long)c->id, c->addr);
+    free(c->proto_err);
+    c->proto_err = NULL;
     c->flags |= CLIENT_CLOSE_AFTER_REPLY;
 }
 
@@ -233,12 +243,17 @@ static void protocolError(client *c, const char *msg) {
  * command must wait for this client's in-flight writes. */
 static void processInput(client *c) {
     while (!(c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSED | CLIENT_PAUSED))) {
+        if (c->proto_err) {
+            if (c->inflight > 0) { c->flags |= CLIENT_PAUSED; break; }
+            protocolError(c);
+            break;
+        }
         if (!c->has_pending) {
             char err[160];
             memset(&c->pending, 0, sizeof(c->pending));
             int rc = protoNextRequest(c, &c->pending, err, sizeof(err));
             if (rc == 0) break;
-            if (rc < 0) { protocolError(c, err); break; }
+            if (rc < 0) { c->proto_err = strdup(err); continue; }
             c->has_pending = true;
         }
         if (!processCommand(c, &c->pending)) {
@@ -288,6 +303,7 @@ static void clientFree(client *c) {
     if (c->next) c->next->prev = c->prev;
     net.nclients--;
     if (c->has_pending) requestFreeArgv(&c->pending);
+    free(c->proto_err);
     if (c->reader) redisReaderFree(c->reader);
     replyFree(&c->out);
     free(c->name);
@@ -516,7 +532,7 @@ void clientInfoString(client *c, char *buf, size_t len) {
              (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
              (now - c->ctime_ms) / 1000, (now - c->last_ms) / 1000,
              (c->flags & CLIENT_NO_EVICT) ? "e" : "N", c->db, protoQueryBufLen(c), c->out.cap,
-             sizeof(*c) + c->out.cap, c->last_cmd ? c->last_cmd : "NULL", c->resp,
+             sizeof(*c) + c->out.cap, c->last_cmd[0] ? c->last_cmd : "NULL", c->resp,
              c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
 }
 

@@ -42,7 +42,8 @@ typedef struct client {
     bool has_pending;         /* `pending` was parsed but waits for inflight == 0 */
     request pending;
     reply out;                /* replies not yet written to the socket */
-    const char *last_cmd;
+    char last_cmd[48];        /* "get", "client|info" */
+    char *proto_err;          /* protocol error waiting for earlier replies */
     struct client *prev, *next;
 } client;
 

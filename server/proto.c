@@ -23,10 +23,12 @@
 #include <string.h>
 
 #define PROTO_INLINE_MAX_SIZE (64 * 1024)
-#define PROTO_MAX_MULTIBULK (1024 * 1024)
+#define PROTO_MAX_MULTIBULK 2147483647LL
+#define PROTO_UNAUTH_MAX_MULTIBULK 10
+#define PROTO_UNAUTH_MAX_BULK 16384
 
 typedef struct argvbuild {
-    int argc;
+    int argc, cap;
     char **argv;
     size_t *lens;
 } argvbuild;
@@ -34,13 +36,16 @@ typedef struct argvbuild {
 static const char *parse_error; /* set by object functions on refusal */
 static char empty_marker;       /* "*-1" / "*0": nothing to run */
 
+/* The declared count may be huge (Redis accepts up to INT_MAX and waits for
+ * the arguments), so argv grows as arguments arrive, not up front. */
 static void *createArray(const redisReadTask *t, int elements) {
     if (t->parent) { parse_error = "expected '$', got '*'"; return NULL; }
     if (elements <= 0) return &empty_marker;
     argvbuild *a = calloc(1, sizeof(*a));
     if (!a) return NULL;
-    a->argv = calloc((size_t)elements, sizeof(char *));
-    a->lens = calloc((size_t)elements, sizeof(size_t));
+    a->cap = elements < 64 ? elements : 64;
+    a->argv = malloc(sizeof(char *) * (size_t)a->cap);
+    a->lens = malloc(sizeof(size_t) * (size_t)a->cap);
     if (!a->argv || !a->lens) { free(a->argv); free(a->lens); free(a); return NULL; }
     return a;
 }
@@ -52,6 +57,16 @@ static void *createString(const redisReadTask *t, char *s, size_t len) {
         return NULL;
     }
     argvbuild *a = t->parent->obj;
+    if (t->idx >= a->cap) {
+        int cap = a->cap * 2 > t->idx ? a->cap * 2 : t->idx + 1;
+        char **argv = realloc(a->argv, sizeof(char *) * (size_t)cap);
+        if (!argv) return NULL;
+        a->argv = argv;
+        size_t *lens = realloc(a->lens, sizeof(size_t) * (size_t)cap);
+        if (!lens) return NULL;
+        a->lens = lens;
+        a->cap = cap;
+    }
     char *p = malloc(len + 1);
     if (!p) return NULL;
     memcpy(p, s, len);
@@ -187,6 +202,7 @@ unbalanced:
 
 int protoNextRequest(client *c, request *r, char *err, size_t errlen) {
     redisReader *rd = c->reader;
+    bool unauth = !c->authenticated && server_config.requirepass && server_config.requirepass[0];
     for (;;) {
         const char *buf = rd->buf + rd->pos, *end = rd->buf + rd->len;
         if (buf >= end) return 0;
@@ -213,11 +229,16 @@ int protoNextRequest(client *c, request *r, char *err, size_t errlen) {
                 return 0;
             }
             if (h < 0 || n > PROTO_MAX_MULTIBULK) { snprintf(err, errlen, "invalid multibulk length"); return -1; }
+            if (unauth && n > PROTO_UNAUTH_MAX_MULTIBULK) { snprintf(err, errlen, "unauthenticated multibulk length"); return -1; }
         }
         parse_error = NULL;
         void *obj = NULL;
         if (redisReaderGetReply(rd, &obj) != REDIS_OK) {
-            snprintf(err, errlen, "%s", parse_error ? parse_error : rd->errstr);
+            /* Our own refusals first; hiredis's texts mapped to Redis's. */
+            const char *msg = parse_error;
+            if (!msg) msg = strstr(rd->errstr, "ulti-bulk") ? "invalid multibulk length"
+                          : strstr(rd->errstr, "ulk") ? "invalid bulk length" : rd->errstr;
+            snprintf(err, errlen, "%s", msg);
             return -1;
         }
         if (!obj) {
@@ -232,6 +253,7 @@ int protoNextRequest(client *c, request *r, char *err, size_t errlen) {
                     snprintf(err, errlen, "invalid bulk length");
                     return -1;
                 }
+                if (h > 0 && unauth && n > PROTO_UNAUTH_MAX_BULK) { snprintf(err, errlen, "unauthenticated bulk length"); return -1; }
                 if (h == 0 && e - p > PROTO_INLINE_MAX_SIZE) { snprintf(err, errlen, "too big bulk count string"); return -1; }
             }
             return 0;

@@ -129,6 +129,7 @@ enum {
     CMD_DENYOOM = 1 << 11,
     CMD_MAYREPLICATE = 1 << 12,
     CMD_RANDOM = 1 << 13,
+    CMD_CONTAINER = 1 << 14, /* has subcommands: CLIENT, CONFIG, OBJECT... */
 };
 
 typedef void command_proc(request *r);
