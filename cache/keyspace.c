@@ -95,11 +95,14 @@ static bool isLive(sqlite3_stmt *s, int col, long long now_ms) {
     return sqlite3_column_int64(s, col) > now_ms;
 }
 
-/* getIntFromObjectOrReply: an integer that fits an int, else ERR_NOT_INT. */
+/* Redis's getIntFromObjectOrReply: an integer that fits an int. */
 static bool getIntArg(request *r, int idx, int *v) {
     long long ll;
     if (!getLongLongArg(r, idx, &ll, NULL)) return false;
-    if (ll < INT_MIN || ll > INT_MAX) { addReplyError(r, ERR_NOT_INT); return false; }
+    if (ll < INT_MIN || ll > INT_MAX) {
+        addReplyErrorFormat(r, "ERR value is out of range, value must between %d and %d", INT_MIN, INT_MAX);
+        return false;
+    }
     *v = (int)ll;
     return true;
 }
@@ -300,6 +303,9 @@ static bool keyRelocate(request *r, int db, const char *key, size_t klen, int ds
     int rc = sqlite3_step(s);
     stmtDone(s);
     if (rc != SQLITE_DONE) return storeFail(r, "rename");
+    keyTouched(r, db, key, klen);
+    keyTouched(r, dstdb, dst, dlen);
+    r->dirty++;
     return true;
 }
 
@@ -321,7 +327,6 @@ static void renameGeneric(request *r, bool nx) {
     }
     if (r->store_error) return;
     if (!keyRelocate(r, r->db, r->argv[1], r->argvlen[1], r->db, r->argv[2], r->argvlen[2])) return;
-    r->dirty++;
     if (nx) addReplyLongLong(r, 1);
     else addReplyOK(r);
 }
@@ -342,7 +347,6 @@ void moveCommand(request *r) {
     }
     if (r->store_error) return;
     if (!keyRelocate(r, r->db, r->argv[1], r->argvlen[1], dst, r->argv[1], r->argvlen[1])) return;
-    r->dirty++;
     addReplyLongLong(r, 1);
 }
 
@@ -394,6 +398,7 @@ void copyCommand(request *r) {
     int rc = sqlite3_step(s);
     stmtDone(s);
     if (rc != SQLITE_DONE) { storeFail(r, "copy"); return; }
+    keyTouched(r, dst, r->argv[2], r->argvlen[2]);
     r->dirty++;
     addReplyLongLong(r, 1);
 }
