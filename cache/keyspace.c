@@ -557,7 +557,7 @@ static const command keyspace_commands[] = {
     {"move", moveCommand, 3, W | CMD_FAST, 1, 1, 1, "generic", "Moves a key to another database.", "1.0.0", NULL},
     {"randomkey", randomkeyCommand, 1, CMD_READONLY, 0, 0, 0, "generic", "Returns a random key name from the database.", "1.0.0", NULL},
     {"touch", touchCommand, -2, R, 1, -1, 1, "generic", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", "3.2.1", NULL},
-    {"object", objectCommand, -2, CMD_READONLY, 0, 0, 0, "generic", "A container for object introspection commands.", "2.2.3", NULL},
+    {"object", objectCommand, -2, CMD_READONLY | CMD_CONTAINER, 0, 0, 0, "generic", "A container for object introspection commands.", "2.2.3", NULL},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
 };
 
