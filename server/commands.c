@@ -45,9 +45,13 @@ const command *commandLookup(const char *name, size_t len) {
     return NULL;
 }
 
+/* Subcommand rows are named "parent|sub", as Redis's errors spell them. */
 const command *commandLookupSub(const command *parent, const char *name, size_t len) {
-    for (const command *c = parent->subcommands; c && c->name; c++)
-        if (strlen(c->name) == len && strncasecmp(c->name, name, len) == 0) return c;
+    for (const command *c = parent->subcommands; c && c->name; c++) {
+        const char *sub = strchr(c->name, '|');
+        sub = sub ? sub + 1 : c->name;
+        if (strlen(sub) == len && strncasecmp(sub, name, len) == 0) return c;
+    }
     return NULL;
 }
 

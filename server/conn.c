@@ -10,6 +10,7 @@
 #include "config.h"
 #include "net.h"
 #include "writer.h"
+#include "multi.h"
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -370,8 +371,20 @@ void debugCommand(request *r) {
     }
 }
 
+/* CLIENT subcommands that must run on the writer (where the parked
+ * requests live); the rest are handled by clientCommand on the net thread. */
+static const command client_subcommands[] = {
+    {"client|unblock", clientUnblockCommand, -3, CMD_WRITE | CMD_ADMIN, 0, 0, 0, "connection", "Unblocks a client blocked by a blocking command from a different connection.", "5.0.0", NULL},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
+};
+
 #define CONN (CMD_CONN | CMD_FAST)
 static const command server_commands[] = {
+    {"multi", multiCommand, 1, CONN, 0, 0, 0, "transactions", "Starts a transaction.", "1.2.0", NULL},
+    {"exec", execCommand, 1, CMD_WRITE, 0, 0, 0, "transactions", "Executes all commands in a transaction.", "1.2.0", NULL},
+    {"discard", discardCommand, 1, CMD_WRITE | CMD_FAST, 0, 0, 0, "transactions", "Discards a transaction.", "2.0.0", NULL},
+    {"watch", watchCommand, -2, CMD_WRITE | CMD_FAST, 1, -1, 1, "transactions", "Monitors changes to keys to determine the execution of a transaction.", "2.2.0", NULL},
+    {"unwatch", unwatchCommand, 1, CMD_WRITE | CMD_FAST, 0, 0, 0, "transactions", "Forgets about watched keys of a transaction.", "2.2.0", NULL},
     {"ping", pingCommand, -1, CONN, 0, 0, 0, "connection", "Returns the server's liveliness response.", "1.0.0", NULL},
     {"echo", echoCommand, 2, CONN, 0, 0, 0, "connection", "Returns the given string.", "1.0.0", NULL},
     {"hello", helloCommand, -1, CONN | CMD_NOAUTH, 0, 0, 0, "connection", "Handshakes with the Redis server.", "6.0.0", NULL},
@@ -379,10 +392,10 @@ static const command server_commands[] = {
     {"select", selectCommand, 2, CONN, 0, 0, 0, "connection", "Changes the selected database.", "1.0.0", NULL},
     {"quit", quitCommand, -1, CONN | CMD_NOAUTH, 0, 0, 0, "connection", "Closes the connection.", "1.0.0", NULL},
     {"reset", resetCommand, 1, CONN | CMD_NOAUTH, 0, 0, 0, "connection", "Resets the connection.", "6.2.0", NULL},
-    {"client", clientCommand, -2, CMD_CONN | CMD_CONTAINER, 0, 0, 0, "connection", "A container for client connection commands.", "2.4.0", NULL},
+    {"client", clientCommand, -2, CMD_CONN | CMD_CONTAINER, 0, 0, 0, "connection", "A container for client connection commands.", "2.4.0", client_subcommands},
     {"command", commandCommand, -1, CMD_CONN | CMD_CONTAINER, 0, 0, 0, "server", "Returns detailed information about all commands.", "2.8.13", NULL},
     {"config", configCommand, -2, CMD_CONN | CMD_ADMIN | CMD_CONTAINER, 0, 0, 0, "server", "A container for server configuration commands.", "2.0.0", NULL},
-    {"info", infoCommand, -1, CMD_READONLY, 0, 0, 0, "server", "Returns information and statistics about the server.", "1.0.0", NULL},
+    {"info", infoCommand, -1, CMD_CONN, 0, 0, 0, "server", "Returns information and statistics about the server.", "1.0.0", NULL},
     {"time", timeCommand, 1, CONN, 0, 0, 0, "server", "Returns the server time.", "2.6.0", NULL},
     {"shutdown", shutdownCommand, -1, CMD_CONN | CMD_ADMIN, 0, 0, 0, "server", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "1.0.0", NULL},
     {"lastsave", lastsaveCommand, 1, CONN, 0, 0, 0, "server", "Returns the Unix timestamp of the last successful save to disk.", "1.0.0", NULL},

@@ -18,6 +18,7 @@
 #include "store.h"
 #include "writer.h"
 #include "commands.h"
+#include "multi.h"
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -156,6 +157,7 @@ static void deliverDone(evutil_socket_t fd, short what, void *arg) {
             if (c->inflight == 0) clientFree(c);
         } else {
             if (!j->discard_reply) replyAppend(&c->out, j->out.buf, j->out.len);
+            if (j->req.new_db >= 0) c->db = j->req.new_db; /* SELECT inside EXEC */
             if (c->inflight == 0 && (c->flags & CLIENT_PAUSED)) {
                 c->flags &= ~CLIENT_PAUSED;
                 processInput(c); /* runs what waited, then flushes */
@@ -179,22 +181,45 @@ static bool needsAuth(client *c) {
     return !c->authenticated && server_config.requirepass && server_config.requirepass[0];
 }
 
+static const command forget_cmd = {"forget", forgetCommand, 1, CMD_WRITE, 0, 0, 0, NULL, NULL, NULL, NULL};
+static const command unwatch_quiet_cmd = {"unwatch", unwatchCommand, 1, CMD_WRITE, 0, 0, 0, NULL, NULL, NULL, NULL};
+
+/* Queue writer-side bookkeeping for this client (no reply is sent). */
+static void submitInternal(client *c, const command *cmd) {
+    request req;
+    memset(&req, 0, sizeof(req));
+    req.cmd = cmd;
+    req.db = c->db;
+    req.resp = c->resp;
+    req.client_id = c->id;
+    req.new_db = -1;
+    submitWrite(c, &req, true);
+}
+
+static bool isTxnCommand(const command *cmd) {
+    return cmd->proc == execCommand || cmd->proc == discardCommand || cmd->proc == watchCommand ||
+           cmd->proc == unwatchCommand;
+}
+
 /* Run or route one request. Returns false when the client must wait for its
  * writes first (the request is then kept as `pending`). */
 static bool processCommand(client *c, request *req) {
     req->db = c->db;
     req->resp = c->resp;
     req->client = c;
+    req->client_id = c->id;
     req->out = &c->out;
     req->st = net.rst;
     req->store_error = false;
+    req->new_db = -1;
     const command *cmd = commandLookup(req->argv[0], req->argvlen[0]);
-    req->cmd = cmd;
     if (cmd && cmd->subcommands && req->argc >= 2) {
         const command *sub = commandLookupSub(cmd, req->argv[1], req->argvlen[1]);
-        if (sub) req->cmd = cmd = sub;
+        if (sub) cmd = sub;
     }
-    if (cmd && !(cmd->flags & CMD_WRITE) && c->inflight > 0) return false;
+    req->cmd = cmd;
+    bool to_writer = cmd && (cmd->flags & CMD_WRITE) && !c->in_multi;
+    if (c->inflight > 0 && !to_writer) return false;
 
     stats.total_commands++;
     if (cmd && (cmd->flags & CMD_CONTAINER) && req->argc >= 2)
@@ -205,19 +230,32 @@ static bool processCommand(client *c, request *req) {
     size_t mark = c->out.len;
     int mode = c->reply_mode;
     if (mode == REPLY_SKIP) c->reply_mode = REPLY_ON; /* this command is the skipped one */
-    if (!cmd) {
-        commandReplyUnknown(req);
-    } else if ((cmd->arity > 0 && req->argc != cmd->arity) || req->argc < -cmd->arity) {
-        addReplyArityError(req);
-    } else if (needsAuth(c) && !(cmd->flags & CMD_NOAUTH)) {
+    bool discard = mode == REPLY_OFF || mode == REPLY_SKIP;
+    int route = MULTI_RUN;
+    if (cmd && needsAuth(c) && !(cmd->flags & CMD_NOAUTH)) {
         addReplyError(req, "NOAUTH Authentication required.");
-    } else if (cmd->flags & CMD_WRITE) {
-        req->now_ms = 0;
-        submitWrite(c, req, mode == REPLY_OFF || mode == REPLY_SKIP);
+        if (c->in_multi) c->multi_dirty = true;
+        route = MULTI_DONE;
+    } else if (c->in_multi || (cmd && isTxnCommand(cmd))) {
+        route = multiRoute(c, req);
+    }
+    if (route == MULTI_SUBMIT) {
+        submitWrite(c, req, discard);
         return true; /* argv now belongs to the job */
-    } else {
-        req->now_ms = mstime();
-        cmd->proc(req);
+    }
+    if (route == MULTI_FORGET_WATCHES) submitInternal(c, &unwatch_quiet_cmd);
+    if (route == MULTI_RUN) {
+        if (!cmd) {
+            commandReplyUnknown(req);
+        } else if ((cmd->arity > 0 && req->argc != cmd->arity) || req->argc < -cmd->arity) {
+            addReplyArityError(req);
+        } else if (cmd->flags & CMD_WRITE) {
+            submitWrite(c, req, discard);
+            return true;
+        } else {
+            req->now_ms = mstime();
+            cmd->proc(req);
+        }
     }
     /* CLIENT REPLY OFF|SKIP: drop what this command said. */
     if (mode == REPLY_SKIP || c->reply_mode == REPLY_OFF) c->out.len = mark;
@@ -264,7 +302,9 @@ static void processInput(client *c) {
     }
     if (c->flags & CLIENT_CLOSED) return;
     /* Stop reading while paused, or while a big output backlog waits. */
-    setReading(c, !(c->flags & (CLIENT_PAUSED | CLIENT_CLOSE_AFTER_REPLY)));
+    /* A paused (or blocked) client is still read, so that a disconnect is
+     * seen at once; its input just waits in the query buffer. */
+    setReading(c, !(c->flags & CLIENT_CLOSE_AFTER_REPLY));
     flushReplies(c);
 }
 
@@ -316,6 +356,9 @@ static void clientFree(client *c) {
 void netCloseClient(client *c) {
     if (c->flags & CLIENT_CLOSED) return;
     c->flags |= CLIENT_CLOSED;
+    multiClientGone(c);
+    /* The writer may hold a parked request or watches of this client. */
+    if ((c->watching || c->inflight > 0) && !net.shutting_down) submitInternal(c, &forget_cmd);
     event_free(c->rev);
     event_free(c->wev);
     c->rev = c->wev = NULL;

@@ -44,6 +44,10 @@ typedef struct client {
     reply out;                /* replies not yet written to the socket */
     char last_cmd[48];        /* "get", "client|info" */
     char *proto_err;          /* protocol error waiting for earlier replies */
+    bool in_multi, multi_dirty; /* MULTI: queueing; a queued command was refused */
+    request *mqueue;          /* MULTI: queued requests */
+    int mcount, mcap;
+    bool watching;            /* the writer holds WATCHes for this client */
     struct client *prev, *next;
 } client;
 

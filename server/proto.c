@@ -17,6 +17,7 @@
  */
 #include "net.h"
 #include "config.h"
+#include "multi.h"
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,6 +271,7 @@ int protoNextRequest(client *c, request *r, char *err, size_t errlen) {
 }
 
 void requestFreeArgv(request *r) {
+    if (r->multi) requestFreeMulti(r);
     for (int i = 0; i < r->argc; i++) free(r->argv[i]);
     free(r->argv);
     free(r->argvlen);

@@ -59,7 +59,10 @@ typedef struct request {
     int dirty;          /* keys changed, for stats and future WATCH */
     bool store_error;   /* a SQLite call failed: the writer rolls this command back */
     bool in_multi;      /* running inside EXEC: blocking commands must not block */
-    void *owner;        /* opaque token of the issuing client (WATCH, blocking) */
+    uint64_t client_id; /* the issuing client (WATCH, CLIENT UNBLOCK); ids are never reused */
+    struct request *multi; /* EXEC: the queued requests, run in order */
+    int multi_count;
+    int new_db;         /* EXEC: SELECT inside the transaction, for the client (-1 none) */
     struct block_state *block; /* writer-side: set by requestBlock() */
 } request;
 

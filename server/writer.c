@@ -27,6 +27,7 @@
 #include "store.h"
 #include "config.h"
 #include "commands.h"
+#include "block.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -144,31 +145,46 @@ static void requestPrepare(request *r, reply *out) {
     r->now_ms = mstime();
     r->store_error = false;
     r->client = NULL;
+    r->in_multi = false;
 }
 
-/* Writer thread: run up to BATCH_MAX jobs in one transaction. */
-static void runBatch(wjob *jobs) {
+/* Writer thread: run one job's handler inside the open transaction, alone
+ * in a savepoint so a SQLite failure undoes only this command. */
+static void runJob(wjob *j) {
+    request *r = &j->req;
+    requestPrepare(r, &j->out);
+    storeExec(w.st, SQL_SAVEPOINT);
+    r->cmd->proc(r);
+    if (r->store_error) storeExec(w.st, SQL_ROLLBACK_TO);
+    storeExec(w.st, SQL_RELEASE);
+}
+
+/* Writer thread: run up to BATCH_MAX jobs in one transaction. Jobs that
+ * block are parked (block.c); parked jobs served by this batch's changes
+ * join `done`, so they commit and answer with it. */
+static void runBatch(wjob *jobs, joblist *done) {
     sqlite3 *db = storeDb(w.st);
     bool in_txn = storeExec(w.st, SQL_BEGIN) == SQLITE_OK;
     long n = 0;
-    for (wjob *j = jobs; j; j = j->next, n++) {
-        request *r = &j->req;
-        requestPrepare(r, &j->out);
+    wjob *next;
+    for (wjob *j = jobs; j; j = next, n++) {
+        next = j->next;
         if (!in_txn) {
-            addReplyErrorFormat(r, "ERR storage unavailable: %s", sqlite3_errmsg(db));
+            requestPrepare(&j->req, &j->out);
+            addReplyErrorFormat(&j->req, "ERR storage unavailable: %s", sqlite3_errmsg(db));
+            joblistPush(done, j);
             continue;
         }
-        storeExec(w.st, SQL_SAVEPOINT);
-        r->cmd->proc(r);
-        if (r->store_error) storeExec(w.st, SQL_ROLLBACK_TO);
-        storeExec(w.st, SQL_RELEASE);
+        runJob(j);
+        if (!blockParkIfBlocked(j)) joblistPush(done, j);
+        blockServeReady(runJob, done);
     }
     if (in_txn && storeExec(w.st, SQL_COMMIT) != SQLITE_OK) {
         char msg[256];
         snprintf(msg, sizeof(msg), "ERR commit failed: %s", sqlite3_errmsg(db));
         storeExec(w.st, SQL_ROLLBACK);
         STAT_ADD(commits_failed, 1);
-        for (wjob *j = jobs; j; j = j->next) {
+        for (wjob *j = done->head; j; j = j->next) {
             replyReset(&j->out);
             j->req.out = &j->out;
             addReplyError(&j->req, msg);
@@ -177,6 +193,18 @@ static void runBatch(wjob *jobs) {
     w.unsynced = true;
     STAT_ADD(batches, 1);
     STAT_ADD(commands, n);
+}
+
+/* Writer thread: hand finished jobs to the net thread and wake it. */
+static void deliver(joblist *done) {
+    if (!done->head) return;
+    pthread_mutex_lock(&w.lock);
+    if (w.done_tail) w.done_tail->next = done->head;
+    else w.done_head = done->head;
+    w.done_tail = done->tail;
+    pthread_mutex_unlock(&w.lock);
+    if (w.notify) w.notify(w.notify_arg);
+    done->head = done->tail = NULL;
 }
 
 /* Writer thread: background tasks that are due; returns ms until the next. */
@@ -207,6 +235,8 @@ static void *writerMain(void *arg) {
     for (;;) {
         long long now = mstime();
         long long wait_ms = runTasks(now);
+        long long deadline = blockNextDeadline();
+        if (deadline && deadline - now < wait_ms) wait_ms = deadline - now;
         pthread_mutex_lock(&w.lock);
         if (!w.in_head && !w.stopping && wait_ms > 0) {
             long long until = now + (wait_ms < 1000 ? wait_ms : 1000);
@@ -230,20 +260,17 @@ static void *writerMain(void *arg) {
         pthread_mutex_unlock(&w.lock);
 
         applyFsyncMode();
+        joblist done = {NULL, NULL};
         if (jobs) {
-            runBatch(jobs);
+            runBatch(jobs, &done);
             if (w.want_checkpoint) {
                 w.want_checkpoint = false;
                 maybeCheckpoint(true);
                 serverNoteSave();
             }
-            pthread_mutex_lock(&w.lock);
-            if (w.done_tail) w.done_tail->next = jobs;
-            else w.done_head = jobs;
-            w.done_tail = last;
-            pthread_mutex_unlock(&w.lock);
-            if (w.notify) w.notify(w.notify_arg);
         }
+        blockExpire(mstime(), &done);
+        deliver(&done);
         maybeFsync(mstime());
         maybeCheckpoint(false);
         if (stop && !jobs) break;

@@ -12,7 +12,7 @@
 #include "server.h"
 
 typedef struct wjob {
-    struct wjob *next;
+    struct wjob *next, *prev; /* prev: only while parked (blocking) */
     request req;        /* argv owned by the job */
     reply out;          /* filled by the writer; sent after the commit */
     struct client *c;   /* net-thread token, never dereferenced by the writer */
