@@ -457,14 +457,16 @@ void touchCommand(request *r) { existsCommand(r); }
 
 /* ---- OBJECT ------------------------------------------------------------- */
 
-static const char SQL_OBJECT[] = "SELECT type, value, expires_at FROM keys WHERE db=?1 AND key=?2";
+static const char SQL_OBJECT[] = "SELECT type, value, expires_at, enc FROM keys WHERE db=?1 AND key=?2";
 
 #define OBJ_SHARED_INTEGERS 10000
 #define OBJ_SHARED_REFCOUNT INT_MAX
 
-/* The encoding Redis would report for a value just written by SET. */
-static const char *stringEncoding(const char *v, size_t len, long long *ival, bool *isint) {
-    *isint = len <= 20 && string2ll(v, len, ival);
+/* The encoding Redis would report for a string; `how` is keys.enc (NULL/0:
+ * written by SET, 1: modified in place, 2: never int). */
+static const char *stringEncoding(const char *v, size_t len, int how, long long *ival, bool *isint) {
+    if (how == 1) return "raw";
+    *isint = how == 0 && len <= 20 && string2ll(v, len, ival);
     if (*isint) return "int";
     return len <= 44 ? "embstr" : "raw";
 }
@@ -521,7 +523,7 @@ void objectCommand(request *r) {
     bool isint = false;
     if (type == OBJ_STRING) {
         const char *v = sqlite3_column_blob(s, 1);
-        enc = stringEncoding(v ? v : "", (size_t)sqlite3_column_bytes(s, 1), &ival, &isint);
+        enc = stringEncoding(v ? v : "", (size_t)sqlite3_column_bytes(s, 1), sqlite3_column_int(s, 3), &ival, &isint);
     }
     stmtDone(s);
     switch (sub) {

@@ -17,11 +17,14 @@
 static const char SQL_GET[] = "SELECT type, value, expires_at FROM keys WHERE db=?1 AND key=?2";
 static const char SQL_STRLEN[] = "SELECT type, length(value), expires_at FROM keys WHERE db=?1 AND key=?2";
 static const char SQL_UPSERT[] =
-    "INSERT INTO keys(db, key, id, type, expires_at, value) VALUES(?1, ?2, ?3, 0, ?4, ?5) "
-    "ON CONFLICT(db, key) DO UPDATE SET type=0, expires_at=excluded.expires_at, value=excluded.value";
+    "INSERT INTO keys(db, key, id, type, expires_at, value, enc) VALUES(?1, ?2, ?3, 0, ?4, ?5, ?6) "
+    "ON CONFLICT(db, key) DO UPDATE SET type=0, expires_at=excluded.expires_at, value=excluded.value, enc=excluded.enc";
 static const char SQL_UPSERT_KEEPTTL[] =
-    "INSERT INTO keys(db, key, id, type, expires_at, value) VALUES(?1, ?2, ?3, 0, ?4, ?5) "
-    "ON CONFLICT(db, key) DO UPDATE SET type=0, value=excluded.value";
+    "INSERT INTO keys(db, key, id, type, expires_at, value, enc) VALUES(?1, ?2, ?3, 0, ?4, ?5, ?6) "
+    "ON CONFLICT(db, key) DO UPDATE SET type=0, value=excluded.value, enc=excluded.enc";
+
+/* keys.enc values (see server/store.c) */
+enum { ENC_BY_VALUE = 0, ENC_RAW = 1, ENC_NOT_INT = 2 };
 
 /* A string value read from the store. `val` points into the statement's row
  * and stays valid until strDone(). */
@@ -65,7 +68,8 @@ static int strGet(request *r, int idx, strval *v) {
 }
 
 /* Write a string value. at_ms: 0 = no expiry; keepttl keeps the existing one. */
-static bool strSet(request *r, const char *key, size_t klen, const void *val, size_t len, long long at_ms, bool keepttl) {
+static bool strSetEnc(request *r, const char *key, size_t klen, const void *val, size_t len, long long at_ms,
+                      bool keepttl, int enc) {
     sqlite3_stmt *s = stmtGet(r->st, keepttl ? SQL_UPSERT_KEEPTTL : SQL_UPSERT);
     if (!s) return storeFail(r, "set");
     sqlite3_bind_int(s, 1, r->db);
@@ -73,12 +77,17 @@ static bool strSet(request *r, const char *key, size_t klen, const void *val, si
     sqlite3_bind_int64(s, 3, keyNewId(r));
     if (at_ms) sqlite3_bind_int64(s, 4, at_ms);
     sqlite3_bind_blob64(s, 5, val, len, SQLITE_STATIC);
+    if (enc != ENC_BY_VALUE) sqlite3_bind_int(s, 6, enc);
     int rc = sqlite3_step(s);
     stmtDone(s);
     if (rc != SQLITE_DONE) return storeFail(r, "set");
     r->dirty++;
     keyTouched(r, r->db, key, klen);
     return true;
+}
+
+static bool strSet(request *r, const char *key, size_t klen, const void *val, size_t len, long long at_ms, bool keepttl) {
+    return strSetEnc(r, key, klen, val, len, at_ms, keepttl, ENC_BY_VALUE);
 }
 
 static bool checkStringLength(request *r, long long total) {
@@ -309,7 +318,7 @@ void incrbyfloatCommand(request *r) {
     if (isnan(cur) || isinf(cur)) { addReplyError(r, "ERR increment would produce NaN or Infinity"); return; }
     char buf[5 * 1024];
     int n = ld2string(buf, sizeof(buf), cur);
-    if (strSet(r, r->argv[1], r->argvlen[1], buf, (size_t)n, 0, true)) addReplyBulk(r, buf, (size_t)n);
+    if (strSetEnc(r, r->argv[1], r->argvlen[1], buf, (size_t)n, 0, true, ENC_NOT_INT)) addReplyBulk(r, buf, (size_t)n);
 }
 
 void appendCommand(request *r) {
@@ -328,7 +337,7 @@ void appendCommand(request *r) {
     memcpy(buf, v.val, v.len);
     memcpy(buf + v.len, r->argv[2], r->argvlen[2]);
     strDone(&v);
-    if (strSet(r, r->argv[1], r->argvlen[1], buf, total, 0, true)) addReplyLongLong(r, (long long)total);
+    if (strSetEnc(r, r->argv[1], r->argvlen[1], buf, total, 0, true, ENC_RAW)) addReplyLongLong(r, (long long)total);
     free(buf);
 }
 
@@ -390,7 +399,7 @@ void setrangeCommand(request *r) {
     if (!buf) { if (rc == 1) strDone(&v); addReplyError(r, "ERR out of memory"); return; }
     if (rc == 1) { memcpy(buf, v.val, oldlen); strDone(&v); }
     memcpy(buf + offset, r->argv[3], add);
-    if (strSet(r, r->argv[1], r->argvlen[1], buf, total, 0, rc == 1)) addReplyLongLong(r, (long long)total);
+    if (strSetEnc(r, r->argv[1], r->argvlen[1], buf, total, 0, rc == 1, ENC_RAW)) addReplyLongLong(r, (long long)total);
     free(buf);
 }
 

@@ -14,7 +14,10 @@
  *     type        OBJ_STRING, OBJ_HASH, ... (see server.h)
  *     expires_at  absolute unix time in ms, NULL when the key does not expire
  *     value       the string value inline, so GET is one b-tree lookup and SET
- *                 one upsert; NULL for other types
+ *                 one upsert; for other types free for per-type metadata
+ *     enc         strings only: how the value was last written, for OBJECT
+ *                 ENCODING (NULL: by SET, 1: modified in place = raw, 2: never
+ *                 an int encoding, as INCRBYFLOAT results)
  *   keys_by_id(db, id)                  SCAN order
  *   keys_expiring(expires_at) partial   the expiry sweeper's work list
  *   meta(name, value)                   schema version and server bookkeeping
@@ -43,7 +46,7 @@ struct store {
 static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS keys("
     "  db INTEGER NOT NULL, key BLOB NOT NULL, id INTEGER NOT NULL,"
-    "  type INTEGER NOT NULL, expires_at INTEGER, value BLOB,"
+    "  type INTEGER NOT NULL, expires_at INTEGER, value BLOB, enc INTEGER,"
     "  PRIMARY KEY(db, key)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS keys_by_id ON keys(db, id);"
     "CREATE INDEX IF NOT EXISTS keys_expiring ON keys(expires_at) WHERE expires_at IS NOT NULL;"
