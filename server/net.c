@@ -43,7 +43,8 @@ static struct {
     struct event_base *base;
     struct evconnlistener *listeners[MAX_LISTENERS];
     int nlisteners;
-    struct event *done_ev, *flush_ev, *cron_ev;
+    struct event *done_ev, *flush_ev, *cron_ev, *endread_ev;
+    bool read_txn;              /* a read transaction is open on rst */
     client *clients;
     long nclients;
     uint64_t next_id;
@@ -116,6 +117,30 @@ static void setReading(client *c, bool on) {
     else { c->flags |= CLIENT_READ_OFF; event_del(c->rev); }
 }
 
+/* ---- read snapshots ----------------------------------------------------- */
+
+/* Read commands handled in one loop turn share one SQLite read transaction:
+ * starting a snapshot costs file-lock syscalls, and a turn may serve dozens
+ * of clients. The snapshot ends when the turn's callbacks are done (endread_ev
+ * runs after the callbacks already active) and before any write reply is
+ * released, so a read that follows a reply always sees that write. */
+static const char SQL_READ_BEGIN[] = "BEGIN";
+static const char SQL_READ_END[] = "COMMIT";
+
+static void endRead(evutil_socket_t fd, short what, void *arg) {
+    (void)fd; (void)what; (void)arg;
+    if (!net.read_txn) return;
+    storeExec(net.rst, SQL_READ_END);
+    net.read_txn = false;
+}
+
+static void beginRead(void) {
+    if (net.read_txn) return;
+    if (storeExec(net.rst, SQL_READ_BEGIN) != 0) return;
+    net.read_txn = true;
+    event_active(net.endread_ev, EV_READ, 0);
+}
+
 /* ---- writer hand-off --------------------------------------------------- */
 
 static void flushBatch(evutil_socket_t fd, short what, void *arg) {
@@ -148,6 +173,7 @@ static void submitWrite(client *c, request *req, bool discard_reply) {
 /* Wake-up from the writer: deliver replies of committed jobs in order. */
 static void deliverDone(evutil_socket_t fd, short what, void *arg) {
     (void)fd; (void)what; (void)arg;
+    endRead(-1, 0, NULL);
     wjob *j = writerTakeDone();
     while (j) {
         wjob *next = j->next;
@@ -254,6 +280,7 @@ static bool processCommand(client *c, request *req) {
             return true;
         } else {
             req->now_ms = mstime();
+            if (!(cmd->flags & CMD_CONN)) beginRead();
             cmd->proc(req);
         }
     }
@@ -514,6 +541,7 @@ bool netInit(struct event_base *base, char *err, size_t errlen) {
     net.done_ev = event_new(base, -1, 0, deliverDone, NULL);
     net.flush_ev = event_new(base, -1, 0, flushBatch, NULL);
     net.cron_ev = event_new(base, -1, EV_PERSIST, cron, NULL);
+    net.endread_ev = event_new(base, -1, 0, endRead, NULL);
     struct timeval tv = {0, 100000};
     event_add(net.cron_ev, &tv);
     writerSetNotify(writerNotify, NULL);
@@ -563,6 +591,8 @@ void netShutdown(void) {
     event_free(net.done_ev);
     event_free(net.flush_ev);
     event_free(net.cron_ev);
+    endRead(-1, 0, NULL);
+    event_free(net.endread_ev);
     storeClose(net.rst);
 }
 

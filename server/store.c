@@ -86,6 +86,8 @@ store *storeOpen(const char *path, bool writer, int synchronous_full, char *err,
         storeClose(st);
         return NULL;
     }
+    if (writer) /* files from before keys.enc existed; fails harmlessly when present */
+        sqlite3_exec(st->db, "ALTER TABLE keys ADD COLUMN enc INTEGER", NULL, NULL, NULL);
     for (int i = 0; writer && i < nextra_schemas; i++) {
         if (sqlite3_exec(st->db, extra_schemas[i], NULL, NULL, &msg) != SQLITE_OK) {
             snprintf(err, errlen, "cannot initialise %s: %s", path, msg ? msg : "?");
