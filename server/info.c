@@ -78,6 +78,7 @@ static void fillMemory(reply *o, request *r) {
     struct mallinfo2 mi = mallinfo2();
     long long used = (long long)(mi.uordblks + mi.hblkhd);
     long long rss = rssBytes();
+    if (used <= 0) used = rss; /* allocators without mallinfo (ASan) */
     add(o, "# Memory\r\nused_memory:%lld\r\nused_memory_human:%.2fM\r\nused_memory_rss:%lld\r\n"
            "used_memory_rss_human:%.2fM\r\nused_memory_peak:%lld\r\nused_memory_lua:0\r\nmaxmemory:0\r\n"
            "maxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\nmem_fragmentation_ratio:%.2f\r\n"

@@ -22,6 +22,17 @@ def free_port():
     return p
 
 
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def check_sanitizer_log(text):
+    """Under `make asan` a sanitizer report in the server log fails the test."""
+    for mark in SANITIZER_MARKS:
+        if mark in text:
+            at = text.index(mark)
+            raise AssertionError("sanitizer report in server log:\n" + text[max(0, at - 200):at + 4000])
+
+
 class Server:
     """One running server process. Restartable on the same dir and port."""
 
@@ -73,6 +84,7 @@ class Server:
         rc = self.proc.returncode
         self.proc = None
         self.log.close()
+        check_sanitizer_log(self.read_log())
         return rc
 
     def kill9(self):
