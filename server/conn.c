@@ -20,6 +20,14 @@
 
 void pingCommand(request *r) {
     if (r->argc > 2) { addReplyArityError(r); return; }
+    if (r->client && r->client->subscriptions > 0 && r->resp == 2) {
+        /* RESP2 subscribed mode answers PING as a push-style array. */
+        addReplyArrayLen(r, 2);
+        addReplyBulkCString(r, "pong");
+        if (r->argc == 2) addReplyBulk(r, r->argv[1], r->argvlen[1]);
+        else addReplyBulk(r, "", 0);
+        return;
+    }
     if (r->argc == 2) addReplyBulk(r, r->argv[1], r->argvlen[1]);
     else addReplyStatus(r, "PONG");
 }

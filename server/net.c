@@ -182,6 +182,14 @@ static void deliverDone(evutil_socket_t fd, short what, void *arg) {
         if (c->flags & CLIENT_CLOSED) {
             if (c->inflight == 0) clientFree(c);
         } else {
+            if (j->req.on_delivery) {
+                /* The command finishes its reply here, after the commit. */
+                request *r = &j->req;
+                r->client = c;
+                r->out = &j->out;
+                r->on_delivery(r);
+                r->on_delivery = NULL;
+            }
             if (!j->discard_reply) replyAppend(&c->out, j->out.buf, j->out.len);
             if (j->req.new_db >= 0) c->db = j->req.new_db; /* SELECT inside EXEC */
             if (c->inflight == 0 && (c->flags & CLIENT_PAUSED)) {
@@ -244,7 +252,7 @@ static bool processCommand(client *c, request *req) {
         if (sub) cmd = sub;
     }
     req->cmd = cmd;
-    bool to_writer = cmd && (cmd->flags & CMD_WRITE) && !c->in_multi;
+    bool to_writer = cmd && (cmd->flags & CMD_WRITE) && !c->in_multi && !(c->subscriptions && c->resp == 2);
     if (c->inflight > 0 && !to_writer) return false;
 
     stats.total_commands++;
@@ -258,7 +266,13 @@ static bool processCommand(client *c, request *req) {
     if (mode == REPLY_SKIP) c->reply_mode = REPLY_ON; /* this command is the skipped one */
     bool discard = mode == REPLY_OFF || mode == REPLY_SKIP;
     int route = MULTI_RUN;
-    if (cmd && needsAuth(c) && !(cmd->flags & CMD_NOAUTH)) {
+    if (cmd && c->subscriptions > 0 && c->resp == 2 && !(cmd->flags & CMD_PUBSUB) && cmd->proc != pingCommand &&
+        cmd->proc != quitCommand && cmd->proc != resetCommand) {
+        char name[64];
+        snprintf(name, sizeof(name), "%s", c->last_cmd);
+        addReplyErrorFormat(req, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", name);
+        route = MULTI_DONE;
+    } else if (cmd && needsAuth(c) && !(cmd->flags & CMD_NOAUTH)) {
         addReplyError(req, "NOAUTH Authentication required.");
         if (c->in_multi) c->multi_dirty = true;
         route = MULTI_DONE;
@@ -380,10 +394,19 @@ static void clientFree(client *c) {
 }
 
 /* Close the socket now; free the client once the writer has no job of it. */
+#define MAX_GONE_HOOKS 4
+static void (*gone_hooks[MAX_GONE_HOOKS])(client *c);
+static int ngone_hooks;
+
+void serverOnClientGone(void (*fn)(client *c)) {
+    if (ngone_hooks < MAX_GONE_HOOKS) gone_hooks[ngone_hooks++] = fn;
+}
+
 void netCloseClient(client *c) {
     if (c->flags & CLIENT_CLOSED) return;
     c->flags |= CLIENT_CLOSED;
     multiClientGone(c);
+    for (int i = 0; i < ngone_hooks; i++) gone_hooks[i](c);
     /* The writer may hold a parked request or watches of this client. */
     if ((c->watching || c->inflight > 0) && !net.shutting_down) submitInternal(c, &forget_cmd);
     event_free(c->rev);
@@ -616,4 +639,36 @@ void serverNoteExpired(long long n) { __atomic_add_fetch(&stats.expired_keys, n,
 void serverNoteKeyspace(bool hit) {
     if (hit) stats.keyspace_hits++;
     else stats.keyspace_misses++;
+}
+
+/* ---- the client API for modules (server.h) ------------------------------ */
+
+uint64_t clientId(client *c) { return c->id; }
+int clientResp(client *c) { return c->resp; }
+void **clientPubsubSlot(client *c) { return &c->pubsub; }
+void clientSetSubscriptions(client *c, long count) { c->subscriptions = count; }
+long clientSubscriptions(client *c) { return c->subscriptions; }
+
+/* client-output-buffer-limit pubsub 32mb 8mb 60, as Redis's default. */
+#define PUBSUB_HARD_LIMIT (32LL * 1024 * 1024)
+#define PUBSUB_SOFT_LIMIT (8LL * 1024 * 1024)
+#define PUBSUB_SOFT_SECONDS 60
+
+void clientPush(client *c, const void *buf, size_t len) {
+    if (c->flags & CLIENT_CLOSED) return;
+    replyAppend(&c->out, buf, len);
+    long long pending = (long long)(c->out.len - c->out_sent);
+    if (pending > PUBSUB_SOFT_LIMIT) {
+        long long now = mstime();
+        if (!c->obuf_soft_since) c->obuf_soft_since = now;
+        if (pending > PUBSUB_HARD_LIMIT || now - c->obuf_soft_since > PUBSUB_SOFT_SECONDS * 1000) {
+            serverLog(LL_WARNING, "Client id=%llu addr=%s closed for overcoming of output buffer limits.",
+                      (unsigned long long)c->id, c->addr);
+            netCloseClient(c);
+            return;
+        }
+    } else {
+        c->obuf_soft_since = 0;
+    }
+    if (!(c->flags & CLIENT_WANT_WRITE)) flushReplies(c);
 }

@@ -48,6 +48,9 @@ typedef struct client {
     request *mqueue;          /* MULTI: queued requests */
     int mcount, mcap;
     bool watching;            /* the writer holds WATCHes for this client */
+    void *pubsub;             /* pub/sub module's state (pubsub/) */
+    long subscriptions;       /* channels + patterns + shard channels */
+    long long obuf_soft_since; /* pub/sub soft output limit exceeded since (ms), 0 = not */
     struct client *prev, *next;
 } client;
 

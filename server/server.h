@@ -63,6 +63,12 @@ typedef struct request {
     struct request *multi; /* EXEC: the queued requests, run in order */
     int multi_count;
     int new_db;         /* EXEC: SELECT inside the transaction, for the client (-1 none) */
+    /* Set by a writer-side handler that must finish its reply on the net
+     * thread after the commit (PUBLISH counts receivers there). Called with
+     * r->client set and r->out the client's output; `delivery_arg` is the
+     * handler's to own (freed by the callback). */
+    void (*on_delivery)(struct request *r);
+    void *delivery_arg;
     struct block_state *block; /* writer-side: set by requestBlock() */
 } request;
 
@@ -98,6 +104,22 @@ void addReplyWrongType(request *r);
 #define ERR_WRONGTYPE "WRONGTYPE Operation against a key holding the wrong kind of value"
 #define ERR_NO_KEY "ERR no such key"
 #define ERR_OVERFLOW "ERR increment or decrement would overflow"
+
+/* ---- clients, for modules with per-connection state (net thread only) -- */
+
+uint64_t clientId(struct client *c);
+int clientResp(struct client *c);
+/* Queue bytes for the client (a push message) and try to send them now.
+ * Applies the pub/sub output buffer limits; may close the client. */
+void clientPush(struct client *c, const void *buf, size_t len);
+/* One opaque slot per client for the pub/sub module's state. */
+void **clientPubsubSlot(struct client *c);
+/* RESP2 clients with subscriptions may only run (P|S)(UN)SUBSCRIBE, PING,
+ * QUIT, RESET: the net thread enforces it from this count. */
+void clientSetSubscriptions(struct client *c, long count);
+long clientSubscriptions(struct client *c);
+/* Called for every client that goes away (net thread). */
+void serverOnClientGone(void (*fn)(struct client *c));
 
 /* ---- numbers and strings (util.c) ------------------------------------- */
 
