@@ -132,7 +132,13 @@ static void maybeCheckpoint(bool force_truncate) {
     if (!force_truncate && w.wal_frames < CKPT_FRAMES) return;
     int mode = (force_truncate || w.wal_frames >= CKPT_TRUNCATE_FRAMES) ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE;
     int log = 0, done = 0;
+    /* Never wait on readers: a busy checkpoint is simply retried later, while
+     * the writer keeps serving. */
+    sqlite3_busy_timeout(storeDb(w.st), 0);
     int rc = sqlite3_wal_checkpoint_v2(storeDb(w.st), NULL, mode, &log, &done);
+    if (rc == SQLITE_BUSY && mode == SQLITE_CHECKPOINT_TRUNCATE)
+        rc = sqlite3_wal_checkpoint_v2(storeDb(w.st), NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    sqlite3_busy_timeout(storeDb(w.st), 5000);
     if (rc == SQLITE_OK || rc == SQLITE_BUSY) {
         STAT_ADD(checkpoints, 1);
         if (rc == SQLITE_OK && (mode == SQLITE_CHECKPOINT_TRUNCATE || log == done)) w.wal_frames = 0;
