@@ -26,6 +26,19 @@ config server_config;
 
 enum { T_INT, T_MEM, T_STR, T_ENUM, T_OCTAL, T_FIXED };
 
+/* Enum names in the order Redis lists them in errors; the value is the
+ * index of the name in `values`. */
+typedef struct enumdef {
+    const char *const *names;
+    const int *values;
+} enumdef;
+static const char *const fsync_list[] = {"everysec", "always", "no", NULL};
+static const int fsync_vals[] = {FSYNC_EVERYSEC, FSYNC_ALWAYS, FSYNC_NO};
+static const char *const loglevel_list[] = {"debug", "verbose", "notice", "warning", NULL};
+static const int loglevel_vals[] = {LL_DEBUG, LL_VERBOSE, LL_NOTICE, LL_WARNING};
+static const enumdef fsync_names = {fsync_list, fsync_vals};
+static const enumdef loglevel_names = {loglevel_list, loglevel_vals};
+
 typedef struct option {
     const char *name;
     int type;
@@ -33,11 +46,10 @@ typedef struct option {
     const char *def;       /* default, as text */
     bool runtime;          /* CONFIG SET allowed */
     long long min, max;
-    const char *const *enums;
+    const enumdef *enums;
 } option;
 
-static const char *const fsync_names[] = {"no", "everysec", "always", NULL};
-static const char *const loglevel_names[] = {"debug", "verbose", "notice", "warning", NULL};
+
 
 #define C server_config
 static option options[] = {
@@ -46,14 +58,14 @@ static option options[] = {
     {"dir", T_STR, &C.dir, "./data", false, 0, 0, NULL},
     {"dbfilename", T_STR, &C.dbfilename, "solidis.db", false, 0, 0, NULL},
     {"requirepass", T_STR, &C.requirepass, "", true, 0, 0, NULL},
-    {"appendfsync", T_ENUM, &C.appendfsync, "everysec", true, 0, 0, fsync_names},
+    {"appendfsync", T_ENUM, &C.appendfsync, "everysec", true, 0, 0, &fsync_names},
     {"maxclients", T_INT, &C.maxclients, "10000", true, 1, 1000000, NULL},
     {"databases", T_INT, &C.databases, "16", false, 1, 1000000, NULL},
     {"timeout", T_INT, &C.timeout, "0", true, 0, 2147483647, NULL},
     {"tcp-keepalive", T_INT, &C.tcp_keepalive, "300", true, 0, 2147483647, NULL},
     {"proto-max-bulk-len", T_MEM, &C.proto_max_bulk_len, "512mb", true, 1024 * 1024, 1LL << 40, NULL},
     {"client-query-buffer-limit", T_MEM, &C.client_query_buffer_limit, "1gb", true, 1024 * 1024, 1LL << 40, NULL},
-    {"loglevel", T_ENUM, &C.loglevel, "notice", true, 0, 0, loglevel_names},
+    {"loglevel", T_ENUM, &C.loglevel, "notice", true, 0, 0, &loglevel_names},
     {"logfile", T_STR, &C.logfile, "", false, 0, 0, NULL},
     {"unixsocket", T_STR, &C.unixsocket, "", false, 0, 0, NULL},
     {"unixsocketperm", T_OCTAL, &C.unixsocketperm, "0", false, 0, 0777, NULL},
@@ -129,12 +141,12 @@ static bool optionSet(option *o, const char *val, char *err, size_t errlen) {
         return true;
     }
     case T_ENUM:
-        for (int i = 0; o->enums[i]; i++)
-            if (!strcasecmp(o->enums[i], val)) { *(int *)o->ptr = i; return true; }
+        for (int i = 0; o->enums->names[i]; i++)
+            if (!strcasecmp(o->enums->names[i], val)) { *(int *)o->ptr = o->enums->values[i]; return true; }
         snprintf(err, errlen, "argument(s) must be one of the following: ");
-        for (int i = 0; o->enums[i]; i++) {
-            strncat(err, o->enums[i], errlen - strlen(err) - 1);
-            if (o->enums[i + 1]) strncat(err, ", ", errlen - strlen(err) - 1);
+        for (int i = 0; o->enums->names[i]; i++) {
+            strncat(err, o->enums->names[i], errlen - strlen(err) - 1);
+            if (o->enums->names[i + 1]) strncat(err, ", ", errlen - strlen(err) - 1);
         }
         return false;
     case T_FIXED:
@@ -152,7 +164,10 @@ static void optionGet(option *o, char *buf, size_t len) {
     case T_MEM: snprintf(buf, len, "%lld", *(long long *)o->ptr); break;
     case T_OCTAL: snprintf(buf, len, "%llo", *(long long *)o->ptr); break;
     case T_STR: snprintf(buf, len, "%s", *(char **)o->ptr ? *(char **)o->ptr : ""); break;
-    case T_ENUM: snprintf(buf, len, "%s", o->enums[*(int *)o->ptr]); break;
+    case T_ENUM:
+        for (int i = 0; o->enums->names[i]; i++)
+            if (o->enums->values[i] == *(int *)o->ptr) snprintf(buf, len, "%s", o->enums->names[i]);
+        break;
     case T_FIXED: snprintf(buf, len, "%s", o->def); break;
     }
 }
@@ -161,31 +176,6 @@ void configInitDefaults(void) {
     char err[256];
     memset(&server_config, 0, sizeof(server_config));
     for (option *o = options; o->name; o++) optionSet(o, o->def, err, sizeof(err));
-}
-
-/* Split a config line into words, honouring "double" and 'single' quotes. */
-static int splitLine(char *line, char **words, int max) {
-    int n = 0;
-    char *p = line;
-    while (*p && n < max) {
-        while (isspace((unsigned char)*p)) p++;
-        if (!*p || *p == '#') break;
-        char *w = p, *o = p;
-        if (*p == '"' || *p == '\'') {
-            char q = *p++;
-            while (*p && *p != q) {
-                if (q == '"' && *p == '\\' && p[1]) p++;
-                *o++ = *p++;
-            }
-            if (*p) p++;
-        } else {
-            while (*p && !isspace((unsigned char)*p)) *o++ = *p++;
-        }
-        if (*p) p++;
-        *o = '\0';
-        words[n++] = w;
-    }
-    return n;
 }
 
 static bool applyWords(char **w, int n, char *err, size_t errlen) {
@@ -210,22 +200,34 @@ bool configLoadFile(const char *path, char *err, size_t errlen) {
     if (!f) { snprintf(err, errlen, "Fatal error, can't open config file '%s': %s", path, strerror(errno)); return false; }
     char line[4096];
     int lineno = 0;
-    while (fgets(line, sizeof(line), f)) {
+    bool ok = true;
+    while (ok && fgets(line, sizeof(line), f)) {
         lineno++;
-        char *words[64];
-        int n = splitLine(line, words, 64);
-        if (n == 0) continue;
-        if (!strcasecmp(words[0], "include")) continue;
-        if (!applyWords(words, n, err, errlen)) {
+        size_t n = strlen(line);
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
+        const char *p = line;
+        while (isspace((unsigned char)*p)) p++;
+        if (*p == '#' || *p == '\0') continue; /* only whole-line comments, as redis.conf */
+        int argc;
+        char **argv;
+        size_t *lens;
+        if (!splitArgs(p, strlen(p), &argc, &argv, &lens)) {
+            snprintf(err, errlen, "config file %s line %d: Unbalanced quotes in configuration line", path, lineno);
+            ok = false;
+            break;
+        }
+        if (argc > 0 && strcasecmp(argv[0], "include") != 0 && !applyWords(argv, argc, err, errlen)) {
             char tmp[512];
             snprintf(tmp, sizeof(tmp), "config file %s line %d: %s", path, lineno, err);
             snprintf(err, errlen, "%s", tmp);
-            fclose(f);
-            return false;
+            ok = false;
         }
+        for (int i = 0; i < argc; i++) free(argv[i]);
+        free(argv);
+        free(lens);
     }
     fclose(f);
-    return true;
+    return ok;
 }
 
 bool configApplyArgs(int argc, char **argv, int start, char *err, size_t errlen) {

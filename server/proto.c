@@ -19,6 +19,7 @@
 #include "config.h"
 #include "multi.h"
 #include <ctype.h>
+#include <hiredis/sds.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ typedef struct argvbuild {
 } argvbuild;
 
 static const char *parse_error; /* set by object functions on refusal */
+static long long bulk_limit;    /* for the request being parsed (auth-dependent) */
 static char empty_marker;       /* "*-1" / "*0": nothing to run */
 
 /* The declared count may be huge (Redis accepts up to INT_MAX and waits for
@@ -55,6 +57,10 @@ static void *createString(const redisReadTask *t, char *s, size_t len) {
     if (!t->parent) { parse_error = "expected '*'"; return NULL; }
     if (t->type != REDIS_REPLY_STRING) {
         parse_error = t->type == REDIS_REPLY_STATUS ? "expected '$', got '+'" : "expected '$', got '-'";
+        return NULL;
+    }
+    if ((long long)len > bulk_limit) {
+        parse_error = bulk_limit == PROTO_UNAUTH_MAX_BULK ? "unauthenticated bulk length" : "invalid bulk length";
         return NULL;
     }
     argvbuild *a = t->parent->obj;
@@ -120,90 +126,20 @@ static int headerNumber(const char *p, const char *end, long long *v) {
     return string2ll(p, (size_t)(nl - p), v) ? 1 : -1;
 }
 
-/* Split an inline request, honouring "double quotes" (with \n \xHH escapes)
- * and 'single quotes', like redis-cli and Redis's own inline parser. */
-static int splitInline(const char *line, size_t len, request *r) {
-    int cap = 8, argc = 0;
-    char **argv = malloc(sizeof(char *) * (size_t)cap);
-    size_t *lens = malloc(sizeof(size_t) * (size_t)cap);
-    char *cur = malloc(len + 1);
-    const char *p = line, *end = line + len;
-    for (;;) {
-        while (p < end && isspace((unsigned char)*p)) p++;
-        if (p >= end) break;
-        size_t n = 0;
-        bool inq = false, insq = false, done = false;
-        while (!done) {
-            if (inq) {
-                if (p >= end) goto unbalanced;
-                if (*p == '\\' && p + 3 < end && p[1] == 'x' && isxdigit((unsigned char)p[2]) && isxdigit((unsigned char)p[3])) {
-                    char hex[3] = {p[2], p[3], 0};
-                    cur[n++] = (char)strtol(hex, NULL, 16);
-                    p += 3;
-                } else if (*p == '\\' && p + 1 < end) {
-                    p++;
-                    switch (*p) {
-                    case 'n': cur[n++] = '\n'; break;
-                    case 'r': cur[n++] = '\r'; break;
-                    case 't': cur[n++] = '\t'; break;
-                    case 'b': cur[n++] = '\b'; break;
-                    case 'a': cur[n++] = '\a'; break;
-                    default: cur[n++] = *p; break;
-                    }
-                } else if (*p == '"') {
-                    if (p + 1 < end && !isspace((unsigned char)p[1])) goto unbalanced;
-                    done = true;
-                } else {
-                    cur[n++] = *p;
-                }
-            } else if (insq) {
-                if (p >= end) goto unbalanced;
-                if (*p == '\\' && p + 1 < end && p[1] == '\'') {
-                    p++;
-                    cur[n++] = '\'';
-                } else if (*p == '\'') {
-                    if (p + 1 < end && !isspace((unsigned char)p[1])) goto unbalanced;
-                    done = true;
-                } else {
-                    cur[n++] = *p;
-                }
-            } else {
-                if (p >= end) { done = true; break; }
-                switch (*p) {
-                case ' ': case '\n': case '\r': case '\t': case '\0': done = true; break;
-                case '"': inq = true; break;
-                case '\'': insq = true; break;
-                default: cur[n++] = *p; break;
-                }
-            }
-            if (p < end) p++;
-        }
-        if (argc == cap) {
-            cap *= 2;
-            argv = realloc(argv, sizeof(char *) * (size_t)cap);
-            lens = realloc(lens, sizeof(size_t) * (size_t)cap);
-        }
-        argv[argc] = malloc(n + 1);
-        memcpy(argv[argc], cur, n);
-        argv[argc][n] = '\0';
-        lens[argc++] = n;
-    }
-    free(cur);
-    r->argc = argc;
-    r->argv = argv;
-    r->argvlen = lens;
-    return 0;
-unbalanced:
-    free(cur);
-    for (int i = 0; i < argc; i++) free(argv[i]);
-    free(argv);
-    free(lens);
-    return -1;
+/* hiredis trims its buffer only inside redisReaderGetReply, which inline
+ * requests never reach: trim consumed bytes here so telnet-style clients do
+ * not grow their buffer forever. */
+static void compactInline(redisReader *rd) {
+    if (rd->pos < 1024) return;
+    sdsrange(rd->buf, (int)rd->pos, -1);
+    rd->pos = 0;
+    rd->len = sdslen(rd->buf);
 }
 
 int protoNextRequest(client *c, request *r, char *err, size_t errlen) {
     redisReader *rd = c->reader;
     bool unauth = !c->authenticated && server_config.requirepass && server_config.requirepass[0];
+    bulk_limit = unauth ? PROTO_UNAUTH_MAX_BULK : server_config.proto_max_bulk_len;
     for (;;) {
         const char *buf = rd->buf + rd->pos, *end = rd->buf + rd->len;
         if (buf >= end) return 0;
@@ -218,7 +154,8 @@ int protoNextRequest(client *c, request *r, char *err, size_t errlen) {
             size_t len = (size_t)(nl - buf);
             rd->pos += len + 1;
             if (len && buf[len - 1] == '\r') len--;
-            if (splitInline(buf, len, r) < 0) { snprintf(err, errlen, "unbalanced quotes in request"); return -1; }
+            if (!splitArgs(buf, len, &r->argc, &r->argv, &r->argvlen)) { snprintf(err, errlen, "unbalanced quotes in request"); return -1; }
+            compactInline(rd);
             if (r->argc == 0) { requestFreeArgv(r); continue; }
             return 1;
         }
@@ -237,6 +174,11 @@ int protoNextRequest(client *c, request *r, char *err, size_t errlen) {
         if (redisReaderGetReply(rd, &obj) != REDIS_OK) {
             /* Our own refusals first; hiredis's texts mapped to Redis's. */
             const char *msg = parse_error;
+            const char *tb = strstr(rd->errstr, "got \"");
+            if (!msg && tb && strstr(rd->errstr, "reply type byte")) {
+                snprintf(err, errlen, "expected '$', got '%c'", tb[5]);
+                return -1;
+            }
             if (!msg) msg = strstr(rd->errstr, "ulti-bulk") ? "invalid multibulk length"
                           : strstr(rd->errstr, "ulk") ? "invalid bulk length" : rd->errstr;
             snprintf(err, errlen, "%s", msg);

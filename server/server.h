@@ -130,6 +130,7 @@ int ll2string(char *dst, size_t dstlen, long long v);
 int ld2string(char *buf, size_t len, long double value); /* human form */
 int d2string(char *buf, size_t len, double value);       /* Redis %.17g form */
 bool stringmatchlen(const char *pat, size_t patlen, const char *s, size_t slen, bool nocase);
+bool splitArgs(const char *line, size_t len, int *argc, char ***argv, size_t **lens);
 long long mstime(void);
 long long ustime(void);
 /* Parse an integer argument or reply ERR_NOT_INT (or `err`), returning false. */

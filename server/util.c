@@ -115,80 +115,206 @@ int ld2string(char *buf, size_t len, long double value) {
     return l;
 }
 
-/* Doubles as Redis 7.2 prints them: the shortest text that reads back as
- * the same double ("1.1", not "1.1000000000000001"). */
+/* Doubles as Redis 7.2 prints them: whole numbers within +-LLONG_MAX/2 as
+ * integers; otherwise the shortest digits that read back as the same double,
+ * laid out plainly for moderate exponents ("0.00001", "1.5") and in
+ * scientific form beyond ("1e-7", "1.2345e+25"). */
 int d2string(char *buf, size_t len, double value) {
     if (isnan(value)) return snprintf(buf, len, "nan");
     if (isinf(value)) return snprintf(buf, len, value > 0 ? "inf" : "-inf");
     if (value == 0) return snprintf(buf, len, (1.0 / value < 0) ? "-0" : "0");
-    int n = 0;
+    if (value > -(double)(LLONG_MAX / 2) && value < (double)(LLONG_MAX / 2) && value == (double)(long long)value)
+        return ll2string(buf, len, (long long)value);
+    /* Shortest round-tripping significand: "d.ddde±X". */
+    char sci[40];
     for (int prec = 1; prec <= 17; prec++) {
-        n = snprintf(buf, len, "%.*g", prec, value);
-        if (strtod(buf, NULL) == value) break;
+        snprintf(sci, sizeof(sci), "%.*e", prec - 1, value);
+        if (strtod(sci, NULL) == value) break;
     }
-    return n;
+    bool neg = sci[0] == '-';
+    char digits[24];
+    int nd = 0;
+    const char *p = sci + neg;
+    for (; *p && *p != 'e'; p++)
+        if (*p >= '0' && *p <= '9') digits[nd++] = *p;
+    int e10 = atoi(p + 1);          /* value = d.ddd x 10^e10 */
+    int k = e10 - (nd - 1);         /* value = digits x 10^k */
+    int aexp = e10 < 0 ? -e10 : e10;
+    char out[64];
+    int o = 0;
+    if (neg) out[o++] = '-';
+    if (k >= 0 && aexp < nd + 7) {              /* integer-looking: digits then zeros */
+        memcpy(out + o, digits, (size_t)nd); o += nd;
+        for (int i = 0; i < k; i++) out[o++] = '0';
+    } else if (k < 0 && (k > -7 || aexp < 4)) { /* plain decimal */
+        int int_digits = nd + k;
+        if (int_digits <= 0) {
+            out[o++] = '0'; out[o++] = '.';
+            for (int i = 0; i < -int_digits; i++) out[o++] = '0';
+            memcpy(out + o, digits, (size_t)nd); o += nd;
+        } else {
+            memcpy(out + o, digits, (size_t)int_digits); o += int_digits;
+            out[o++] = '.';
+            memcpy(out + o, digits + int_digits, (size_t)(nd - int_digits)); o += nd - int_digits;
+        }
+    } else {                                    /* scientific, exponent unpadded */
+        out[o++] = digits[0];
+        if (nd > 1) { out[o++] = '.'; memcpy(out + o, digits + 1, (size_t)(nd - 1)); o += nd - 1; }
+        o += snprintf(out + o, sizeof(out) - (size_t)o, "e%c%d", e10 < 0 ? '-' : '+', aexp);
+    }
+    out[o] = '\0';
+    return snprintf(buf, len, "%s", out);
 }
 
-/* Glob matching with Redis's syntax: * ? [abc] [^a] [a-z] and \ escapes. */
-bool stringmatchlen(const char *p, size_t plen, const char *s, size_t slen, bool nocase) {
-    while (plen && slen) {
-        switch (p[0]) {
-        case '*':
-            while (plen > 1 && p[1] == '*') { p++; plen--; }
-            if (plen == 1) return true;
-            while (slen) {
-                if (stringmatchlen(p + 1, plen - 1, s, slen, nocase)) return true;
-                s++; slen--;
-            }
-            return false;
-        case '?':
-            s++; slen--;
-            break;
-        case '[': {
-            p++; plen--;
-            bool neg = plen && p[0] == '^';
-            if (neg) { p++; plen--; }
-            bool match = false;
-            while (plen) {
-                if (p[0] == '\\' && plen >= 2) {
-                    p++; plen--;
-                    if (p[0] == s[0]) match = true;
-                } else if (p[0] == ']') {
-                    break;
-                } else if (plen >= 3 && p[1] == '-') {
-                    unsigned char a = (unsigned char)p[0], b = (unsigned char)p[2], c = (unsigned char)s[0];
-                    if (a > b) { unsigned char t = a; a = b; b = t; }
-                    if (nocase) { a = (unsigned char)tolower(a); b = (unsigned char)tolower(b); c = (unsigned char)tolower(c); }
-                    p += 2; plen -= 2;
-                    if (c >= a && c <= b) match = true;
-                } else if (nocase ? tolower((unsigned char)p[0]) == tolower((unsigned char)s[0]) : p[0] == s[0]) {
-                    match = true;
-                }
-                p++; plen--;
-            }
-            if (plen == 0) { /* unterminated class: treat as end of pattern */
-                p--; plen++;
-            }
-            if (neg) match = !match;
-            if (!match) return false;
-            s++; slen--;
-            break;
-        }
-        case '\\':
-            if (plen >= 2) { p++; plen--; }
-            /* fall through */
-        default:
-            if (nocase ? tolower((unsigned char)p[0]) != tolower((unsigned char)s[0]) : p[0] != s[0]) return false;
-            s++; slen--;
-            break;
-        }
-        p++; plen--;
-        if (slen == 0) {
-            while (plen && *p == '*') { p++; plen--; }
-            break;
+/* Does character class p[0..] (just after '[') accept c? Sets *plen_used to
+ * the class length including the closing ']'. */
+static bool classMatch(const char *p, size_t plen, char c, bool nocase, size_t *used) {
+    size_t i = 0;
+    bool neg = i < plen && p[i] == '^';
+    if (neg) i++;
+    bool match = false;
+    unsigned char uc = (unsigned char)(nocase ? tolower((unsigned char)c) : c);
+    while (i < plen && p[i] != ']') {
+        if (p[i] == '\\' && i + 1 < plen) {
+            i++;
+            if ((unsigned char)p[i] == (unsigned char)c) match = true;
+            i++;
+        } else if (i + 2 < plen && p[i + 1] == '-') { /* Redis takes "[a-]" as a range to ']' */
+            unsigned char a = (unsigned char)p[i], b = (unsigned char)p[i + 2];
+            if (nocase) { a = (unsigned char)tolower(a); b = (unsigned char)tolower(b); }
+            if (a > b) { unsigned char t = a; a = b; b = t; }
+            if (uc >= a && uc <= b) match = true;
+            i += 3;
+        } else {
+            unsigned char pc = (unsigned char)(nocase ? tolower((unsigned char)p[i]) : p[i]);
+            if (pc == uc) match = true;
+            i++;
         }
     }
-    return plen == 0 && slen == 0;
+    *used = i < plen ? i + 1 : i; /* an unterminated class runs to the end */
+    return neg ? !match : match;
+}
+
+/* Glob matching with Redis's syntax: * ? [abc] [^a] [a-z] and \ escapes.
+ * Iterative with one backtrack point (the last '*'), so a hostile pattern
+ * like "a*a*a*...b" costs O(pattern x string), never exponential time. */
+bool stringmatchlen(const char *p, size_t plen, const char *s, size_t slen, bool nocase) {
+    if (slen == 0) return plen == 0; /* as Redis: even "*" does not match "" */
+    size_t pi = 0, si = 0;
+    size_t star_p = (size_t)-1, star_s = 0;
+    while (si < slen) {
+        if (pi < plen) {
+            char pc = p[pi];
+            if (pc == '*') {
+                while (pi < plen && p[pi] == '*') pi++;
+                if (pi == plen) return true;
+                star_p = pi;
+                star_s = si;
+                continue;
+            }
+            if (pc == '?') { pi++; si++; continue; }
+            if (pc == '[') {
+                size_t used;
+                if (classMatch(p + pi + 1, plen - pi - 1, s[si], nocase, &used)) {
+                    pi += 1 + used;
+                    si++;
+                    continue;
+                }
+            } else {
+                if (pc == '\\' && pi + 1 < plen) { pi++; pc = p[pi]; }
+                bool eq = nocase ? tolower((unsigned char)pc) == tolower((unsigned char)s[si]) : pc == s[si];
+                if (eq) { pi++; si++; continue; }
+            }
+        }
+        if (star_p == (size_t)-1) return false;
+        pi = star_p;        /* let the last '*' absorb one more character */
+        si = ++star_s;
+    }
+    while (pi < plen && p[pi] == '*') pi++;
+    return pi == plen;
+}
+
+/* Split a line into arguments, honouring "double quotes" (with \n \xHH
+ * escapes) and 'single quotes', as inline requests and redis.conf lines are
+ * split. Returns false on unbalanced quotes. The caller frees each argument
+ * and both arrays. */
+bool splitArgs(const char *line, size_t len, int *argc_out, char ***argv_out, size_t **lens_out) {
+    int cap = 8, argc = 0;
+    char **argv = malloc(sizeof(char *) * (size_t)cap);
+    size_t *lens = malloc(sizeof(size_t) * (size_t)cap);
+    char *cur = malloc(len + 1);
+    const char *p = line, *end = line + len;
+    for (;;) {
+        while (p < end && isspace((unsigned char)*p)) p++;
+        if (p >= end) break;
+        size_t n = 0;
+        bool inq = false, insq = false, done = false;
+        while (!done) {
+            if (inq) {
+                if (p >= end) goto unbalanced;
+                if (*p == '\\' && p + 3 < end && p[1] == 'x' && isxdigit((unsigned char)p[2]) && isxdigit((unsigned char)p[3])) {
+                    char hex[3] = {p[2], p[3], 0};
+                    cur[n++] = (char)strtol(hex, NULL, 16);
+                    p += 3;
+                } else if (*p == '\\' && p + 1 < end) {
+                    p++;
+                    switch (*p) {
+                    case 'n': cur[n++] = '\n'; break;
+                    case 'r': cur[n++] = '\r'; break;
+                    case 't': cur[n++] = '\t'; break;
+                    case 'b': cur[n++] = '\b'; break;
+                    case 'a': cur[n++] = '\a'; break;
+                    default: cur[n++] = *p; break;
+                    }
+                } else if (*p == '"') {
+                    if (p + 1 < end && !isspace((unsigned char)p[1])) goto unbalanced;
+                    done = true;
+                } else {
+                    cur[n++] = *p;
+                }
+            } else if (insq) {
+                if (p >= end) goto unbalanced;
+                if (*p == '\\' && p + 1 < end && p[1] == '\'') {
+                    p++;
+                    cur[n++] = '\'';
+                } else if (*p == '\'') {
+                    if (p + 1 < end && !isspace((unsigned char)p[1])) goto unbalanced;
+                    done = true;
+                } else {
+                    cur[n++] = *p;
+                }
+            } else {
+                if (p >= end) { done = true; break; }
+                switch (*p) {
+                case ' ': case '\n': case '\r': case '\t': case '\0': done = true; break;
+                case '"': inq = true; break;
+                case '\'': insq = true; break;
+                default: cur[n++] = *p; break;
+                }
+            }
+            if (p < end) p++;
+        }
+        if (argc == cap) {
+            cap *= 2;
+            argv = realloc(argv, sizeof(char *) * (size_t)cap);
+            lens = realloc(lens, sizeof(size_t) * (size_t)cap);
+        }
+        argv[argc] = malloc(n + 1);
+        memcpy(argv[argc], cur, n);
+        argv[argc][n] = '\0';
+        lens[argc++] = n;
+    }
+    free(cur);
+    *argc_out = argc;
+    *argv_out = argv;
+    *lens_out = lens;
+    return true;
+unbalanced:
+    free(cur);
+    for (int i = 0; i < argc; i++) free(argv[i]);
+    free(argv);
+    free(lens);
+    return false;
 }
 
 long long ustime(void) {
