@@ -1,0 +1,870 @@
+/*
+ * t_list.c — list commands, including the blocking pops job queues use.
+ *
+ * Storage
+ * -------
+ *   list_items(id, pos, value)  WITHOUT ROWID, PRIMARY KEY(id, pos)
+ *     id     keys.id of the list (see server/store.c)
+ *     pos    a signed 64-bit position; the list order is ascending pos
+ *     value  the element bytes, always bound as a BLOB (never NULL)
+ *   keys.value of a list holds its element count (an INTEGER), so LLEN is one
+ *   primary-key lookup and every command knows the length up front.
+ *
+ * Invariants
+ *  - A list key exists iff it has at least one element: the command that
+ *    removes the last element deletes the key (keyDelete), and the two
+ *    triggers registered below drop the elements of a list key that is
+ *    deleted (DEL, expiry, FLUSH*) or overwritten by another type (SET).
+ *  - keys.value == count(*) of the key's list_items rows, at every commit.
+ *  - Positions are unique per list and strictly increasing from head to
+ *    tail, but need not be contiguous. A head push takes min(pos)-1 and a tail
+ *    push max(pos)+1, both read from the PK index (O(log n)); the first
+ *    element of a new list gets position 0. A long-lived queue drifts by one
+ *    position per push, so 64 bits never run out in practice.
+ *  - Gaps appear where elements are removed from the middle (LREM) and where
+ *    LINSERT renumbered. LINSERT puts the new element at the midpoint of the
+ *    gap between the pivot and its neighbour; when there is no gap it shifts
+ *    the shorter side of the list away by LIST_GAP positions (O(n), like
+ *    Redis's LINSERT) so that later inserts at that spot find room. The shift
+ *    moves the rows to the negated id first and back after, so the UPDATE
+ *    never collides with a row that has not moved yet.
+ *  - Element i from the head is `ORDER BY pos LIMIT 1 OFFSET i`, from the
+ *    tail `ORDER BY pos DESC LIMIT 1 OFFSET len-1-i`; posAt() picks the nearer
+ *    end, so LINDEX/LSET/LRANGE/LTRIM near either end of a huge list are
+ *    cheap. LRANGE then reads forward from that position.
+ *
+ * Threads: write commands run on the writer inside its batch; LLEN, LRANGE,
+ * LINDEX and LPOS run on the net thread. Those that read the length and then
+ * the elements need both from one snapshot: unless the connection is already
+ * inside a transaction, they wrap their statements in BEGIN … COMMIT.
+ *
+ * Blocking pops (BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP): the handler tries to
+ * serve; with nothing to pop it calls requestBlock() and replies nothing, and
+ * the core re-runs the same handler when a push touches one of the keys.
+ * Inside MULTI it replies the timeout reply at once. On a re-run (r->block
+ * set) a key of another type is treated as empty, as Redis 7.2 does not wake
+ * list waiters for it.
+ */
+#include "queue_internal.h"
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { LIST_HEAD = 0, LIST_TAIL = 1 };
+#define LIST_GAP 64
+
+static const char LIST_SCHEMA[] =
+    "CREATE TABLE IF NOT EXISTS list_items("
+    "  id INTEGER NOT NULL, pos INTEGER NOT NULL, value BLOB NOT NULL,"
+    "  PRIMARY KEY(id, pos)) WITHOUT ROWID;"
+    "CREATE TRIGGER IF NOT EXISTS list_gc_delete AFTER DELETE ON keys WHEN old.type=1 "
+    "  BEGIN DELETE FROM list_items WHERE id=old.id; END;"
+    "CREATE TRIGGER IF NOT EXISTS list_gc_retype AFTER UPDATE OF type ON keys WHEN old.type=1 AND new.type<>1 "
+    "  BEGIN DELETE FROM list_items WHERE id=old.id; END;";
+
+static const char SQL_LOOKUP[] = "SELECT id, type, expires_at, value FROM keys WHERE db=?1 AND key=?2";
+static const char SQL_KEY_CREATE[] =
+    "INSERT INTO keys(db, key, id, type, expires_at, value) VALUES(?1, ?2, ?3, 1, NULL, ?4)";
+static const char SQL_KEY_SETLEN[] = "UPDATE keys SET value=?3 WHERE db=?1 AND key=?2";
+
+static const char SQL_HEAD_POS[] = "SELECT pos FROM list_items WHERE id=?1 ORDER BY pos LIMIT 1";
+static const char SQL_TAIL_POS[] = "SELECT pos FROM list_items WHERE id=?1 ORDER BY pos DESC LIMIT 1";
+static const char SQL_INSERT[] = "INSERT INTO list_items(id, pos, value) VALUES(?1, ?2, ?3)";
+static const char SQL_POP_HEAD[] = "SELECT pos, value FROM list_items WHERE id=?1 ORDER BY pos LIMIT ?2";
+static const char SQL_POP_TAIL[] = "SELECT pos, value FROM list_items WHERE id=?1 ORDER BY pos DESC LIMIT ?2";
+static const char SQL_DEL_UPTO[] = "DELETE FROM list_items WHERE id=?1 AND pos<=?2";
+static const char SQL_DEL_FROM[] = "DELETE FROM list_items WHERE id=?1 AND pos>=?2";
+static const char SQL_DEL_BELOW[] = "DELETE FROM list_items WHERE id=?1 AND pos<?2";
+static const char SQL_DEL_ABOVE[] = "DELETE FROM list_items WHERE id=?1 AND pos>?2";
+static const char SQL_AT_FWD[] = "SELECT pos, value FROM list_items WHERE id=?1 ORDER BY pos LIMIT 1 OFFSET ?2";
+static const char SQL_AT_BWD[] = "SELECT pos, value FROM list_items WHERE id=?1 ORDER BY pos DESC LIMIT 1 OFFSET ?2";
+static const char SQL_RANGE[] = "SELECT value FROM list_items WHERE id=?1 AND pos>=?2 ORDER BY pos LIMIT ?3";
+static const char SQL_SET[] = "UPDATE list_items SET value=?3 WHERE id=?1 AND pos=?2";
+static const char SQL_REM_ALL[] = "DELETE FROM list_items WHERE id=?1 AND value=?2";
+static const char SQL_REM_FWD[] =
+    "DELETE FROM list_items WHERE id=?1 AND pos IN "
+    "(SELECT pos FROM list_items WHERE id=?1 AND value=?2 ORDER BY pos LIMIT ?3)";
+static const char SQL_REM_BWD[] =
+    "DELETE FROM list_items WHERE id=?1 AND pos IN "
+    "(SELECT pos FROM list_items WHERE id=?1 AND value=?2 ORDER BY pos DESC LIMIT ?3)";
+static const char SQL_FIND[] = "SELECT pos FROM list_items WHERE id=?1 AND value=?2 ORDER BY pos LIMIT 1";
+static const char SQL_PREV[] = "SELECT pos FROM list_items WHERE id=?1 AND pos<?2 ORDER BY pos DESC LIMIT 1";
+static const char SQL_NEXT[] = "SELECT pos FROM list_items WHERE id=?1 AND pos>?2 ORDER BY pos LIMIT 1";
+static const char SQL_COUNT_UPTO[] = "SELECT count(*) FROM list_items WHERE id=?1 AND pos<=?2";
+static const char SQL_SHIFT_DOWN[] = "UPDATE list_items SET id=-id, pos=pos-?3 WHERE id=?1 AND pos<=?2";
+static const char SQL_SHIFT_UP[] = "UPDATE list_items SET id=-id, pos=pos+?3 WHERE id=?1 AND pos>=?2";
+static const char SQL_UNSHIFT[] = "UPDATE list_items SET id=?1 WHERE id=-?1";
+static const char SQL_SCAN_FWD[] = "SELECT value FROM list_items WHERE id=?1 ORDER BY pos LIMIT ?2";
+static const char SQL_SCAN_BWD[] = "SELECT value FROM list_items WHERE id=?1 ORDER BY pos DESC LIMIT ?2";
+static const char SQL_READ_BEGIN[] = "BEGIN";
+static const char SQL_READ_END[] = "COMMIT";
+
+/* A list key as the command sees it. `len` is kept in memory while the
+ * command works and written back once by listCommit(). */
+typedef struct listkey {
+    const char *key;
+    size_t klen;
+    bool exists;  /* a keys row exists */
+    int64_t id;   /* 0 until the key exists or a push assigns one */
+    long long len;
+} listkey;
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static const void *colBlob(sqlite3_stmt *s, int col, size_t *len) {
+    const void *p = sqlite3_column_blob(s, col);
+    *len = (size_t)sqlite3_column_bytes(s, col);
+    return p ? p : "";
+}
+
+/* Read commands: hold one snapshot across statements (net thread only; on
+ * the writer, or inside EXEC, a transaction is already open). */
+static bool readBegin(request *r) {
+    if (!sqlite3_get_autocommit(storeDb(r->st))) return false;
+    sqlite3_stmt *s = stmtGet(r->st, SQL_READ_BEGIN);
+    if (!s) return false;
+    bool ok = sqlite3_step(s) == SQLITE_DONE;
+    stmtDone(s);
+    return ok;
+}
+
+static void readEnd(request *r, bool began) {
+    if (!began) return;
+    sqlite3_stmt *s = stmtGet(r->st, SQL_READ_END);
+    if (s) { sqlite3_step(s); stmtDone(s); }
+}
+
+/* Find the list at key. Returns 1 found, 0 missing (lk describes an empty
+ * list), -1 when a reply was already given (WRONGTYPE or a storage error).
+ * With skip_wrongtype a key of another type counts as missing. */
+static int listLookupKey(request *r, const char *key, size_t klen, listkey *lk, bool skip_wrongtype) {
+    memset(lk, 0, sizeof(*lk));
+    lk->key = key;
+    lk->klen = klen;
+    sqlite3_stmt *s = stmtGet(r->st, SQL_LOOKUP);
+    if (!s) { storeFail(r, "list lookup"); return -1; }
+    sqlite3_bind_int(s, 1, r->db);
+    sqlite3_bind_blob(s, 2, key, (int)klen, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        stmtDone(s);
+        if (rc != SQLITE_DONE) { storeFail(r, "list lookup"); return -1; }
+        return 0;
+    }
+    int64_t id = sqlite3_column_int64(s, 0);
+    int type = sqlite3_column_int(s, 1);
+    long long exp = sqlite3_column_int64(s, 2);
+    long long len = sqlite3_column_int64(s, 3);
+    stmtDone(s);
+    if (exp && exp <= r->now_ms) {
+        keyrow row;
+        keyLookup(r, r->db, key, klen, &row); /* deletes it on the writer */
+        return r->store_error ? -1 : 0;
+    }
+    if (type != OBJ_LIST) {
+        if (skip_wrongtype) return 0;
+        addReplyWrongType(r);
+        return -1;
+    }
+    lk->exists = true;
+    lk->id = id;
+    lk->len = len;
+    return 1;
+}
+
+static int listLookup(request *r, int idx, listkey *lk) {
+    return listLookupKey(r, r->argv[idx], r->argvlen[idx], lk, false);
+}
+
+/* Write the in-memory length back: create, update or delete the key row,
+ * and announce the change. */
+static bool listCommit(request *r, listkey *lk) {
+    if (lk->len == 0) {
+        if (lk->exists) {
+            keyDelete(r, r->db, lk->key, lk->klen);
+            if (r->store_error) return false;
+            lk->exists = false;
+            lk->id = 0;
+        }
+        r->dirty++;
+        return true;
+    }
+    sqlite3_stmt *s = stmtGet(r->st, lk->exists ? SQL_KEY_SETLEN : SQL_KEY_CREATE);
+    if (!s) return storeFail(r, "list key");
+    sqlite3_bind_int(s, 1, r->db);
+    sqlite3_bind_blob(s, 2, lk->key, (int)lk->klen, SQLITE_STATIC);
+    if (lk->exists) {
+        sqlite3_bind_int64(s, 3, lk->len);
+    } else {
+        sqlite3_bind_int64(s, 3, lk->id);
+        sqlite3_bind_int64(s, 4, lk->len);
+    }
+    int rc = sqlite3_step(s);
+    stmtDone(s);
+    if (rc != SQLITE_DONE) return storeFail(r, "list key");
+    lk->exists = true;
+    r->dirty++;
+    keyTouched(r, r->db, lk->key, lk->klen);
+    return true;
+}
+
+/* Read one position (column 0) from a single-row query bound with ?1=id and
+ * optionally ?2. Returns 1 found, 0 no row, -1 on error. */
+static int queryPos(request *r, const char *sql, int64_t id, bool has2, int64_t arg2, int64_t *pos) {
+    sqlite3_stmt *s = stmtGet(r->st, sql);
+    if (!s) return -1;
+    sqlite3_bind_int64(s, 1, id);
+    if (has2) sqlite3_bind_int64(s, 2, arg2);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) *pos = sqlite3_column_int64(s, 0);
+    stmtDone(s);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+static bool execIdPos(request *r, const char *sql, int64_t id, int64_t pos, const char *what) {
+    sqlite3_stmt *s = stmtGet(r->st, sql);
+    if (!s) return storeFail(r, what);
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, pos);
+    int rc = sqlite3_step(s);
+    stmtDone(s);
+    return rc == SQLITE_DONE ? true : storeFail(r, what);
+}
+
+/* Push n values at one end. */
+static bool listPush(request *r, listkey *lk, int where, char **vals, size_t *lens, int n) {
+    int64_t p;
+    if (lk->len == 0) {
+        if (!lk->id) lk->id = keyNewId(r);
+        p = where == LIST_HEAD ? 1 : -1; /* the first element lands on 0 */
+    } else {
+        int rc = queryPos(r, where == LIST_HEAD ? SQL_HEAD_POS : SQL_TAIL_POS, lk->id, false, 0, &p);
+        if (rc != 1) return storeFail(r, "list push");
+    }
+    sqlite3_stmt *s = stmtGet(r->st, SQL_INSERT);
+    if (!s) return storeFail(r, "list push");
+    for (int i = 0; i < n; i++) {
+        p += where == LIST_HEAD ? -1 : 1;
+        sqlite3_bind_int64(s, 1, lk->id);
+        sqlite3_bind_int64(s, 2, p);
+        sqlite3_bind_blob64(s, 3, vals[i], lens[i], SQLITE_STATIC);
+        int rc = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (rc != SQLITE_DONE) { stmtDone(s); return storeFail(r, "list push"); }
+    }
+    stmtDone(s);
+    lk->len += n;
+    return true;
+}
+
+/* Pop n (<= len) elements from one end. Each is replied as a bulk, or, when
+ * `copy` is given (n == 1), copied into a malloc'd buffer. */
+static bool listPop(request *r, listkey *lk, int where, long long n, char **copy, size_t *copylen) {
+    sqlite3_stmt *s = stmtGet(r->st, where == LIST_HEAD ? SQL_POP_HEAD : SQL_POP_TAIL);
+    if (!s) return storeFail(r, "list pop");
+    sqlite3_bind_int64(s, 1, lk->id);
+    sqlite3_bind_int64(s, 2, n);
+    long long got = 0;
+    int64_t last = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        size_t len;
+        const void *p = colBlob(s, 1, &len);
+        last = sqlite3_column_int64(s, 0);
+        if (copy) {
+            *copy = malloc(len + 1);
+            if (!*copy) { stmtDone(s); return storeFail(r, "list pop (out of memory)"); }
+            memcpy(*copy, p, len);
+            *copylen = len;
+        } else {
+            addReplyBulk(r, p, len);
+        }
+        got++;
+    }
+    stmtDone(s);
+    if (rc != SQLITE_DONE || got != n) {
+        if (copy && got) { free(*copy); *copy = NULL; }
+        return storeFail(r, "list pop");
+    }
+    lk->len -= n;
+    return execIdPos(r, where == LIST_HEAD ? SQL_DEL_UPTO : SQL_DEL_FROM, lk->id, last, "list pop");
+}
+
+/* Position (and, through *sp, the row) of element `index` (0 <= index < len),
+ * walking from the nearer end. Returns a statement on its row (the caller
+ * reads column 0 = pos, 1 = value and calls stmtDone), or NULL after
+ * storeFail. */
+static sqlite3_stmt *listAt(request *r, const listkey *lk, long long index) {
+    bool fwd = index <= lk->len - 1 - index;
+    sqlite3_stmt *s = stmtGet(r->st, fwd ? SQL_AT_FWD : SQL_AT_BWD);
+    if (!s) { storeFail(r, "list index"); return NULL; }
+    sqlite3_bind_int64(s, 1, lk->id);
+    sqlite3_bind_int64(s, 2, fwd ? index : lk->len - 1 - index);
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        stmtDone(s);
+        storeFail(r, "list index");
+        return NULL;
+    }
+    return s;
+}
+
+static bool listPosAt(request *r, const listkey *lk, long long index, int64_t *pos) {
+    sqlite3_stmt *s = listAt(r, lk, index);
+    if (!s) return false;
+    *pos = sqlite3_column_int64(s, 0);
+    stmtDone(s);
+    return true;
+}
+
+/* A helper failed (storeFail) after part of a multi-element reply was
+ * written: drop that part and keep only the error line it appended last. */
+static void keepOnlyError(request *r, size_t mark) {
+    reply *o = r->out;
+    if (!r->store_error || o->len < mark + 3) return;
+    size_t start = o->len - 2;
+    while (start > mark && o->buf[start - 1] != '\n') start--;
+    if (start > mark) {
+        memmove(o->buf + mark, o->buf + start, o->len - start);
+        o->len = mark + (o->len - start);
+    }
+}
+
+static bool parseWhere(request *r, int idx, int *where) {
+    if (argIs(r, idx, "left")) *where = LIST_HEAD;
+    else if (argIs(r, idx, "right")) *where = LIST_TAIL;
+    else { addReplySyntaxError(r); return false; }
+    return true;
+}
+
+/* ---- push / pop -------------------------------------------------------- */
+
+static void pushGeneric(request *r, int where, bool xx) {
+    listkey lk;
+    int rc = listLookup(r, 1, &lk);
+    if (rc < 0) return;
+    if (rc == 0 && xx) { addReplyLongLong(r, 0); return; }
+    if (!listPush(r, &lk, where, r->argv + 2, r->argvlen + 2, r->argc - 2)) return;
+    if (!listCommit(r, &lk)) return;
+    addReplyLongLong(r, lk.len);
+}
+
+void lpushCommand(request *r) { pushGeneric(r, LIST_HEAD, false); }
+void rpushCommand(request *r) { pushGeneric(r, LIST_TAIL, false); }
+void lpushxCommand(request *r) { pushGeneric(r, LIST_HEAD, true); }
+void rpushxCommand(request *r) { pushGeneric(r, LIST_TAIL, true); }
+
+static void popGeneric(request *r, int where) {
+    if (r->argc > 3) { addReplyArityError(r); return; }
+    bool hascount = r->argc == 3;
+    long long count = 1;
+    if (hascount && !getPositiveLongArg(r, 2, &count, "ERR value is out of range, must be positive")) return;
+    listkey lk;
+    int rc = listLookup(r, 1, &lk);
+    if (rc < 0) return;
+    if (rc == 0) {
+        if (hascount) addReplyNullArray(r);
+        else addReplyNull(r);
+        return;
+    }
+    if (hascount && count == 0) { addReplyArrayLen(r, 0); return; }
+    long long n = count < lk.len ? count : lk.len;
+    size_t mark = r->out->len;
+    if (hascount) addReplyArrayLen(r, n);
+    if (!listPop(r, &lk, where, n, NULL, NULL) || !listCommit(r, &lk)) keepOnlyError(r, mark);
+}
+
+void lpopCommand(request *r) { popGeneric(r, LIST_HEAD); }
+void rpopCommand(request *r) { popGeneric(r, LIST_TAIL); }
+
+/* ---- reads ------------------------------------------------------------- */
+
+void llenCommand(request *r) {
+    listkey lk;
+    int rc = listLookup(r, 1, &lk);
+    if (rc >= 0) addReplyLongLong(r, lk.len);
+}
+
+void lindexCommand(request *r) {
+    bool began = readBegin(r);
+    listkey lk;
+    int rc = listLookup(r, 1, &lk);
+    long long index;
+    if (rc == 0) addReplyNull(r);
+    else if (rc > 0 && getLongLongArg(r, 2, &index, NULL)) {
+        if (index < 0) index += lk.len;
+        if (index < 0 || index >= lk.len) {
+            addReplyNull(r);
+        } else {
+            sqlite3_stmt *s = listAt(r, &lk, index);
+            if (s) {
+                size_t len;
+                const void *p = colBlob(s, 1, &len);
+                addReplyBulk(r, p, len);
+                stmtDone(s);
+            }
+        }
+    }
+    readEnd(r, began);
+}
+
+void lrangeCommand(request *r) {
+    long long start, end;
+    if (!getLongLongArg(r, 2, &start, NULL) || !getLongLongArg(r, 3, &end, NULL)) return;
+    bool began = readBegin(r);
+    listkey lk;
+    int rc = listLookup(r, 1, &lk);
+    if (rc < 0) { readEnd(r, began); return; }
+    long long llen = lk.len;
+    if (start < 0) start += llen;
+    if (end < 0) end += llen;
+    if (start < 0) start = 0;
+    if (rc == 0 || start > end || start >= llen) {
+        addReplyArrayLen(r, 0);
+        readEnd(r, began);
+        return;
+    }
+    if (end >= llen) end = llen - 1;
+    long long n = end - start + 1;
+    int64_t pos;
+    if (!listPosAt(r, &lk, start, &pos)) { readEnd(r, began); return; }
+    sqlite3_stmt *s = stmtGet(r->st, SQL_RANGE);
+    if (!s) { storeFail(r, "lrange"); readEnd(r, began); return; }
+    sqlite3_bind_int64(s, 1, lk.id);
+    sqlite3_bind_int64(s, 2, pos);
+    sqlite3_bind_int64(s, 3, n);
+    size_t mark = r->out->len;
+    addReplyArrayLen(r, n);
+    long long got = 0;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        size_t len;
+        const void *p = colBlob(s, 0, &len);
+        addReplyBulk(r, p, len);
+        got++;
+    }
+    stmtDone(s);
+    if (got != n) { r->out->len = mark; storeFail(r, "lrange"); }
+    readEnd(r, began);
+}
+
+/* LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len] */
+void lposCommand(request *r) {
+    long long rank = 1, count = -1, maxlen = 0;
+    for (int j = 3; j < r->argc; j++) {
+        bool more = j + 1 < r->argc;
+        if (argIs(r, j, "rank") && more) {
+            j++;
+            if (!getLongLongArg(r, j, &rank, NULL)) return;
+            if (rank == LLONG_MIN) {
+                addReplyError(r, "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807");
+                return;
+            }
+            if (rank == 0) {
+                addReplyError(r, "ERR RANK can't be zero: use 1 to start from the first match, 2 from the "
+                                 "second ... or use negative to start from the end of the list");
+                return;
+            }
+        } else if (argIs(r, j, "count") && more) {
+            j++;
+            if (!getPositiveLongArg(r, j, &count, "ERR COUNT can't be negative")) return;
+        } else if (argIs(r, j, "maxlen") && more) {
+            j++;
+            if (!getPositiveLongArg(r, j, &maxlen, "ERR MAXLEN can't be negative")) return;
+        } else {
+            addReplySyntaxError(r);
+            return;
+        }
+    }
+    bool fwd = rank > 0;
+    if (rank < 0) rank = -rank;
+    bool began = readBegin(r);
+    listkey lk;
+    int rc = listLookup(r, 1, &lk);
+    if (rc <= 0) {
+        if (rc == 0) {
+            if (count != -1) addReplyArrayLen(r, 0);
+            else addReplyNull(r);
+        }
+        readEnd(r, began);
+        return;
+    }
+    sqlite3_stmt *s = stmtGet(r->st, fwd ? SQL_SCAN_FWD : SQL_SCAN_BWD);
+    if (!s) { storeFail(r, "lpos"); readEnd(r, began); return; }
+    sqlite3_bind_int64(s, 1, lk.id);
+    sqlite3_bind_int64(s, 2, maxlen ? maxlen : -1);
+    const char *ele = r->argv[2];
+    size_t elen = r->argvlen[2];
+    long long index = 0, matches = 0, found = -1;
+    /* Matches are collected before the reply header, whose length they fix. */
+    reply tmp;
+    replyInit(&tmp);
+    request sub = *r;
+    sub.out = &tmp;
+    long long nout = 0;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        size_t len;
+        const void *p = colBlob(s, 0, &len);
+        if (len == elen && memcmp(p, ele, len) == 0) {
+            matches++;
+            if (matches >= rank) {
+                long long mi = fwd ? index : lk.len - index - 1;
+                if (count == -1) { found = mi; break; }
+                addReplyLongLong(&sub, mi);
+                nout++;
+                if (count && matches - rank + 1 >= count) break;
+            }
+        }
+        index++;
+    }
+    stmtDone(s);
+    if (count != -1) {
+        addReplyArrayLen(r, nout);
+        addReplyRaw(r, tmp.buf, tmp.len);
+    } else if (found >= 0) {
+        addReplyLongLong(r, found);
+    } else {
+        addReplyNull(r);
+    }
+    replyFree(&tmp);
+    readEnd(r, began);
+}
+
+/* ---- in-place writes --------------------------------------------------- */
+
+void lsetCommand(request *r) {
+    listkey lk;
+    int rc = listLookup(r, 1, &lk);
+    if (rc < 0) return;
+    if (rc == 0) { addReplyError(r, ERR_NO_KEY); return; }
+    long long index;
+    if (!getLongLongArg(r, 2, &index, NULL)) return;
+    if (index < 0) index += lk.len;
+    if (index < 0 || index >= lk.len) { addReplyError(r, "ERR index out of range"); return; }
+    int64_t pos;
+    if (!listPosAt(r, &lk, index, &pos)) return;
+    sqlite3_stmt *s = stmtGet(r->st, SQL_SET);
+    if (!s) { storeFail(r, "lset"); return; }
+    sqlite3_bind_int64(s, 1, lk.id);
+    sqlite3_bind_int64(s, 2, pos);
+    sqlite3_bind_blob64(s, 3, r->argv[3], r->argvlen[3], SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    stmtDone(s);
+    if (rc != SQLITE_DONE) { storeFail(r, "lset"); return; }
+    r->dirty++;
+    keyTouched(r, r->db, lk.key, lk.klen);
+    addReplyOK(r);
+}
+
+void ltrimCommand(request *r) {
+    long long start, end;
+    if (!getLongLongArg(r, 2, &start, NULL) || !getLongLongArg(r, 3, &end, NULL)) return;
+    listkey lk;
+    int rc = listLookup(r, 1, &lk);
+    if (rc < 0) return;
+    if (rc == 0) { addReplyOK(r); return; }
+    long long llen = lk.len, ltrim, rtrim;
+    if (start < 0) start += llen;
+    if (end < 0) end += llen;
+    if (start < 0) start = 0;
+    if (start > end || start >= llen) {
+        ltrim = llen;
+        rtrim = 0;
+    } else {
+        if (end >= llen) end = llen - 1;
+        ltrim = start;
+        rtrim = llen - end - 1;
+    }
+    if (ltrim + rtrim >= llen) {
+        lk.len = 0;
+    } else {
+        /* Both boundaries are found before anything is deleted: listAt()
+         * counts offsets against the current length. */
+        int64_t first = 0, last = 0;
+        if (ltrim > 0 && !listPosAt(r, &lk, ltrim, &first)) return;
+        if (rtrim > 0 && !listPosAt(r, &lk, llen - 1 - rtrim, &last)) return;
+        if (ltrim > 0 && !execIdPos(r, SQL_DEL_BELOW, lk.id, first, "ltrim")) return;
+        if (rtrim > 0 && !execIdPos(r, SQL_DEL_ABOVE, lk.id, last, "ltrim")) return;
+        lk.len -= ltrim + rtrim;
+    }
+    if (ltrim + rtrim > 0) {
+        if (!listCommit(r, &lk)) return;
+    } else {
+        keyTouched(r, r->db, lk.key, lk.klen);
+    }
+    addReplyOK(r);
+}
+
+void lremCommand(request *r) {
+    long long count;
+    if (!getLongLongArg(r, 2, &count, NULL)) return;
+    listkey lk;
+    int rc = listLookup(r, 1, &lk);
+    if (rc < 0) return;
+    if (rc == 0) { addReplyLongLong(r, 0); return; }
+    const char *sql = count == 0 ? SQL_REM_ALL : count > 0 ? SQL_REM_FWD : SQL_REM_BWD;
+    long long limit = count == LLONG_MIN ? LLONG_MAX : count < 0 ? -count : count;
+    sqlite3_stmt *s = stmtGet(r->st, sql);
+    if (!s) { storeFail(r, "lrem"); return; }
+    sqlite3_bind_int64(s, 1, lk.id);
+    sqlite3_bind_blob64(s, 2, r->argv[3], r->argvlen[3], SQLITE_STATIC);
+    if (count) sqlite3_bind_int64(s, 3, limit);
+    rc = sqlite3_step(s);
+    stmtDone(s);
+    if (rc != SQLITE_DONE) { storeFail(r, "lrem"); return; }
+    long long removed = sqlite3_changes(storeDb(r->st));
+    if (removed) {
+        lk.len -= removed;
+        if (!listCommit(r, &lk)) return;
+    }
+    addReplyLongLong(r, removed);
+}
+
+/* LINSERT key BEFORE|AFTER pivot element — see the header for the gaps. */
+void linsertCommand(request *r) {
+    bool after;
+    if (argIs(r, 2, "after")) after = true;
+    else if (argIs(r, 2, "before")) after = false;
+    else { addReplySyntaxError(r); return; }
+    listkey lk;
+    int rc = listLookup(r, 1, &lk);
+    if (rc < 0) return;
+    if (rc == 0) { addReplyLongLong(r, 0); return; }
+    int64_t pivot, nb, newpos;
+    sqlite3_stmt *s = stmtGet(r->st, SQL_FIND);
+    if (!s) { storeFail(r, "linsert"); return; }
+    sqlite3_bind_int64(s, 1, lk.id);
+    sqlite3_bind_blob64(s, 2, r->argv[3], r->argvlen[3], SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) pivot = sqlite3_column_int64(s, 0);
+    stmtDone(s);
+    if (rc == SQLITE_DONE) { addReplyLongLong(r, -1); return; }
+    if (rc != SQLITE_ROW) { storeFail(r, "linsert"); return; }
+    rc = queryPos(r, after ? SQL_NEXT : SQL_PREV, lk.id, true, pivot, &nb);
+    if (rc < 0) { storeFail(r, "linsert"); return; }
+    if (rc == 0) {
+        newpos = after ? pivot + 1 : pivot - 1; /* the pivot is at an end */
+    } else {
+        int64_t lo = after ? pivot : nb, hi = after ? nb : pivot;
+        if (hi - lo < 2) {
+            /* No room: shift the shorter side away by LIST_GAP. */
+            int64_t before_cnt;
+            if (queryPos(r, SQL_COUNT_UPTO, lk.id, true, lo, &before_cnt) != 1) { storeFail(r, "linsert"); return; }
+            bool down = before_cnt <= lk.len - before_cnt;
+            s = stmtGet(r->st, down ? SQL_SHIFT_DOWN : SQL_SHIFT_UP);
+            if (!s) { storeFail(r, "linsert"); return; }
+            sqlite3_bind_int64(s, 1, lk.id);
+            sqlite3_bind_int64(s, 2, down ? lo : hi);
+            sqlite3_bind_int64(s, 3, LIST_GAP);
+            rc = sqlite3_step(s);
+            stmtDone(s);
+            if (rc != SQLITE_DONE) { storeFail(r, "linsert"); return; }
+            s = stmtGet(r->st, SQL_UNSHIFT);
+            if (!s) { storeFail(r, "linsert"); return; }
+            sqlite3_bind_int64(s, 1, lk.id);
+            rc = sqlite3_step(s);
+            stmtDone(s);
+            if (rc != SQLITE_DONE) { storeFail(r, "linsert"); return; }
+            if (down) lo -= LIST_GAP;
+            else hi += LIST_GAP;
+        }
+        newpos = lo + (hi - lo) / 2;
+    }
+    s = stmtGet(r->st, SQL_INSERT);
+    if (!s) { storeFail(r, "linsert"); return; }
+    sqlite3_bind_int64(s, 1, lk.id);
+    sqlite3_bind_int64(s, 2, newpos);
+    sqlite3_bind_blob64(s, 3, r->argv[4], r->argvlen[4], SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    stmtDone(s);
+    if (rc != SQLITE_DONE) { storeFail(r, "linsert"); return; }
+    lk.len++;
+    if (listCommit(r, &lk)) addReplyLongLong(r, lk.len);
+}
+
+/* ---- moves ------------------------------------------------------------- */
+
+/* Move one element from src (argv[1], known to be a non-empty list) to dst
+ * (argv[2]) and reply it. */
+static void moveOne(request *r, listkey *src, int wherefrom, int whereto) {
+    listkey dstk, *dst = &dstk;
+    if (r->argvlen[1] == r->argvlen[2] && memcmp(r->argv[1], r->argv[2], r->argvlen[1]) == 0) {
+        dst = src;
+    } else if (listLookup(r, 2, &dstk) < 0) {
+        return;
+    }
+    char *val = NULL;
+    size_t vlen = 0;
+    if (!listPop(r, src, wherefrom, 1, &val, &vlen)) return;
+    bool ok = listPush(r, dst, whereto, &val, &vlen, 1) && (dst == src || listCommit(r, src)) && listCommit(r, dst);
+    if (ok) addReplyBulk(r, val, vlen);
+    free(val);
+}
+
+void lmoveCommand(request *r) {
+    int wherefrom, whereto;
+    if (!parseWhere(r, 3, &wherefrom) || !parseWhere(r, 4, &whereto)) return;
+    listkey src;
+    int rc = listLookup(r, 1, &src);
+    if (rc == 0) addReplyNull(r);
+    if (rc <= 0) return;
+    moveOne(r, &src, wherefrom, whereto);
+}
+
+void rpoplpushCommand(request *r) {
+    listkey src;
+    int rc = listLookup(r, 1, &src);
+    if (rc == 0) addReplyNull(r);
+    if (rc <= 0) return;
+    moveOne(r, &src, LIST_TAIL, LIST_HEAD);
+}
+
+/* ---- multi-key pops ---------------------------------------------------- */
+
+/* Parse `numkeys key... LEFT|RIGHT [COUNT n]` starting at argv[numkeys_idx]. */
+static bool parseMpop(request *r, int numkeys_idx, long long *numkeys, int *where, long long *count) {
+    long long nk;
+    if (!getLongLongArg(r, numkeys_idx, &nk, "ERR numkeys should be greater than 0")) return false;
+    if (nk <= 0) { addReplyError(r, "ERR numkeys should be greater than 0"); return false; }
+    if (nk > r->argc - numkeys_idx - 2) { addReplySyntaxError(r); return false; }
+    int where_idx = numkeys_idx + (int)nk + 1;
+    if (!parseWhere(r, where_idx, where)) return false;
+    *count = -1;
+    for (int j = where_idx + 1; j < r->argc; j++) {
+        if (*count == -1 && argIs(r, j, "count") && j + 1 < r->argc) {
+            j++;
+            long long c;
+            if (!getLongLongArg(r, j, &c, "ERR count should be greater than 0")) return false;
+            if (c <= 0) { addReplyError(r, "ERR count should be greater than 0"); return false; }
+            *count = c;
+        } else {
+            addReplySyntaxError(r);
+            return false;
+        }
+    }
+    if (*count == -1) *count = 1;
+    *numkeys = nk;
+    return true;
+}
+
+/* Pop up to `count` from the first non-empty list among argv[first ..
+ * first+nkeys-1] and reply [key, [elements]] (or [key, element] when
+ * `single`). Returns 1 served, 0 nothing to pop, -1 replied an error. */
+static int popFirstNonEmpty(request *r, int first, int nkeys, int where, long long count, bool single) {
+    bool rerun = r->block != NULL;
+    for (int j = first; j < first + nkeys; j++) {
+        listkey lk;
+        int rc = listLookupKey(r, r->argv[j], r->argvlen[j], &lk, rerun);
+        if (rc < 0) return -1;
+        if (rc == 0) continue;
+        long long n = count < lk.len ? count : lk.len;
+        size_t mark = r->out->len;
+        addReplyArrayLen(r, 2);
+        addReplyBulk(r, lk.key, lk.klen);
+        if (!single) addReplyArrayLen(r, n);
+        if (!listPop(r, &lk, where, n, NULL, NULL) || !listCommit(r, &lk)) {
+            keepOnlyError(r, mark);
+            return -1;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+void lmpopCommand(request *r) {
+    long long numkeys, count;
+    int where;
+    if (!parseMpop(r, 1, &numkeys, &where, &count)) return;
+    if (popFirstNonEmpty(r, 2, (int)numkeys, where, count, false) == 0) addReplyNullArray(r);
+}
+
+static void blockOn(request *r, int first, int nkeys, long long deadline, bool null_bulk) {
+    if (r->in_multi) {
+        if (null_bulk) addReplyNull(r);
+        else addReplyNullArray(r);
+        return;
+    }
+    int *idx = malloc(sizeof(int) * (size_t)nkeys);
+    if (!idx) { addReplyError(r, "ERR out of memory"); return; }
+    for (int i = 0; i < nkeys; i++) idx[i] = first + i;
+    requestBlock(r, idx, nkeys, deadline, null_bulk);
+    free(idx);
+}
+
+static void bpopGeneric(request *r, int where) {
+    long long deadline;
+    if (!getBlockingTimeout(r, r->argc - 1, &deadline)) return;
+    int nkeys = r->argc - 2;
+    if (popFirstNonEmpty(r, 1, nkeys, where, 1, true) == 0) blockOn(r, 1, nkeys, deadline, false);
+}
+
+void blpopCommand(request *r) { bpopGeneric(r, LIST_HEAD); }
+void brpopCommand(request *r) { bpopGeneric(r, LIST_TAIL); }
+
+/* BLMPOP timeout numkeys key... LEFT|RIGHT [COUNT n] */
+void blmpopCommand(request *r) {
+    long long numkeys, count, deadline;
+    int where;
+    if (!parseMpop(r, 2, &numkeys, &where, &count)) return;
+    if (!getBlockingTimeout(r, 1, &deadline)) return;
+    if (popFirstNonEmpty(r, 3, (int)numkeys, where, count, false) == 0) blockOn(r, 3, (int)numkeys, deadline, false);
+}
+
+static void bmoveGeneric(request *r, int wherefrom, int whereto, int timeout_idx) {
+    long long deadline;
+    if (!getBlockingTimeout(r, timeout_idx, &deadline)) return;
+    listkey src;
+    int rc = listLookupKey(r, r->argv[1], r->argvlen[1], &src, r->block != NULL);
+    if (rc < 0) return;
+    if (rc == 0) {
+        /* Redis: null bulk inside MULTI, but a null array on timeout. */
+        if (r->in_multi) addReplyNull(r);
+        else blockOn(r, 1, 1, deadline, false);
+        return;
+    }
+    moveOne(r, &src, wherefrom, whereto);
+}
+
+/* BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout */
+void blmoveCommand(request *r) {
+    int wherefrom, whereto;
+    if (!parseWhere(r, 3, &wherefrom) || !parseWhere(r, 4, &whereto)) return;
+    bmoveGeneric(r, wherefrom, whereto, 5);
+}
+
+void brpoplpushCommand(request *r) { bmoveGeneric(r, LIST_TAIL, LIST_HEAD, 3); }
+
+/* ---- registration ------------------------------------------------------ */
+
+#define W (CMD_WRITE | CMD_DENYOOM)
+#define WF (CMD_WRITE | CMD_FAST)
+#define WB (CMD_WRITE | CMD_BLOCKING)
+#define R (CMD_READONLY | CMD_FAST)
+static const command list_commands[] = {
+    {"lpush", lpushCommand, -3, W | CMD_FAST, 1, 1, 1, "list", "Prepends one or more elements to a list. Creates the key if it doesn't exist.", "1.0.0", NULL},
+    {"rpush", rpushCommand, -3, W | CMD_FAST, 1, 1, 1, "list", "Appends one or more elements to a list. Creates the key if it doesn't exist.", "1.0.0", NULL},
+    {"lpushx", lpushxCommand, -3, W | CMD_FAST, 1, 1, 1, "list", "Prepends one or more elements to a list only when the list exists.", "2.2.0", NULL},
+    {"rpushx", rpushxCommand, -3, W | CMD_FAST, 1, 1, 1, "list", "Appends an element to a list only when the list exists.", "2.2.0", NULL},
+    {"lpop", lpopCommand, -2, WF, 1, 1, 1, "list", "Returns the first elements in a list after removing it. Deletes the list if the last element was popped.", "1.0.0", NULL},
+    {"rpop", rpopCommand, -2, WF, 1, 1, 1, "list", "Returns and removes the last elements of a list. Deletes the list if the last element was popped.", "1.0.0", NULL},
+    {"llen", llenCommand, 2, R, 1, 1, 1, "list", "Returns the length of a list.", "1.0.0", NULL},
+    {"lrange", lrangeCommand, 4, CMD_READONLY, 1, 1, 1, "list", "Returns a range of elements from a list.", "1.0.0", NULL},
+    {"lindex", lindexCommand, 3, CMD_READONLY, 1, 1, 1, "list", "Returns an element from a list by its index.", "1.0.0", NULL},
+    {"lpos", lposCommand, -3, CMD_READONLY, 1, 1, 1, "list", "Returns the index of matching elements in a list.", "6.0.6", NULL},
+    {"lset", lsetCommand, 4, W, 1, 1, 1, "list", "Sets the value of an element in a list by its index.", "1.0.0", NULL},
+    {"lrem", lremCommand, 4, CMD_WRITE, 1, 1, 1, "list", "Removes elements from a list. Deletes the list if the last element was removed.", "1.0.0", NULL},
+    {"ltrim", ltrimCommand, 4, CMD_WRITE, 1, 1, 1, "list", "Removes elements from both ends a list. Deletes the list if all elements were trimmed.", "1.0.0", NULL},
+    {"linsert", linsertCommand, 5, W, 1, 1, 1, "list", "Inserts an element before or after another element in a list.", "2.2.0", NULL},
+    {"lmove", lmoveCommand, 5, W, 1, 2, 1, "list", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.", "6.2.0", NULL},
+    {"rpoplpush", rpoplpushCommand, 3, W, 1, 2, 1, "list", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.", "1.2.0", NULL},
+    {"lmpop", lmpopCommand, -4, CMD_WRITE, 0, 0, 0, "list", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.", "7.0.0", NULL},
+    {"blpop", blpopCommand, -3, WB, 1, -2, 1, "list", "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", "2.0.0", NULL},
+    {"brpop", brpopCommand, -3, WB, 1, -2, 1, "list", "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", "2.0.0", NULL},
+    {"blmove", blmoveCommand, 6, WB | CMD_DENYOOM, 1, 2, 1, "list", "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.", "6.2.0", NULL},
+    {"brpoplpush", brpoplpushCommand, 4, WB | CMD_DENYOOM, 1, 2, 1, "list", "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.", "2.2.0", NULL},
+    {"blmpop", blmpopCommand, -5, WB, 0, 0, 0, "list", "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", "7.0.0", NULL},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
+};
+
+void listRegister(void) {
+    storeRegisterSchema(LIST_SCHEMA);
+    commandRegisterTable(list_commands);
+}
