@@ -1,0 +1,986 @@
+"""Transactions: MULTI / EXEC / DISCARD / WATCH / UNWATCH.
+
+Exact replies (raw RESP where the wire format matters), queue-time errors
+(-EXECABORT), per-command runtime errors inside EXEC, WATCH conflicts from other
+connections / expiry / FLUSHALL, SELECT inside a transaction, big pipelines,
+atomicity as seen by a concurrent reader, and clients that vanish mid-transaction.
+
+Every expectation was checked against a real Redis first:
+    SOLIDIS_BIN=/usr/bin/redis-server /usr/bin/python3 -m pytest -q tests/integration/test_multi.py
+(redis-server 7.0.15 here; the transaction code paths exercised are the same in 7.2).
+Only strings and generic key commands are used.
+"""
+import re
+import socket
+import threading
+import time
+
+import pytest
+import redis
+
+from conftest import raw_conn
+
+EXECABORT = b"-EXECABORT Transaction discarded because of previous errors.\r\n"
+NOT_INT = b"-ERR value is not an integer or out of range\r\n"
+
+
+# --------------------------------------------------------------------------- helpers
+
+def enc(*args):
+    """Encode one command as a RESP multibulk."""
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        if not isinstance(a, bytes):
+            a = str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+class Raw:
+    """A plain socket that returns each reply as its exact raw bytes."""
+
+    def __init__(self, port, timeout=10):
+        self.sock = raw_conn(port)
+        self.sock.settimeout(timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def _need(self, pos):
+        """Make sure buf has a complete line starting at pos; return its end."""
+        while True:
+            i = self.buf.find(b"\r\n", pos)
+            if i >= 0:
+                return i
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("server closed the connection; buffer=%r" % self.buf)
+            self.buf += chunk
+
+    def _skip(self, pos):
+        """Return the end offset of the reply that starts at pos."""
+        eol = self._need(pos)
+        t = self.buf[pos:pos + 1]
+        head = self.buf[pos + 1:eol]
+        end = eol + 2
+        if t in b"+-:_,#(":
+            return end
+        if t in b"$!=":
+            n = int(head)
+            if n < 0:
+                return end
+            while len(self.buf) < end + n + 2:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise EOFError("short bulk")
+                self.buf += chunk
+            return end + n + 2
+        if t in b"*~>%|":
+            n = int(head)
+            if t in b"%|":
+                n *= 2
+            for _ in range(max(n, 0)):
+                end = self._skip(end)
+            return end
+        raise AssertionError("bad reply type %r in %r" % (t, self.buf))
+
+    def reply(self):
+        end = self._skip(0)
+        out, self.buf = self.buf[:end], self.buf[end:]
+        return out
+
+    def call(self, *args):
+        self.send(enc(*args))
+        return self.reply()
+
+    def pipeline(self, *cmds):
+        """Send all commands in one write; return the concatenated raw replies."""
+        self.send(b"".join(enc(*c) for c in cmds))
+        return b"".join(self.reply() for _ in cmds)
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.fixture
+def raw(server, r):
+    """A raw connection on a freshly flushed server (r does the FLUSHALL)."""
+    c = Raw(server.port)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def other(server, r):
+    """A second client (separate connection) for conflicts and visibility checks."""
+    c = server.client(single_connection_client=True)
+    yield c
+    c.close()
+
+
+def single(server):
+    return server.client(single_connection_client=True)
+
+
+def watched_exec(raw, other_cmds, watch=("k",), setup=()):
+    """WATCH on raw, run other_cmds on a second connection, then MULTI/SET/EXEC.
+    Returns the raw EXEC reply."""
+    for c in setup:
+        raw.call(*c)
+    assert raw.call("WATCH", *watch) == b"+OK\r\n"
+    for c in other_cmds:
+        other_cmd(raw, c)
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("SET", "out", "1") == b"+QUEUED\r\n"
+    return raw.call("EXEC")
+
+
+_others = {}
+
+
+def other_cmd(raw, c):
+    """Run one command on a second raw connection tied to raw's server port."""
+    port = raw.sock.getpeername()[1]
+    o = _others.get(id(raw))
+    if o is None:
+        o = _others[id(raw)] = Raw(port)
+    return o.call(*c)
+
+
+@pytest.fixture(autouse=True)
+def _close_others():
+    yield
+    for o in _others.values():
+        o.close()
+    _others.clear()
+
+
+# --------------------------------------------------------------------------- wire format
+
+def test_multi_queued_exec_raw_one_at_a_time(raw):
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("SET", "a", "1") == b"+QUEUED\r\n"
+    assert raw.call("GET", "missing") == b"+QUEUED\r\n"
+    assert raw.call("INCR", "a") == b"+QUEUED\r\n"
+    assert raw.call("PING") == b"+QUEUED\r\n"
+    assert raw.call("ECHO", "hi") == b"+QUEUED\r\n"
+    assert raw.call("GET", "a") == b"+QUEUED\r\n"
+    assert raw.call("EXEC") == (b"*6\r\n+OK\r\n$-1\r\n:2\r\n+PONG\r\n$2\r\nhi\r\n"
+                                b"$1\r\n2\r\n")
+    # back to normal mode
+    assert raw.call("GET", "a") == b"$1\r\n2\r\n"
+
+
+def test_multi_exec_pipelined_in_one_write(raw):
+    out = raw.pipeline(("MULTI",), ("SET", "k", "v"), ("APPEND", "k", "w"),
+                       ("GET", "k"), ("STRLEN", "k"), ("EXEC",), ("GET", "k"))
+    assert out == (b"+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n"
+                   b"*4\r\n+OK\r\n:2\r\n$2\r\nvw\r\n:2\r\n"
+                   b"$2\r\nvw\r\n")
+
+
+def test_empty_transaction(raw):
+    assert raw.pipeline(("MULTI",), ("EXEC",)) == b"+OK\r\n*0\r\n"
+    assert raw.call("EXEC") == b"-ERR EXEC without MULTI\r\n"
+
+
+def test_exec_without_multi(raw):
+    assert raw.call("EXEC") == b"-ERR EXEC without MULTI\r\n"
+    assert raw.call("PING") == b"+PONG\r\n"
+
+
+def test_discard_without_multi(raw):
+    assert raw.call("DISCARD") == b"-ERR DISCARD without MULTI\r\n"
+    assert raw.call("PING") == b"+PONG\r\n"
+
+
+def test_discard_drops_the_queue(raw, r):
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("SET", "k", "v") == b"+QUEUED\r\n"
+    assert raw.call("INCR", "n") == b"+QUEUED\r\n"
+    assert raw.call("DISCARD") == b"+OK\r\n"
+    assert raw.call("GET", "k") == b"$-1\r\n"
+    assert r.exists("k", "n") == 0
+    assert raw.call("EXEC") == b"-ERR EXEC without MULTI\r\n"
+    assert raw.call("DISCARD") == b"-ERR DISCARD without MULTI\r\n"
+    # a new transaction works after DISCARD
+    assert raw.pipeline(("MULTI",), ("SET", "k", "w"), ("EXEC",)) == b"+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n"
+    assert r.get("k") == b"w"
+
+
+def test_nested_multi_is_an_error_but_the_transaction_survives(raw, r):
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("SET", "a", "1") == b"+QUEUED\r\n"
+    assert raw.call("MULTI") == b"-ERR MULTI calls can not be nested\r\n"
+    assert raw.call("SET", "b", "2") == b"+QUEUED\r\n"
+    # the nested MULTI does not flag the transaction: EXEC runs both commands
+    assert raw.call("EXEC") == b"*2\r\n+OK\r\n+OK\r\n"
+    assert r.mget("a", "b") == [b"1", b"2"]
+
+
+def test_watch_inside_multi_is_an_error_but_the_transaction_runs(raw, r):
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("SET", "a", "1") == b"+QUEUED\r\n"
+    assert raw.call("WATCH", "x") == b"-ERR WATCH inside MULTI is not allowed\r\n"
+    assert raw.call("SET", "b", "2") == b"+QUEUED\r\n"
+    assert raw.call("EXEC") == b"*2\r\n+OK\r\n+OK\r\n"
+    assert r.mget("a", "b") == [b"1", b"2"]
+    # and the refused WATCH did not watch anything: touching x changes nothing
+    assert raw.call("MULTI") == b"+OK\r\n"
+    r.set("x", "changed")
+    assert raw.call("SET", "c", "3") == b"+QUEUED\r\n"
+    assert raw.call("EXEC") == b"*1\r\n+OK\r\n"
+    assert r.get("c") == b"3"
+
+
+def test_transaction_commands_with_wrong_arity(raw):
+    assert raw.call("MULTI", "x") == b"-ERR wrong number of arguments for 'multi' command\r\n"
+    assert raw.call("WATCH") == b"-ERR wrong number of arguments for 'watch' command\r\n"
+    assert raw.call("PING") == b"+PONG\r\n"
+
+
+# --------------------------------------------------------------------------- queue-time errors
+
+def test_unknown_command_inside_multi_aborts_exec(raw, r):
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("SET", "a", "1") == b"+QUEUED\r\n"
+    assert raw.call("NOSUCHCMD", "x") == (
+        b"-ERR unknown command 'NOSUCHCMD', with args beginning with: 'x' \r\n")
+    assert raw.call("SET", "b", "2") == b"+QUEUED\r\n"
+    assert raw.call("EXEC") == EXECABORT
+    assert r.mget("a", "b") == [None, None]
+    # the transaction is over
+    assert raw.call("EXEC") == b"-ERR EXEC without MULTI\r\n"
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("SET", "a", "x") == b"+QUEUED\r\n"
+    assert raw.call("EXEC") == b"*1\r\n+OK\r\n"
+    assert r.get("a") == b"x"
+
+
+@pytest.mark.parametrize("bad,err", [
+    (("GET",), b"-ERR wrong number of arguments for 'get' command\r\n"),
+    (("SET", "k"), b"-ERR wrong number of arguments for 'set' command\r\n"),
+    (("INCR", "a", "b"), b"-ERR wrong number of arguments for 'incr' command\r\n"),
+    (("EXPIRE", "k"), b"-ERR wrong number of arguments for 'expire' command\r\n"),
+], ids=["GET", "SET", "INCR", "EXPIRE"])
+def test_wrong_arity_inside_multi_aborts_exec(raw, r, bad, err):
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("SET", "a", "1") == b"+QUEUED\r\n"
+    assert raw.call(*bad) == err
+    assert raw.call("SET", "b", "2") == b"+QUEUED\r\n"
+    assert raw.call("EXEC") == EXECABORT
+    assert r.exists("a", "b") == 0
+
+
+def test_redis_py_pipeline_reports_execabort(server, r):
+    p = r.pipeline(transaction=True)
+    p.set("a", "1")
+    p.execute_command("NOSUCHCMD")
+    p.set("b", "2")
+    # redis-py re-raises the queue-time error after EXEC answered -EXECABORT
+    with pytest.raises(redis.ResponseError, match="unknown command 'NOSUCHCMD'"):
+        p.execute()
+    assert r.exists("a", "b") == 0
+
+
+def test_discard_after_a_queue_error(raw, r):
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("NOSUCH").startswith(b"-ERR unknown command 'NOSUCH'")
+    assert raw.call("DISCARD") == b"+OK\r\n"
+    assert raw.call("SET", "k", "v") == b"+OK\r\n"
+    assert r.get("k") == b"v"
+
+
+@pytest.mark.parametrize("bad,err", [
+    (("MULTI", "x"), b"-ERR wrong number of arguments for 'multi' command\r\n"),
+    (("WATCH",), b"-ERR wrong number of arguments for 'watch' command\r\n"),
+    (("UNWATCH", "x"), b"-ERR wrong number of arguments for 'unwatch' command\r\n"),
+    (("DISCARD", "x"), b"-ERR wrong number of arguments for 'discard' command\r\n"),
+], ids=["MULTI", "WATCH", "UNWATCH", "DISCARD"])
+def test_transaction_command_with_wrong_arity_inside_multi_flags_it(raw, r, bad, err):
+    """Arity is checked before the command's own MULTI logic, so e.g. MULTI x inside
+    MULTI is an arity error (not 'can not be nested') and it flags the transaction."""
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("SET", "a", "1") == b"+QUEUED\r\n"
+    assert raw.call(*bad) == err
+    assert raw.call("EXEC") == EXECABORT
+    assert r.exists("a") == 0
+    assert raw.call("EXEC") == b"-ERR EXEC without MULTI\r\n"
+
+
+def test_exec_with_arguments_inside_multi_aborts(raw, r):
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("SET", "a", "1") == b"+QUEUED\r\n"
+    assert raw.call("EXEC", "x") == (
+        b"-EXECABORT Transaction discarded because of: "
+        b"wrong number of arguments for 'exec' command\r\n")
+    assert r.exists("a") == 0
+    assert raw.call("EXEC") == b"-ERR EXEC without MULTI\r\n"
+
+
+# --------------------------------------------------------------------------- runtime errors
+
+def test_runtime_errors_are_per_command(raw, r):
+    r.set("s", "abc")
+    assert raw.call("MULTI") == b"+OK\r\n"
+    for c in (("SET", "a", "1"), ("INCR", "s"), ("INCR", "a"), ("SET", "b", "x", "y"),
+              ("SET", "c", "3"), ("GET", "a")):
+        assert raw.call(*c) == b"+QUEUED\r\n"
+    assert raw.call("EXEC") == (b"*6\r\n+OK\r\n" + NOT_INT + b":2\r\n-ERR syntax error\r\n"
+                                b"+OK\r\n$1\r\n2\r\n")
+    assert r.mget("a", "b", "c", "s") == [b"2", None, b"3", b"abc"]
+
+
+def test_runtime_option_errors_are_queued_then_fail(raw, r):
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("SET", "k", "v", "EX", "0") == b"+QUEUED\r\n"
+    assert raw.call("SET", "k", "v", "EX", "abc") == b"+QUEUED\r\n"
+    assert raw.call("SET", "k", "ok") == b"+QUEUED\r\n"
+    assert raw.call("INCRBY", "k2", "notanumber") == b"+QUEUED\r\n"
+    assert raw.call("EXEC") == (b"*4\r\n-ERR invalid expire time in 'set' command\r\n"
+                                + NOT_INT + b"+OK\r\n" + NOT_INT)
+    assert r.get("k") == b"ok"
+    assert r.exists("k2") == 0
+
+
+def test_runtime_error_via_redis_py_pipeline(r):
+    r.set("s", "abc")
+    p = r.pipeline(transaction=True)
+    p.set("a", "1").incr("s").incr("a").get("a")
+    res = p.execute(raise_on_error=False)
+    assert res[0] is True
+    assert isinstance(res[1], redis.ResponseError)
+    assert str(res[1]) == "value is not an integer or out of range"
+    assert res[2:] == [2, b"2"]
+    # with raise_on_error (default) the error is raised, but the other commands applied
+    r.delete("a")
+    p = r.pipeline(transaction=True)
+    p.set("a", "1").incr("s").incr("a")
+    with pytest.raises(redis.ResponseError):
+        p.execute()
+    assert r.get("a") == b"2"
+    assert r.get("s") == b"abc"
+
+
+# --------------------------------------------------------------------------- isolation
+
+def test_queued_commands_are_invisible_until_exec(raw, other):
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("SET", "k", "v") == b"+QUEUED\r\n"
+    assert raw.call("INCR", "n") == b"+QUEUED\r\n"
+    assert other.get("k") is None
+    assert other.exists("n") == 0
+    assert raw.call("EXEC") == b"*2\r\n+OK\r\n:1\r\n"
+    assert other.get("k") == b"v"
+    assert other.get("n") == b"1"
+
+
+def test_queued_commands_see_state_at_exec_time(raw, other):
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("INCR", "n") == b"+QUEUED\r\n"
+    assert raw.call("GET", "k") == b"+QUEUED\r\n"
+    other.set("n", "41")
+    other.set("k", "late")
+    assert raw.call("EXEC") == b"*2\r\n:42\r\n$4\r\nlate\r\n"
+
+
+def test_two_clients_queue_interleaved(server, r):
+    a, b = Raw(server.port), Raw(server.port)
+    try:
+        assert a.call("MULTI") == b"+OK\r\n"
+        assert b.call("MULTI") == b"+OK\r\n"
+        assert a.call("SET", "k", "a") == b"+QUEUED\r\n"
+        assert b.call("SET", "k", "b") == b"+QUEUED\r\n"
+        assert a.call("INCR", "n") == b"+QUEUED\r\n"
+        assert b.call("INCR", "n") == b"+QUEUED\r\n"
+        assert b.call("GET", "k") == b"+QUEUED\r\n"
+        assert b.call("EXEC") == b"*3\r\n+OK\r\n:1\r\n$1\r\nb\r\n"
+        assert a.call("GET", "k") == b"+QUEUED\r\n"
+        assert a.call("EXEC") == b"*3\r\n+OK\r\n:2\r\n$1\r\na\r\n"
+        assert r.get("k") == b"a"
+    finally:
+        a.close()
+        b.close()
+
+
+def test_key_commands_inside_multi(raw):
+    out = raw.pipeline(("MULTI",), ("SET", "k", "v"), ("EXPIRE", "k", "100"), ("TTL", "k"),
+                       ("EXISTS", "k", "k2"), ("DEL", "k"), ("TYPE", "k"), ("DBSIZE",),
+                       ("EXEC",))
+    assert out == (b"+OK\r\n" + b"+QUEUED\r\n" * 7 +
+                   b"*7\r\n+OK\r\n:1\r\n:100\r\n:1\r\n:1\r\n+none\r\n:0\r\n")
+
+
+def test_flushall_inside_multi(raw, r):
+    r.set("q", "1")
+    out = raw.pipeline(("MULTI",), ("SET", "before", "1"), ("FLUSHALL",), ("GET", "q"),
+                       ("SET", "after", "1"), ("EXEC",))
+    assert out == b"+OK\r\n" + b"+QUEUED\r\n" * 4 + b"*4\r\n+OK\r\n+OK\r\n$-1\r\n+OK\r\n"
+    assert r.keys("*") == [b"after"]
+
+
+def test_big_value_in_transaction(raw, r):
+    big = b"x" * (1 << 20)
+    out = raw.pipeline(("MULTI",), ("SET", "big", big), ("GET", "big"), ("STRLEN", "big"),
+                       ("EXEC",))
+    assert out == (b"+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n+OK\r\n$1048576\r\n" + big
+                   + b"\r\n:1048576\r\n")
+    assert r.strlen("big") == 1 << 20
+
+
+# --------------------------------------------------------------------------- WATCH
+
+def test_watch_conflict_from_second_connection_raw_null(raw, r):
+    r.set("k", "1")
+    assert raw.call("WATCH", "k") == b"+OK\r\n"
+    assert other_cmd(raw, ("SET", "k", "2")) == b"+OK\r\n"
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("SET", "k", "mine") == b"+QUEUED\r\n"
+    assert raw.call("SET", "out", "1") == b"+QUEUED\r\n"
+    assert raw.call("EXEC") == b"*-1\r\n"  # RESP2 null array
+    assert r.get("k") == b"2"
+    assert r.exists("out") == 0
+    # watches are gone after the failed EXEC
+    assert raw.call("EXEC") == b"-ERR EXEC without MULTI\r\n"
+
+
+def test_watch_conflict_resp3_null(raw, r):
+    hello = raw.call("HELLO", "3")
+    assert hello.startswith(b"%")
+    assert raw.call("WATCH", "k") == b"+OK\r\n"
+    r.set("k", "x")
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("SET", "k", "y") == b"+QUEUED\r\n"
+    assert raw.call("EXEC") == b"_\r\n"
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("GET", "nope") == b"+QUEUED\r\n"
+    assert raw.call("EXEC") == b"*1\r\n_\r\n"
+    assert r.get("k") == b"x"
+
+
+def test_watch_conflict_redis_py_watcherror(server, r, other):
+    r.set("k", "1")
+    with r.pipeline(transaction=True) as p:
+        p.watch("k")
+        assert p.get("k") == b"1"  # immediate mode after WATCH
+        other.set("k", "2")
+        p.multi()
+        p.set("k", "3")
+        with pytest.raises(redis.WatchError):
+            p.execute()
+    assert r.get("k") == b"2"
+
+
+def test_watch_without_conflict_succeeds(server, r, other):
+    r.set("k", "1")
+    with r.pipeline(transaction=True) as p:
+        p.watch("k", "other")
+        v = int(p.get("k"))
+        other.set("unrelated", "x")
+        other.get("k")
+        p.multi()
+        p.set("k", v + 1)
+        p.get("k")
+        assert p.execute() == [True, b"2"]
+    assert r.get("k") == b"2"
+
+
+def test_watch_reply_and_duplicates(raw):
+    assert raw.call("WATCH", "a", "b", "a") == b"+OK\r\n"
+    assert raw.call("WATCH", "a") == b"+OK\r\n"
+    assert raw.call("UNWATCH") == b"+OK\r\n"
+    assert raw.call("UNWATCH") == b"+OK\r\n"
+
+
+def test_watch_own_modification_aborts(raw, r):
+    r.set("k", "1")
+    assert raw.call("WATCH", "k") == b"+OK\r\n"
+    assert raw.call("SET", "k", "2") == b"+OK\r\n"  # same connection, before MULTI
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("SET", "out", "1") == b"+QUEUED\r\n"
+    assert raw.call("EXEC") == b"*-1\r\n"
+    assert r.exists("out") == 0
+
+
+def test_watch_modification_between_multi_and_exec_aborts(raw, r):
+    assert raw.call("WATCH", "k") == b"+OK\r\n"
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("SET", "out", "1") == b"+QUEUED\r\n"
+    r.set("k", "x")  # created while the watcher is queueing
+    assert raw.call("INCR", "n") == b"+QUEUED\r\n"
+    assert raw.call("EXEC") == b"*-1\r\n"
+    assert r.exists("out", "n") == 0
+
+
+def test_watch_touched_by_another_transaction_aborts(raw, r, other):
+    assert raw.call("WATCH", "k") == b"+OK\r\n"
+    p = other.pipeline(transaction=True)
+    p.set("k", "1").incr("z")
+    assert p.execute() == [True, 1]
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("SET", "out", "1") == b"+QUEUED\r\n"
+    assert raw.call("EXEC") == b"*-1\r\n"
+
+
+@pytest.mark.parametrize("setup,cmds", [
+    ([("SET", "k", "1")], [("SET", "k", "1")]),            # same value still counts
+    ([("SET", "k", "1")], [("DEL", "k")]),
+    ([("SET", "k", "1")], [("UNLINK", "k")]),
+    ([("SET", "k", "1")], [("EXPIRE", "k", "100")]),
+    ([("SET", "k", "1")], [("EXPIRE", "k", "-1")]),        # expire in the past deletes
+    ([("SET", "k", "1", "EX", "100")], [("PERSIST", "k")]),
+    ([("SET", "k", "1")], [("APPEND", "k", "x")]),
+    ([("SET", "k", "1")], [("SETRANGE", "k", "0", "2")]),
+    ([("SET", "k", "1")], [("INCRBY", "k", "0")]),
+    ([("SET", "k", "1")], [("GETDEL", "k")]),
+    ([("SET", "k", "1")], [("GETSET", "k", "1")]),
+    ([], [("MSET", "j", "1", "k", "2")]),
+    ([], [("SETNX", "k", "1")]),
+    ([], [("INCR", "k")]),
+    ([], [("SET", "k", "1"), ("DEL", "k")]),               # absent before and after
+    ([("SET", "k", "1")], [("RENAME", "k", "dst")]),       # source of a rename
+    ([("SET", "src", "1")], [("RENAME", "src", "k")]),     # destination of a rename
+    ([("SET", "src", "1")], [("COPY", "src", "k")]),
+    ([("SET", "k", "1")], [("FLUSHDB",)]),
+], ids=lambda v: "+".join(c[0] for c in v) if v and isinstance(v[0], tuple) else "none")
+def test_watch_writes_abort(raw, r, setup, cmds):
+    assert watched_exec(raw, cmds, setup=setup) == b"*-1\r\n"
+    assert r.exists("out") == 0
+
+
+@pytest.mark.parametrize("setup,cmds", [
+    ([("SET", "k", "1")], [("GET", "k"), ("EXISTS", "k"), ("TTL", "k"), ("STRLEN", "k"),
+                           ("TYPE", "k"), ("MGET", "k", "x")]),
+    ([("SET", "k", "1")], [("SET", "k", "2", "NX")]),      # failed conditional set
+    ([], [("SET", "k", "2", "XX")]),
+    ([], [("DEL", "k")]),                                  # deleting a missing key
+    ([("SET", "k", "1")], [("PERSIST", "k")]),             # no TTL: no-op
+    ([("SET", "k", "abc")], [("INCR", "k")]),              # fails: not an integer
+    ([], [("SET", "k2", "1"), ("DEL", "k2")]),             # a different key
+    ([], [("SELECT", "1"), ("SET", "k", "1")]),            # same name, other db
+    ([("SET", "k", "1")], [("SELECT", "1"), ("FLUSHDB",)]),  # flush of another db
+    ([], [("FLUSHALL",)]),                                 # watched key did not exist
+    ([], [("FLUSHDB",)]),
+], ids=lambda v: "+".join(c[0] for c in v) if v and isinstance(v[0], tuple) else "none")
+def test_watch_reads_and_noops_do_not_abort(raw, r, setup, cmds):
+    assert watched_exec(raw, cmds, setup=setup) == b"*1\r\n+OK\r\n"
+    assert r.get("out") == b"1"
+
+
+def test_watch_multiple_keys_one_touched(raw, r):
+    assert watched_exec(raw, [("SET", "c", "1")], watch=("a", "b", "c")) == b"*-1\r\n"
+
+
+def test_watch_in_selected_db(raw, r):
+    assert raw.call("SELECT", "1") == b"+OK\r\n"
+    assert raw.call("WATCH", "k") == b"+OK\r\n"
+    assert other_cmd(raw, ("SET", "k", "db0")) == b"+OK\r\n"      # db 0: unrelated
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("SET", "out", "1") == b"+QUEUED\r\n"
+    assert raw.call("EXEC") == b"*1\r\n+OK\r\n"
+    assert raw.call("WATCH", "k") == b"+OK\r\n"
+    assert other_cmd(raw, ("SELECT", "1")) == b"+OK\r\n"
+    assert other_cmd(raw, ("SET", "k", "db1")) == b"+OK\r\n"
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("SET", "out", "2") == b"+QUEUED\r\n"
+    assert raw.call("EXEC") == b"*-1\r\n"
+    assert raw.call("GET", "out") == b"$1\r\n1\r\n"
+
+
+def test_watched_key_that_expires_aborts_exec(raw, r):
+    r.set("k", "v", px=100)
+    assert raw.call("WATCH", "k") == b"+OK\r\n"
+    time.sleep(0.25)
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("SET", "out", "1") == b"+QUEUED\r\n"
+    assert raw.call("EXEC") == b"*-1\r\n"
+    assert r.exists("out", "k") == 0
+
+
+def test_watched_key_that_expires_and_is_read_aborts_exec(raw, r):
+    r.set("k", "v", px=100)
+    assert raw.call("WATCH", "k") == b"+OK\r\n"
+    time.sleep(0.25)
+    assert r.get("k") is None  # the expired key is actually removed now
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("SET", "out", "1") == b"+QUEUED\r\n"
+    assert raw.call("EXEC") == b"*-1\r\n"
+
+
+def test_watched_key_that_expires_while_queueing_aborts_exec(raw, r):
+    r.set("k", "v", px=100)
+    assert raw.call("WATCH", "k") == b"+OK\r\n"
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("SET", "out", "1") == b"+QUEUED\r\n"
+    time.sleep(0.25)
+    assert raw.call("EXEC") == b"*-1\r\n"
+    assert r.exists("out") == 0
+
+
+def test_watch_many_keys(raw, r):
+    keys = ["w%d" % i for i in range(1000)]
+    r.set("w500", "1")
+    assert raw.call("WATCH", *keys) == b"+OK\r\n"
+    assert raw.pipeline(("MULTI",), ("SET", "out", "1"), ("EXEC",)) == b"+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n"
+    assert raw.call("WATCH", *keys) == b"+OK\r\n"
+    r.set("w999", "x")
+    assert raw.pipeline(("MULTI",), ("SET", "out", "2"), ("EXEC",)) == b"+OK\r\n+QUEUED\r\n*-1\r\n"
+    assert r.get("out") == b"1"
+
+
+def test_watched_key_with_ttl_still_alive_does_not_abort(raw, r):
+    r.set("k", "v", px=5000)
+    assert raw.call("WATCH", "k") == b"+OK\r\n"
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("SET", "out", "1") == b"+QUEUED\r\n"
+    assert raw.call("EXEC") == b"*1\r\n+OK\r\n"
+
+
+def test_key_already_expired_when_watched_does_not_abort(raw, r):
+    r.set("k", "v", px=50)
+    time.sleep(0.15)
+    assert raw.call("WATCH", "k") == b"+OK\r\n"   # logically absent already
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("SET", "out", "1") == b"+QUEUED\r\n"
+    assert raw.call("EXEC") == b"*1\r\n+OK\r\n"
+
+
+def test_unwatch_clears_watches(raw, r):
+    assert raw.call("WATCH", "k") == b"+OK\r\n"
+    r.set("k", "x")  # already dirty
+    assert raw.call("UNWATCH") == b"+OK\r\n"
+    r.set("k", "y")
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("SET", "out", "1") == b"+QUEUED\r\n"
+    assert raw.call("EXEC") == b"*1\r\n+OK\r\n"
+
+
+def test_unwatch_clears_watches_redis_py(r, other):
+    with r.pipeline(transaction=True) as p:
+        p.watch("k")
+        p.unwatch()
+        other.set("k", "x")
+        p.multi()
+        p.set("out", "1")
+        assert p.execute() == [True]
+
+
+def test_unwatch_inside_multi_is_queued(raw, r):
+    """UNWATCH inside MULTI is queued like any command; EXEC checks the watches first."""
+    assert raw.call("WATCH", "k") == b"+OK\r\n"
+    r.set("k", "x")
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("UNWATCH") == b"+QUEUED\r\n"
+    assert raw.call("SET", "out", "1") == b"+QUEUED\r\n"
+    assert raw.call("EXEC") == b"*-1\r\n"
+    assert r.exists("out") == 0
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("UNWATCH") == b"+QUEUED\r\n"
+    assert raw.call("EXEC") == b"*1\r\n+OK\r\n"
+
+
+def test_discard_clears_watches(raw, r):
+    assert raw.call("WATCH", "k") == b"+OK\r\n"
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("DISCARD") == b"+OK\r\n"
+    r.set("k", "x")
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("SET", "out", "1") == b"+QUEUED\r\n"
+    assert raw.call("EXEC") == b"*1\r\n+OK\r\n"
+
+
+def test_exec_clears_watches(raw, r):
+    # successful EXEC
+    assert raw.call("WATCH", "k") == b"+OK\r\n"
+    assert raw.pipeline(("MULTI",), ("EXEC",)) == b"+OK\r\n*0\r\n"
+    r.set("k", "1")
+    assert raw.pipeline(("MULTI",), ("SET", "out", "1"), ("EXEC",)) == b"+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n"
+    # aborted EXEC (watch conflict)
+    assert raw.call("WATCH", "k") == b"+OK\r\n"
+    r.set("k", "2")
+    assert raw.pipeline(("MULTI",), ("EXEC",)) == b"+OK\r\n*-1\r\n"
+    r.set("k", "3")
+    assert raw.pipeline(("MULTI",), ("SET", "out", "2"), ("EXEC",)) == b"+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n"
+    # EXECABORT
+    assert raw.call("WATCH", "k") == b"+OK\r\n"
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("NOSUCH").startswith(b"-ERR unknown command")
+    assert raw.call("EXEC") == EXECABORT
+    r.set("k", "4")
+    assert raw.pipeline(("MULTI",), ("SET", "out", "3"), ("EXEC",)) == b"+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n"
+    assert r.get("out") == b"3"
+
+
+def test_execabort_wins_over_watch_conflict(raw, r):
+    assert raw.call("WATCH", "k") == b"+OK\r\n"
+    r.set("k", "x")
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("NOSUCH").startswith(b"-ERR unknown command")
+    assert raw.call("EXEC") == EXECABORT
+
+
+def test_flushall_by_another_client_aborts_watching_exec(server, r, other):
+    r.set("k", "1")
+    with r.pipeline(transaction=True) as p:
+        p.watch("k")
+        other.flushall()
+        p.multi()
+        p.set("out", "1")
+        with pytest.raises(redis.WatchError):
+            p.execute()
+    assert r.exists("out", "k") == 0
+
+
+def test_flushall_does_not_abort_watch_on_missing_key(raw, r):
+    """FLUSHALL only invalidates watched keys that existed (Redis touchAllWatchedKeysInDb)."""
+    r.set("other", "1")
+    assert watched_exec(raw, [("FLUSHALL",)], watch=("k",)) == b"*1\r\n+OK\r\n"
+    assert r.keys("*") == [b"out"]
+
+
+def test_cas_counter_with_concurrent_clients(server, r):
+    """Optimistic-locking increments from several connections never lose an update."""
+    r.set("counter", 0)
+    workers, per_worker = 4, 40
+    errors, conflicts = [], [0]
+
+    def work():
+        c = server.client()
+        try:
+            done = 0
+            deadline = time.time() + 5
+            while done < per_worker and time.time() < deadline:
+                with c.pipeline(transaction=True) as p:
+                    try:
+                        p.watch("counter")
+                        v = int(p.get("counter"))
+                        p.multi()
+                        p.set("counter", v + 1)
+                        p.execute()
+                        done += 1
+                    except redis.WatchError:
+                        conflicts[0] += 1
+            if done < per_worker:
+                errors.append("worker finished only %d" % done)
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+        finally:
+            c.close()
+
+    ts = [threading.Thread(target=work) for _ in range(workers)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(20)
+    assert not errors
+    assert r.get("counter") == str(workers * per_worker).encode()
+
+
+# --------------------------------------------------------------------------- SELECT
+
+def test_select_inside_multi_applies_to_following_commands(raw, r):
+    out = raw.pipeline(("MULTI",), ("SET", "k", "db0"), ("SELECT", "1"), ("SET", "k", "db1"),
+                       ("GET", "k"), ("EXEC",))
+    assert out == (b"+OK\r\n" + b"+QUEUED\r\n" * 4 +
+                   b"*4\r\n+OK\r\n+OK\r\n+OK\r\n$3\r\ndb1\r\n")
+    # still on db 1 after EXEC
+    assert raw.call("GET", "k") == b"$3\r\ndb1\r\n"
+    assert r.get("k") == b"db0"
+    assert raw.call("SELECT", "0") == b"+OK\r\n"
+    assert raw.call("GET", "k") == b"$3\r\ndb0\r\n"
+
+
+def test_select_inside_multi_redis_py(server, r):
+    c = server.client()
+    try:
+        p = c.pipeline(transaction=True)
+        p.select(2).set("k", "two").get("k")
+        assert p.execute() == [True, True, b"two"]
+        # the pipeline's connection went back to the pool still on db 2
+        conn = c.connection_pool.get_connection("GET")
+        try:
+            conn.send_command("GET", "k")
+            assert conn.read_response() == b"two"
+        finally:
+            c.connection_pool.release(conn)
+        assert r.get("k") is None         # db 0 untouched
+        with server.client(db=2) as d2:
+            assert d2.get("k") == b"two"
+    finally:
+        c.close()
+
+
+def test_select_errors_inside_multi_are_runtime_errors(raw, r):
+    out = raw.pipeline(("MULTI",), ("SELECT", "99"), ("SELECT", "x"), ("SET", "k", "v"),
+                       ("EXEC",))
+    assert out == (b"+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n"
+                   b"*3\r\n-ERR DB index is out of range\r\n" + NOT_INT + b"+OK\r\n")
+    assert r.get("k") == b"v"  # still db 0
+
+
+def test_select_in_discarded_or_aborted_transaction_does_not_apply(raw, r):
+    r.set("k", "db0")
+    assert raw.pipeline(("MULTI",), ("SELECT", "1"), ("DISCARD",)) == b"+OK\r\n+QUEUED\r\n+OK\r\n"
+    assert raw.call("GET", "k") == b"$3\r\ndb0\r\n"
+    assert raw.pipeline(("MULTI",), ("SELECT", "1"), ("NOSUCH",), ("EXEC",)).endswith(EXECABORT)
+    assert raw.call("GET", "k") == b"$3\r\ndb0\r\n"
+    assert raw.call("WATCH", "k") == b"+OK\r\n"
+    r.set("k", "db0b")
+    assert raw.pipeline(("MULTI",), ("SELECT", "1"), ("EXEC",)) == b"+OK\r\n+QUEUED\r\n*-1\r\n"
+    assert raw.call("GET", "k") == b"$4\r\ndb0b\r\n"
+
+
+# --------------------------------------------------------------------------- redis-py pipelines
+
+def test_pipeline_transaction_1000_incrs(r):
+    p = r.pipeline(transaction=True)
+    for _ in range(1000):
+        p.incr("n")
+    res = p.execute()
+    assert res == list(range(1, 1001))
+    assert r.get("n") == b"1000"
+
+
+def test_pipeline_transaction_mixed_results(r):
+    r.set("s", "hello")
+    p = r.pipeline(transaction=True)
+    p.set("a", "1").get("a").get("missing").incrby("a", 5).append("s", " world")
+    p.exists("a", "s", "missing").delete("a").strlen("s").getrange("s", 0, 4)
+    assert p.execute() == [True, b"1", None, 6, 11, 2, 1, 11, b"hello"]
+
+
+# --------------------------------------------------------------------------- atomicity
+
+def test_readers_never_see_a_half_applied_transaction(server, r):
+    r.mset({"a": 0, "b": 0})
+    stop = threading.Event()
+    writer_errors, txs = [], [0]
+
+    def writer():
+        w = Raw(server.port)
+        try:
+            i = 0
+            while not stop.is_set():
+                i += 1
+                out = w.pipeline(("MULTI",), ("SET", "a", i), ("SET", "b", i), ("EXEC",))
+                if out != b"+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n+OK\r\n+OK\r\n":
+                    writer_errors.append(out)
+                    return
+                txs[0] = i
+        finally:
+            w.close()
+
+    t = threading.Thread(target=writer)
+    t.start()
+    reader = single(server)
+    bad, reads, distinct = [], 0, set()
+    try:
+        deadline = time.time() + 1.5
+        while time.time() < deadline:
+            a, b = reader.mget("a", "b")
+            reads += 1
+            distinct.add(a)
+            if a != b:
+                bad.append((a, b))
+            # also a read-only transaction must be consistent
+            if reads % 10 == 0:
+                p = reader.pipeline(transaction=True)
+                a2, b2 = p.get("a").get("b").execute()
+                if a2 != b2:
+                    bad.append(("multi", a2, b2))
+    finally:
+        stop.set()
+        t.join(10)
+        reader.close()
+    assert not writer_errors
+    assert not bad, bad[:5]
+    assert txs[0] > 10 and reads > 10
+    assert len(distinct) > 1  # the reader really saw the writer progress
+    assert r.get("a") == r.get("b") == str(txs[0]).encode()
+
+
+# --------------------------------------------------------------------------- disconnects
+
+def test_client_disconnecting_with_queued_commands(server, r):
+    c = Raw(server.port)
+    assert c.pipeline(("MULTI",), ("SET", "k", "v"), ("INCR", "n")) == b"+OK\r\n+QUEUED\r\n+QUEUED\r\n"
+    c.close()
+    time.sleep(0.1)
+    assert r.exists("k", "n") == 0
+    # others unaffected, transactions still work
+    other = Raw(server.port)
+    try:
+        assert other.pipeline(("MULTI",), ("SET", "k", "w"), ("EXEC",)) == b"+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n"
+    finally:
+        other.close()
+    assert r.get("k") == b"w"
+
+
+def test_client_disconnecting_with_watches(server, r):
+    r.set("k", "1")
+    gone = [Raw(server.port) for _ in range(5)]
+    for g in gone:
+        assert g.call("WATCH", "k", "j") == b"+OK\r\n"
+    survivor = Raw(server.port)
+    try:
+        assert survivor.call("WATCH", "k") == b"+OK\r\n"
+        for g in gone[:3]:
+            g.close()
+        time.sleep(0.1)
+        r.set("k", "2")  # touches the watches of the survivor and of the vanished clients
+        for g in gone[3:]:
+            assert g.pipeline(("MULTI",), ("EXEC",)) == b"+OK\r\n*-1\r\n"
+            g.close()
+        time.sleep(0.1)
+        r.set("j", "3")
+        assert survivor.pipeline(("MULTI",), ("SET", "out", "1"), ("EXEC",)) == b"+OK\r\n+QUEUED\r\n*-1\r\n"
+        # a fresh watch on the same key still works normally
+        assert survivor.call("WATCH", "k") == b"+OK\r\n"
+        assert survivor.pipeline(("MULTI",), ("SET", "out", "2"), ("EXEC",)) == b"+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n"
+    finally:
+        survivor.close()
+    assert r.get("out") == b"2"
+    assert r.ping() is True
+
+
+def test_client_disconnecting_right_after_exec_is_all_or_nothing(server, r):
+    n = 200
+    for round_ in range(5):
+        c = Raw(server.port)
+        cmds = [("MULTI",)] + [("SET", "k%d" % i, round_) for i in range(n)] + [("EXEC",)]
+        c.send(b"".join(enc(*x) for x in cmds))
+        c.close()
+        time.sleep(0.05)
+        vals = set(r.mget(["k%d" % i for i in range(n)]))
+        assert len(vals) == 1, "partial transaction seen: %r" % sorted(vals, key=repr)[:5]
+    assert r.ping() is True
+
+
+# --------------------------------------------------------------------------- introspection / other commands
+
+def test_client_list_shows_multi_state(server, raw, other):
+    assert raw.call("CLIENT", "SETNAME", "txclient") == b"+OK\r\n"
+    assert raw.pipeline(("MULTI",), ("SET", "a", "1"), ("SET", "b", "2")) == b"+OK\r\n+QUEUED\r\n+QUEUED\r\n"
+    line = [l for l in other.client_list() if l["name"] == "txclient"][0]
+    assert "x" in line["flags"]
+    assert line["multi"] == "2"
+    assert raw.call("EXEC") == b"*2\r\n+OK\r\n+OK\r\n"
+    line = [l for l in other.client_list() if l["name"] == "txclient"][0]
+    assert "x" not in line["flags"]
+    assert line["multi"] == "-1"
+
+
+def test_connection_commands_inside_multi(raw):
+    out = raw.pipeline(("MULTI",), ("CLIENT", "SETNAME", "foo"), ("CLIENT", "GETNAME"),
+                       ("EXEC",))
+    assert out == b"+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n+OK\r\n$3\r\nfoo\r\n"
+    assert raw.call("CLIENT", "GETNAME") == b"$3\r\nfoo\r\n"
+
+
+def test_info_inside_multi(raw):
+    assert raw.pipeline(("MULTI",), ("INFO", "server")) == b"+OK\r\n+QUEUED\r\n"
+    out = raw.call("EXEC")
+    assert out.startswith(b"*1\r\n$")
+    assert b"redis_version:" in out
