@@ -1,0 +1,1142 @@
+/*
+ * t_hash.c — hashes: HSET HSETNX HMSET HGET HMGET HGETALL HKEYS HVALS HDEL
+ * HEXISTS HLEN HSTRLEN HINCRBY HINCRBYFLOAT HSCAN HRANDFIELD, and per-field
+ * TTLs as in Redis 7.4: HEXPIRE HPEXPIRE HEXPIREAT HPEXPIREAT HTTL HPTTL
+ * HEXPIRETIME HPEXPIRETIME HPERSIST, with a background sweeper.
+ *
+ * Storage
+ * -------
+ *   hashes(id, field, seq, value, expires_at)  WITHOUT ROWID, PRIMARY KEY(id, field)
+ *     id          keys.id of the hash (the keys row has type OBJ_HASH)
+ *     seq         per-hash insertion number: max(seq)+1 of the hash when the
+ *                 field is created, kept when its value is overwritten. It is
+ *                 the HSCAN cursor and the HGETALL/HKEYS/HVALS order, which is
+ *                 the order Redis gives for small (listpack) hashes.
+ *     expires_at  absolute unix ms of the field's TTL, NULL when none
+ *   hashes_by_seq(id, seq)                               HSCAN / HGETALL order
+ *   hashes_expiring(expires_at) partial                  the sweeper's work list
+ *   hashes_key_expiring(id, expires_at) partial          expired fields of one key
+ *   keys.value of a hash = the number of rows it has in `hashes`.
+ *
+ * Field TTLs. A field whose expires_at <= now is gone for every reader at
+ * once: reads filter it in SQL. HLEN stays O(1)-ish: it is keys.value minus
+ * the count of the key's fields already past their time, counted through the
+ * partial index hashes_key_expiring, which holds only fields that have a TTL
+ * (an empty seek for hashes that never used one). A write command first
+ * deletes the key's expired fields (one indexed DELETE, run only when the
+ * lookup saw some), so writers only ever see live rows and keys.value stays
+ * exact. In the background the "hash-field-expire" task deletes at most
+ * HFE_SLICE expired fields per call in expiry order, fixes the counts and
+ * deletes keys whose last field went. As in Redis, a key whose fields have
+ * all expired but are not swept yet still EXISTS for that short while, while
+ * HLEN/HGETALL already show it empty.
+ *
+ * Reads that need more than one statement (HMGET, HSCAN, HRANDFIELD, HTTL...)
+ * run inside one read transaction so they see a single snapshot, unless the
+ * connection is already inside one (a read queued in MULTI runs on the writer).
+ */
+#include "cache_internal.h"
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <errno.h>
+#include <ctype.h>
+
+#define HFE_SLICE 1000
+/* Largest absolute field expiry Redis 7.4 accepts (HFE_MAX_ABS_TIME_MSEC). */
+#define HFE_MAX_ABS_TIME_MSEC 70368744177663LL
+/* Hashes up to this many fields are returned whole by HSCAN from cursor 0,
+ * as Redis does for listpack-encoded hashes. */
+#define HASH_SMALL 128
+
+static const char SCHEMA[] =
+    "CREATE TABLE IF NOT EXISTS hashes("
+    "  id INTEGER NOT NULL, field BLOB NOT NULL, seq INTEGER NOT NULL, value BLOB, expires_at INTEGER,"
+    "  PRIMARY KEY(id, field)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS hashes_by_seq ON hashes(id, seq);"
+    "CREATE INDEX IF NOT EXISTS hashes_expiring ON hashes(expires_at) WHERE expires_at IS NOT NULL;"
+    "CREATE INDEX IF NOT EXISTS hashes_key_expiring ON hashes(id, expires_at) WHERE expires_at IS NOT NULL;"
+    "CREATE TRIGGER IF NOT EXISTS hashes_gc_delete AFTER DELETE ON keys WHEN old.type=4 "
+    "BEGIN DELETE FROM hashes WHERE id=old.id; END;"
+    "CREATE TRIGGER IF NOT EXISTS hashes_gc_retype AFTER UPDATE OF type ON keys WHEN old.type=4 AND new.type<>4 "
+    "BEGIN DELETE FROM hashes WHERE id=old.id; END;";
+
+/* ---- SQL ---------------------------------------------------------------- */
+
+static const char SQL_HKEY[] =
+    "SELECT id, type, expires_at, value, "
+    "(SELECT count(*) FROM hashes WHERE id=keys.id AND expires_at<=?3) "
+    "FROM keys WHERE db=?1 AND key=?2";
+/* The same for a writer, plus the highest seq (new fields go above it). */
+static const char SQL_HKEY_W[] =
+    "SELECT id, type, expires_at, value, "
+    "(SELECT count(*) FROM hashes WHERE id=keys.id AND expires_at<=?3), "
+    "(SELECT max(seq) FROM hashes WHERE id=keys.id) "
+    "FROM keys WHERE db=?1 AND key=?2";
+static const char SQL_KEY_INSERT[] =
+    "INSERT INTO keys(db, key, id, type, expires_at, value) VALUES(?1, ?2, ?3, 4, NULL, ?4)";
+static const char SQL_KEY_COUNT[] = "UPDATE keys SET value=?3 WHERE db=?1 AND key=?2";
+static const char SQL_PURGE_KEY[] = "DELETE FROM hashes WHERE id=?1 AND expires_at<=?2";
+
+/* One field together with its key: a single statement, a single snapshot. */
+static const char SQL_FIELD_GET[] =
+    "SELECT k.type, k.expires_at, h.seq, h.value, h.expires_at FROM keys k "
+    "LEFT JOIN hashes h ON h.id=k.id AND h.field=?3 WHERE k.db=?1 AND k.key=?2";
+static const char SQL_FIELD_ROW[] = "SELECT value, expires_at FROM hashes WHERE id=?1 AND field=?2";
+/* An upsert that tells a created field from an overwritten one: a new row
+ * gets seq ?4 (above every seq of the hash), an old one keeps its own. */
+static const char SQL_FIELD_UPSERT[] =
+    "INSERT INTO hashes(id, field, seq, value) VALUES(?1, ?2, ?4, ?3) "
+    "ON CONFLICT(id, field) DO UPDATE SET value=excluded.value, expires_at=NULL RETURNING seq";
+static const char SQL_FIELD_UPSERT_KEEPTTL[] =
+    "INSERT INTO hashes(id, field, seq, value) VALUES(?1, ?2, ?4, ?3) "
+    "ON CONFLICT(id, field) DO UPDATE SET value=excluded.value RETURNING seq";
+static const char SQL_FIELD_DELETE[] = "DELETE FROM hashes WHERE id=?1 AND field=?2";
+static const char SQL_FIELD_SET_TTL[] = "UPDATE hashes SET expires_at=?3 WHERE id=?1 AND field=?2";
+
+static const char SQL_ALL[] =
+    "SELECT k.type, k.expires_at, h.field, h.value, h.expires_at FROM keys k "
+    "LEFT JOIN hashes h ON h.id=k.id WHERE k.db=?1 AND k.key=?2 ORDER BY h.seq";
+static const char SQL_SCAN_PAGE[] =
+    "SELECT seq, field, value, expires_at FROM hashes WHERE id=?1 AND seq>?2 ORDER BY seq LIMIT ?3";
+static const char SQL_LIVE_WALK[] =
+    "SELECT field, value FROM hashes WHERE id=?1 AND (expires_at IS NULL OR expires_at>?2)";
+static const char SQL_LIVE_WALK_SEQ[] =
+    "SELECT field, value FROM hashes WHERE id=?1 AND (expires_at IS NULL OR expires_at>?2) ORDER BY seq";
+static const char SQL_LIVE_NTH[] =
+    "SELECT field, value FROM hashes WHERE id=?1 AND (expires_at IS NULL OR expires_at>?2) LIMIT 1 OFFSET ?3";
+
+static const char SQL_READ_BEGIN[] = "BEGIN";
+static const char SQL_READ_END[] = "COMMIT";
+
+/* Sweeper. */
+static const char SQL_SWEEP_IDS[] =
+    "SELECT DISTINCT id FROM (SELECT id FROM hashes WHERE expires_at<=?1 ORDER BY expires_at LIMIT ?2)";
+static const char SQL_PURGE_SOME[] =
+    "DELETE FROM hashes WHERE id=?1 AND field IN "
+    "(SELECT field FROM hashes WHERE id=?1 AND expires_at<=?2 LIMIT ?3)";
+/* The keys row of an id: one (db, id) index seek per database. */
+static const char SQL_KEY_BY_ID[] =
+    "WITH RECURSIVE d(n) AS (SELECT 0 UNION ALL SELECT n+1 FROM d WHERE n+1<?1) "
+    "SELECT k.db, k.key, k.value FROM d JOIN keys k INDEXED BY keys_by_id ON k.db=d.n AND k.id=?2 LIMIT 1";
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static bool isLiveAt(sqlite3_stmt *s, int col, long long now_ms) {
+    return sqlite3_column_type(s, col) == SQLITE_NULL || sqlite3_column_int64(s, col) > now_ms;
+}
+
+static const void *colBlob(sqlite3_stmt *s, int col, size_t *len) {
+    const void *p = sqlite3_column_blob(s, col);
+    *len = (size_t)sqlite3_column_bytes(s, col);
+    return p ? p : "";
+}
+
+static void bindKey(sqlite3_stmt *s, request *r, int db, int kidx) {
+    sqlite3_bind_int(s, 1, db);
+    sqlite3_bind_blob(s, 2, r->argv[kidx], (int)r->argvlen[kidx], SQLITE_STATIC);
+}
+
+/* A scratch reply for content whose length is known only at the end. */
+static request scratch(request *r, reply *buf) {
+    replyInit(buf);
+    request tmp = *r;
+    tmp.out = buf;
+    return tmp;
+}
+
+static void flushScratch(request *r, reply *buf) {
+    addReplyRaw(r, buf->buf, buf->len);
+    replyFree(buf);
+}
+
+/* Read transactions: one snapshot for a multi-statement read. Returns true
+ * when it opened one (then readEnd must be called). */
+static bool readBegin(request *r) {
+    if (!sqlite3_get_autocommit(storeDb(r->st))) return false;
+    sqlite3_stmt *s = stmtGet(r->st, SQL_READ_BEGIN);
+    if (!s) return false;
+    int rc = sqlite3_step(s);
+    stmtDone(s);
+    return rc == SQLITE_DONE;
+}
+
+static void readEnd(request *r, bool began) {
+    if (!began) return;
+    sqlite3_stmt *s = stmtGet(r->st, SQL_READ_END);
+    if (s) { sqlite3_step(s); stmtDone(s); }
+    if (!sqlite3_get_autocommit(storeDb(r->st))) sqlite3_exec(storeDb(r->st), "ROLLBACK", NULL, NULL, NULL);
+}
+
+static uint64_t randomNext(void) {
+    static __thread uint64_t state;
+    if (!state) state = (uint64_t)ustime() ^ ((uint64_t)(uintptr_t)&state << 17) ^ 0x9e3779b97f4a7c15ULL;
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+}
+
+static uint64_t randomBelow(uint64_t n) { return n ? randomNext() % n : 0; }
+
+/* ---- the key ------------------------------------------------------------ */
+
+typedef struct hkey {
+    int64_t id;
+    long long stored;   /* rows in `hashes` (keys.value) */
+    long long expired;  /* rows already past their TTL, not swept yet */
+    int64_t next_seq;   /* writer: the seq the next new field gets */
+    bool fresh;         /* created by this command, keys row not written yet */
+    bool changed;       /* fields changed: touch the key when saving */
+} hkey;
+
+static long long hashLive(const hkey *h) { return h->stored - h->expired; }
+
+/* Look the hash at argv[kidx] up. Returns 1 found, 0 missing, -1 replied
+ * (WRONGTYPE or storage error). On the writer an expired key is deleted. */
+static int hashFindGeneric(request *r, int kidx, hkey *h, bool writer) {
+    memset(h, 0, sizeof(*h));
+    sqlite3_stmt *s = stmtGet(r->st, writer ? SQL_HKEY_W : SQL_HKEY);
+    if (!s) { storeFail(r, "hash lookup"); return -1; }
+    bindKey(s, r, r->db, kidx);
+    sqlite3_bind_int64(s, 3, r->now_ms);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        stmtDone(s);
+        if (rc != SQLITE_DONE) { storeFail(r, "hash lookup"); return -1; }
+        return 0;
+    }
+    int type = sqlite3_column_int(s, 1);
+    bool live = isLiveAt(s, 2, r->now_ms);
+    h->id = sqlite3_column_int64(s, 0);
+    h->stored = sqlite3_column_int64(s, 3);
+    h->expired = sqlite3_column_int64(s, 4);
+    h->next_seq = writer ? sqlite3_column_int64(s, 5) + 1 : 0;
+    stmtDone(s);
+    if (!live) {
+        keyrow row;
+        keyLookup(r, r->db, r->argv[kidx], r->argvlen[kidx], &row); /* deletes it on the writer */
+        memset(h, 0, sizeof(*h));
+        return r->store_error ? -1 : 0;
+    }
+    if (type != OBJ_HASH) {
+        addReplyWrongType(r);
+        return -1;
+    }
+    return 1;
+}
+
+static int hashFind(request *r, int kidx, hkey *h) { return hashFindGeneric(r, kidx, h, false); }
+
+/* Writer: write the key's field count back, deleting the key at zero. */
+static bool hashStoreCount(request *r, int kidx, hkey *h) {
+    if (h->stored <= 0) {
+        keyDelete(r, r->db, r->argv[kidx], r->argvlen[kidx]);
+        return !r->store_error;
+    }
+    sqlite3_stmt *s = stmtGet(r->st, SQL_KEY_COUNT);
+    if (!s) return storeFail(r, "hash count");
+    bindKey(s, r, r->db, kidx);
+    sqlite3_bind_int64(s, 3, h->stored);
+    int rc = sqlite3_step(s);
+    stmtDone(s);
+    if (rc != SQLITE_DONE) return storeFail(r, "hash count");
+    return true;
+}
+
+/* Writer: look the hash up for writing. Fields past their TTL are deleted
+ * first, so every row the command sees is live. Returns 1 found, 0 missing,
+ * -1 replied. */
+static int hashOpenWrite(request *r, int kidx, hkey *h) {
+    int rc = hashFindGeneric(r, kidx, h, true);
+    if (rc != 1 || h->expired == 0) return rc;
+    sqlite3_stmt *s = stmtGet(r->st, SQL_PURGE_KEY);
+    if (!s) { storeFail(r, "hash purge"); return -1; }
+    sqlite3_bind_int64(s, 1, h->id);
+    sqlite3_bind_int64(s, 2, r->now_ms);
+    int src = sqlite3_step(s);
+    stmtDone(s);
+    if (src != SQLITE_DONE) { storeFail(r, "hash purge"); return -1; }
+    h->stored -= sqlite3_changes(storeDb(r->st));
+    h->expired = 0;
+    if (!hashStoreCount(r, kidx, h)) return -1;
+    if (h->stored <= 0) { memset(h, 0, sizeof(*h)); return 0; }
+    keyTouched(r, r->db, r->argv[kidx], r->argvlen[kidx]);
+    return 1;
+}
+
+/* Writer: open the hash, creating it (in memory until hashSave) if missing. */
+static int hashOpenOrCreate(request *r, int kidx, hkey *h) {
+    int rc = hashOpenWrite(r, kidx, h);
+    if (rc == 0) {
+        h->id = keyNewId(r);
+        h->next_seq = 1;
+        h->fresh = true;
+    }
+    return rc < 0 ? -1 : 1;
+}
+
+/* Writer: persist the key row after the fields changed. */
+static bool hashSave(request *r, int kidx, hkey *h) {
+    if (!h->changed) return true;
+    if (h->fresh) {
+        if (h->stored > 0) {
+            sqlite3_stmt *s = stmtGet(r->st, SQL_KEY_INSERT);
+            if (!s) return storeFail(r, "hash create");
+            bindKey(s, r, r->db, kidx);
+            sqlite3_bind_int64(s, 3, h->id);
+            sqlite3_bind_int64(s, 4, h->stored);
+            int rc = sqlite3_step(s);
+            stmtDone(s);
+            if (rc != SQLITE_DONE) return storeFail(r, "hash create");
+        }
+    } else if (!hashStoreCount(r, kidx, h)) {
+        return false;
+    }
+    if (h->stored > 0 || h->fresh) keyTouched(r, r->db, r->argv[kidx], r->argvlen[kidx]);
+    r->dirty++;
+    return true;
+}
+
+/* Writer: set a field. keep_ttl keeps an existing field's TTL (HINCRBY*),
+ * otherwise it is cleared (HSET). Returns 1 created, 0 overwritten, -1 error. */
+static int fieldSet(request *r, hkey *h, const char *f, size_t flen, const char *v, size_t vlen, bool keep_ttl) {
+    sqlite3_stmt *s = stmtGet(r->st, keep_ttl ? SQL_FIELD_UPSERT_KEEPTTL : SQL_FIELD_UPSERT);
+    if (!s) { storeFail(r, "hset"); return -1; }
+    sqlite3_bind_int64(s, 1, h->id);
+    sqlite3_bind_blob(s, 2, f, (int)flen, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 3, vlen ? v : "", (int)vlen, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, h->next_seq);
+    int rc = sqlite3_step(s);
+    int64_t seq = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    if (rc == SQLITE_ROW) rc = sqlite3_step(s);
+    stmtDone(s);
+    if (rc != SQLITE_DONE || seq < 0) { storeFail(r, "hset"); return -1; }
+    h->changed = true;
+    if (seq != h->next_seq) return 0;
+    h->next_seq++;
+    h->stored++;
+    return 1;
+}
+
+/* Writer: delete a field. Returns 1 deleted, 0 absent, -1 error. */
+static int fieldDelete(request *r, hkey *h, const char *f, size_t flen) {
+    sqlite3_stmt *s = stmtGet(r->st, SQL_FIELD_DELETE);
+    if (!s) { storeFail(r, "hdel"); return -1; }
+    sqlite3_bind_int64(s, 1, h->id);
+    sqlite3_bind_blob(s, 2, f, (int)flen, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    stmtDone(s);
+    if (rc != SQLITE_DONE) { storeFail(r, "hdel"); return -1; }
+    if (sqlite3_changes(storeDb(r->st)) == 0) return 0;
+    h->stored--;
+    h->changed = true;
+    return 1;
+}
+
+/* A field read on its own (HGET, HEXISTS, HSTRLEN, HMGET). */
+typedef struct fieldval {
+    sqlite3_stmt *s;
+    const char *val;
+    size_t len;
+} fieldval;
+
+/* Returns 1 found (call fieldDone), 0 missing, -1 replied (WRONGTYPE/error). */
+static int fieldGet(request *r, int kidx, const char *f, size_t flen, fieldval *v) {
+    sqlite3_stmt *s = stmtGet(r->st, SQL_FIELD_GET);
+    if (!s) { storeFail(r, "hget"); return -1; }
+    bindKey(s, r, r->db, kidx);
+    sqlite3_bind_blob(s, 3, f, (int)flen, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        stmtDone(s);
+        if (rc != SQLITE_DONE) { storeFail(r, "hget"); return -1; }
+        return 0;
+    }
+    if (!isLiveAt(s, 1, r->now_ms)) { stmtDone(s); return 0; }
+    if (sqlite3_column_int(s, 0) != OBJ_HASH) {
+        stmtDone(s);
+        addReplyWrongType(r);
+        return -1;
+    }
+    if (sqlite3_column_type(s, 2) == SQLITE_NULL || !isLiveAt(s, 4, r->now_ms)) { stmtDone(s); return 0; }
+    v->s = s;
+    v->val = colBlob(s, 3, &v->len);
+    return 1;
+}
+
+static void fieldDone(fieldval *v) {
+    stmtDone(v->s);
+    v->s = NULL;
+}
+
+/* ---- HSET / HMSET / HSETNX --------------------------------------------- */
+
+static void hsetGeneric(request *r, bool hmset) {
+    if (r->argc % 2 == 1) { addReplyArityError(r); return; }
+    hkey h;
+    if (hashOpenOrCreate(r, 1, &h) < 0) return;
+    long long added = 0;
+    for (int i = 2; i < r->argc; i += 2) {
+        int rc = fieldSet(r, &h, r->argv[i], r->argvlen[i], r->argv[i + 1], r->argvlen[i + 1], false);
+        if (rc < 0) return;
+        added += rc;
+    }
+    if (!hashSave(r, 1, &h)) return;
+    if (hmset) addReplyOK(r);
+    else addReplyLongLong(r, added);
+}
+
+void hsetCommand(request *r) { hsetGeneric(r, false); }
+void hmsetCommand(request *r) { hsetGeneric(r, true); }
+
+void hsetnxCommand(request *r) {
+    hkey h;
+    if (hashOpenOrCreate(r, 1, &h) < 0) return;
+    if (!h.fresh) {
+        sqlite3_stmt *s = stmtGet(r->st, SQL_FIELD_ROW);
+        if (!s) { storeFail(r, "hsetnx"); return; }
+        sqlite3_bind_int64(s, 1, h.id);
+        sqlite3_bind_blob(s, 2, r->argv[2], (int)r->argvlen[2], SQLITE_STATIC);
+        bool exists = sqlite3_step(s) == SQLITE_ROW;
+        stmtDone(s);
+        if (exists) { addReplyLongLong(r, 0); return; }
+    }
+    if (fieldSet(r, &h, r->argv[2], r->argvlen[2], r->argv[3], r->argvlen[3], false) < 0) return;
+    if (hashSave(r, 1, &h)) addReplyLongLong(r, 1);
+}
+
+/* ---- HGET / HMGET / HEXISTS / HSTRLEN / HLEN ---------------------------- */
+
+void hgetCommand(request *r) {
+    fieldval v;
+    int rc = fieldGet(r, 1, r->argv[2], r->argvlen[2], &v);
+    if (rc == 0) addReplyNull(r);
+    if (rc != 1) return;
+    addReplyBulk(r, v.val, v.len);
+    fieldDone(&v);
+}
+
+void hmgetCommand(request *r) {
+    bool began = readBegin(r);
+    hkey h;
+    int found = hashFind(r, 1, &h);
+    if (found < 0) { readEnd(r, began); return; }
+    reply buf;
+    request tmp = scratch(r, &buf);
+    addReplyArrayLen(&tmp, r->argc - 2);
+    for (int i = 2; i < r->argc; i++) {
+        if (!found) { addReplyNull(&tmp); continue; }
+        sqlite3_stmt *s = stmtGet(r->st, SQL_FIELD_ROW);
+        if (!s) { readEnd(r, began); replyFree(&buf); storeFail(r, "hmget"); return; }
+        sqlite3_bind_int64(s, 1, h.id);
+        sqlite3_bind_blob(s, 2, r->argv[i], (int)r->argvlen[i], SQLITE_STATIC);
+        int rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW && isLiveAt(s, 1, r->now_ms)) {
+            size_t len;
+            const void *p = colBlob(s, 0, &len);
+            addReplyBulk(&tmp, p, len);
+        } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+            addReplyNull(&tmp);
+        } else {
+            stmtDone(s);
+            readEnd(r, began);
+            replyFree(&buf);
+            storeFail(r, "hmget");
+            return;
+        }
+        stmtDone(s);
+    }
+    readEnd(r, began);
+    flushScratch(r, &buf);
+}
+
+void hexistsCommand(request *r) {
+    fieldval v;
+    int rc = fieldGet(r, 1, r->argv[2], r->argvlen[2], &v);
+    if (rc < 0) return;
+    if (rc == 1) fieldDone(&v);
+    addReplyLongLong(r, rc);
+}
+
+void hstrlenCommand(request *r) {
+    fieldval v;
+    int rc = fieldGet(r, 1, r->argv[2], r->argvlen[2], &v);
+    if (rc < 0) return;
+    addReplyLongLong(r, rc == 1 ? (long long)v.len : 0);
+    if (rc == 1) fieldDone(&v);
+}
+
+void hlenCommand(request *r) {
+    hkey h;
+    int rc = hashFind(r, 1, &h);
+    if (rc < 0) return;
+    addReplyLongLong(r, rc == 1 ? hashLive(&h) : 0);
+}
+
+/* ---- HDEL ----------------------------------------------------------------- */
+
+void hdelCommand(request *r) {
+    hkey h;
+    int rc = hashOpenWrite(r, 1, &h);
+    if (rc < 0) return;
+    if (rc == 0) { addReplyLongLong(r, 0); return; }
+    long long deleted = 0;
+    for (int i = 2; i < r->argc && h.stored > 0; i++) {
+        int d = fieldDelete(r, &h, r->argv[i], r->argvlen[i]);
+        if (d < 0) return;
+        deleted += d;
+    }
+    if (hashSave(r, 1, &h)) addReplyLongLong(r, deleted);
+}
+
+/* ---- HINCRBY / HINCRBYFLOAT --------------------------------------------- */
+
+/* Writer: read a field of an open hash into a malloc'd copy. Returns 1
+ * found, 0 missing, -1 error. */
+static int fieldRead(request *r, hkey *h, int fidx, char **val, size_t *len) {
+    *val = NULL;
+    *len = 0;
+    if (h->fresh) return 0;
+    sqlite3_stmt *s = stmtGet(r->st, SQL_FIELD_ROW);
+    if (!s) { storeFail(r, "hash read"); return -1; }
+    sqlite3_bind_int64(s, 1, h->id);
+    sqlite3_bind_blob(s, 2, r->argv[fidx], (int)r->argvlen[fidx], SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        const void *p = colBlob(s, 0, len);
+        *val = malloc(*len + 1);
+        if (*val) { memcpy(*val, p, *len); (*val)[*len] = '\0'; }
+    }
+    stmtDone(s);
+    if (rc == SQLITE_ROW) {
+        if (!*val) { addReplyError(r, "ERR out of memory"); return -1; }
+        return 1;
+    }
+    if (rc != SQLITE_DONE) { storeFail(r, "hash read"); return -1; }
+    return 0;
+}
+
+void hincrbyCommand(request *r) {
+    long long incr, value = 0;
+    if (!getLongLongArg(r, 3, &incr, NULL)) return;
+    hkey h;
+    if (hashOpenOrCreate(r, 1, &h) < 0) return;
+    char *cur;
+    size_t curlen;
+    int rc = fieldRead(r, &h, 2, &cur, &curlen);
+    if (rc < 0) return;
+    if (rc == 1) {
+        bool ok = string2ll(cur, curlen, &value);
+        free(cur);
+        if (!ok) { addReplyError(r, "ERR hash value is not an integer"); return; }
+    }
+    if ((incr < 0 && value < 0 && incr < LLONG_MIN - value) || (incr > 0 && value > 0 && incr > LLONG_MAX - value)) {
+        addReplyError(r, ERR_OVERFLOW);
+        return;
+    }
+    value += incr;
+    char buf[32];
+    int n = ll2string(buf, sizeof(buf), value);
+    if (fieldSet(r, &h, r->argv[2], r->argvlen[2], buf, (size_t)n, true) < 0) return;
+    if (hashSave(r, 1, &h)) addReplyLongLong(r, value);
+}
+
+void hincrbyfloatCommand(request *r) {
+    long double incr, value = 0;
+    if (!string2ld(r->argv[3], r->argvlen[3], &incr)) { addReplyError(r, ERR_NOT_FLOAT); return; }
+    if (isnan(incr) || isinf(incr)) { addReplyError(r, "ERR value is NaN or Infinity"); return; }
+    hkey h;
+    if (hashOpenOrCreate(r, 1, &h) < 0) return;
+    char *cur;
+    size_t curlen;
+    int rc = fieldRead(r, &h, 2, &cur, &curlen);
+    if (rc < 0) return;
+    if (rc == 1) {
+        bool ok = string2ld(cur, curlen, &value);
+        free(cur);
+        if (!ok) { addReplyError(r, "ERR hash value is not a float"); return; }
+    }
+    value += incr;
+    if (isnan(value) || isinf(value)) { addReplyError(r, "ERR increment would produce NaN or Infinity"); return; }
+    char buf[5 * 1024];
+    int n = ld2string(buf, sizeof(buf), value);
+    if (fieldSet(r, &h, r->argv[2], r->argvlen[2], buf, (size_t)n, true) < 0) return;
+    if (hashSave(r, 1, &h)) addReplyBulk(r, buf, (size_t)n);
+}
+
+/* ---- HGETALL / HKEYS / HVALS ------------------------------------------- */
+
+enum { ALL_FIELDS = 1, ALL_VALUES = 2 };
+
+static void getallGeneric(request *r, int what) {
+    sqlite3_stmt *s = stmtGet(r->st, SQL_ALL);
+    if (!s) { storeFail(r, "hgetall"); return; }
+    bindKey(s, r, r->db, 1);
+    reply buf;
+    request tmp = scratch(r, &buf);
+    long n = 0;
+    int rc;
+    bool first = true;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (first) {
+            first = false;
+            if (!isLiveAt(s, 1, r->now_ms)) break;
+            if (sqlite3_column_int(s, 0) != OBJ_HASH) {
+                stmtDone(s);
+                replyFree(&buf);
+                addReplyWrongType(r);
+                return;
+            }
+        }
+        if (sqlite3_column_type(s, 2) == SQLITE_NULL || !isLiveAt(s, 4, r->now_ms)) continue;
+        size_t len;
+        const void *p;
+        if (what & ALL_FIELDS) { p = colBlob(s, 2, &len); addReplyBulk(&tmp, p, len); }
+        if (what & ALL_VALUES) { p = colBlob(s, 3, &len); addReplyBulk(&tmp, p, len); }
+        n++;
+    }
+    stmtDone(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) { replyFree(&buf); storeFail(r, "hgetall"); return; }
+    if (what == (ALL_FIELDS | ALL_VALUES)) addReplyMapLen(r, n);
+    else addReplyArrayLen(r, n);
+    flushScratch(r, &buf);
+}
+
+void hgetallCommand(request *r) { getallGeneric(r, ALL_FIELDS | ALL_VALUES); }
+void hkeysCommand(request *r) { getallGeneric(r, ALL_FIELDS); }
+void hvalsCommand(request *r) { getallGeneric(r, ALL_VALUES); }
+
+/* ---- HSCAN ---------------------------------------------------------------- */
+
+/* Redis parses the cursor with strtoul: no leading space, no trailing junk. */
+static bool parseCursor(request *r, int idx, unsigned long long *cursor) {
+    const char *p = r->argv[idx];
+    char *end;
+    errno = 0;
+    *cursor = strtoull(p, &end, 10);
+    if (r->argvlen[idx] == 0 || isspace((unsigned char)p[0]) || *end != '\0' || errno == ERANGE) {
+        addReplyError(r, "ERR invalid cursor");
+        return false;
+    }
+    return true;
+}
+
+static void addReplyEmptyScan(request *r) {
+    addReplyArrayLen(r, 2);
+    addReplyBulkCString(r, "0");
+    addReplyArrayLen(r, 0);
+}
+
+/* HSCAN key cursor [MATCH pattern] [COUNT count] [NOVALUES]
+ * The cursor is the seq of the last field returned: a field present for the
+ * whole iteration keeps its seq and is returned exactly once. */
+void hscanCommand(request *r) {
+    unsigned long long cursor;
+    if (!parseCursor(r, 2, &cursor)) return;
+    bool began = readBegin(r);
+    hkey h;
+    int rc = hashFind(r, 1, &h);
+    if (rc <= 0) {
+        readEnd(r, began);
+        if (rc == 0) addReplyEmptyScan(r);
+        return;
+    }
+    long long count = 10;
+    const char *pat = NULL;
+    size_t plen = 0;
+    bool novalues = false;
+    for (int i = 3; i < r->argc; i++) {
+        bool has_arg = i + 1 < r->argc;
+        if (argIs(r, i, "count") && has_arg) {
+            if (!getLongLongArg(r, ++i, &count, NULL)) { readEnd(r, began); return; }
+            if (count < 1) { readEnd(r, began); addReplySyntaxError(r); return; }
+        } else if (argIs(r, i, "match") && has_arg) {
+            pat = r->argv[++i];
+            plen = r->argvlen[i];
+            if (plen == 1 && pat[0] == '*') pat = NULL;
+        } else if (argIs(r, i, "novalues")) {
+            novalues = true;
+        } else {
+            readEnd(r, began);
+            addReplySyntaxError(r);
+            return;
+        }
+    }
+    if (cursor > (unsigned long long)INT64_MAX) { readEnd(r, began); addReplyEmptyScan(r); return; }
+    if (cursor == 0 && h.stored <= HASH_SMALL) count = HASH_SMALL + 1;
+    sqlite3_stmt *s = stmtGet(r->st, SQL_SCAN_PAGE);
+    if (!s) { readEnd(r, began); storeFail(r, "hscan"); return; }
+    sqlite3_bind_int64(s, 1, h.id);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)cursor);
+    sqlite3_bind_int64(s, 3, count);
+    reply buf;
+    request tmp = scratch(r, &buf);
+    long n = 0;
+    long long rows = 0, last = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        rows++;
+        last = sqlite3_column_int64(s, 0);
+        if (!isLiveAt(s, 3, r->now_ms)) continue;
+        size_t flen;
+        const char *f = colBlob(s, 1, &flen);
+        if (pat && !stringmatchlen(pat, plen, f, flen, false)) continue;
+        addReplyBulk(&tmp, f, flen);
+        n++;
+        if (!novalues) {
+            size_t vlen;
+            const void *v = colBlob(s, 2, &vlen);
+            addReplyBulk(&tmp, v, vlen);
+            n++;
+        }
+    }
+    stmtDone(s);
+    readEnd(r, began);
+    if (rc != SQLITE_DONE) { replyFree(&buf); storeFail(r, "hscan"); return; }
+    addReplyArrayLen(r, 2);
+    addReplyBulkLongLong(r, rows < count ? 0 : last);
+    addReplyArrayLen(r, n);
+    flushScratch(r, &buf);
+}
+
+/* ---- HRANDFIELD ------------------------------------------------------------ */
+
+typedef struct hpair {
+    char *field, *value;
+    size_t flen, vlen;
+} hpair;
+
+static hpair *pairCopy(sqlite3_stmt *s) {
+    size_t flen, vlen;
+    const void *f = colBlob(s, 0, &flen);
+    const void *v = colBlob(s, 1, &vlen);
+    hpair *p = malloc(sizeof(*p) + flen + vlen + 2);
+    if (!p) return NULL;
+    p->field = (char *)(p + 1);
+    p->value = p->field + flen + 1;
+    memcpy(p->field, f, flen);
+    memcpy(p->value, v, vlen);
+    p->flen = flen;
+    p->vlen = vlen;
+    return p;
+}
+
+static void addReplyPair(request *r, const hpair *p, bool withvalues) {
+    if (withvalues && r->resp >= 3) addReplyArrayLen(r, 2);
+    addReplyBulk(r, p->field, p->flen);
+    if (withvalues) addReplyBulk(r, p->value, p->vlen);
+}
+
+typedef struct pick { unsigned long long ord; size_t pos; } pick;
+
+static int pickCmp(const void *a, const void *b) {
+    const pick *x = a, *y = b;
+    return x->ord < y->ord ? -1 : x->ord > y->ord;
+}
+
+/* Writes the reply for HRANDFIELD key count [WITHVALUES] on a hash with
+ * `size` live fields, walking its rows once in primary-key order. */
+static void hrandfieldWithCount(request *r, hkey *h, long long l, bool withvalues) {
+    unsigned long long count = l >= 0 ? (unsigned long long)l : (unsigned long long)(-(l + 1)) + 1;
+    bool uniq = l >= 0;
+    unsigned long long size = (unsigned long long)hashLive(h);
+    if (count == 0 || size == 0) { addReplyArrayLen(r, 0); return; }
+    bool all = uniq && count >= size;
+    size_t want = all ? (size_t)size : (size_t)count;
+    if (want != count && !all) { addReplyError(r, "ERR value is out of range"); return; }
+    hpair **out = calloc(want, sizeof(*out));
+    pick *picks = NULL;
+    if (!out) { addReplyError(r, "ERR out of memory"); return; }
+    if (!uniq || count == 1) {
+        picks = malloc(want * sizeof(*picks));
+        if (!picks) { free(out); addReplyError(r, "ERR out of memory"); return; }
+        for (size_t i = 0; i < want; i++) { picks[i].ord = randomBelow(size); picks[i].pos = i; }
+        qsort(picks, want, sizeof(*picks), pickCmp);
+    }
+    /* The whole hash comes in HGETALL order, a sample in key order. */
+    sqlite3_stmt *s = stmtGet(r->st, all ? SQL_LIVE_WALK_SEQ : SQL_LIVE_WALK);
+    if (!s) { free(out); free(picks); storeFail(r, "hrandfield"); return; }
+    sqlite3_bind_int64(s, 1, h->id);
+    sqlite3_bind_int64(s, 2, r->now_ms);
+    size_t got = 0, pi = 0;
+    unsigned long long row = 0;
+    bool oom = false;
+    /* Duplicates share one copy; `owned` marks the slot that frees it. */
+    bool *owned = calloc(want, sizeof(*owned));
+    if (!owned) oom = true;
+    int rc = SQLITE_DONE;
+    while (!oom && row < size && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (picks) {
+            if (pi >= want) break;
+            if (picks[pi].ord == row) {
+                hpair *p = pairCopy(s);
+                if (!p) { oom = true; break; }
+                owned[picks[pi].pos] = true;
+                while (pi < want && picks[pi].ord == row) { out[picks[pi].pos] = p; pi++; got++; }
+            }
+        } else if (all || randomBelow(size - row) < want - got) {
+            /* Selection sampling: each remaining row is taken with
+             * probability (still needed) / (rows left). */
+            hpair *p = pairCopy(s);
+            if (!p) { oom = true; break; }
+            owned[got] = true;
+            out[got++] = p;
+            if (got == want) break;
+        }
+        row++;
+    }
+    stmtDone(s);
+    if (oom || (rc != SQLITE_ROW && rc != SQLITE_DONE)) {
+        for (size_t i = 0; i < want; i++) if (owned && owned[i]) free(out[i]);
+        free(out); free(picks); free(owned);
+        if (oom) addReplyError(r, "ERR out of memory");
+        else storeFail(r, "hrandfield");
+        return;
+    }
+    /* Distinct picks come in key order: shuffle them. */
+    if (!picks && !all)
+        for (size_t i = got; i > 1; i--) {
+            size_t j = (size_t)randomBelow(i);
+            hpair *t = out[i - 1]; out[i - 1] = out[j]; out[j] = t;
+            bool o = owned[i - 1]; owned[i - 1] = owned[j]; owned[j] = o;
+        }
+    size_t n = 0;
+    for (size_t i = 0; i < want; i++) if (out[i]) n++;
+    addReplyArrayLen(r, (long)(withvalues && r->resp < 3 ? n * 2 : n));
+    for (size_t i = 0; i < want; i++)
+        if (out[i]) addReplyPair(r, out[i], withvalues);
+    for (size_t i = 0; i < want; i++) if (owned[i]) free(out[i]);
+    free(out); free(picks); free(owned);
+}
+
+/* HRANDFIELD key [count [WITHVALUES]] */
+void hrandfieldCommand(request *r) {
+    long long l = 0;
+    bool withvalues = false;
+    if (r->argc >= 3) {
+        if (!getLongLongArg(r, 2, &l, NULL)) return;
+        if (l == LLONG_MIN) {
+            addReplyErrorFormat(r, "ERR value is out of range, value must between %lld and %lld", -LLONG_MAX, LLONG_MAX);
+            return;
+        }
+        if (r->argc > 4 || (r->argc == 4 && !argIs(r, 3, "withvalues"))) { addReplySyntaxError(r); return; }
+        if (r->argc == 4) {
+            withvalues = true;
+            if (l < -LLONG_MAX / 2 || l > LLONG_MAX / 2) { addReplyError(r, "ERR value is out of range"); return; }
+        }
+    }
+    bool began = readBegin(r);
+    hkey h;
+    int rc = hashFind(r, 1, &h);
+    if (rc < 0) { readEnd(r, began); return; }
+    if (rc == 0) h.stored = h.expired = 0;
+    if (r->argc >= 3) {
+        hrandfieldWithCount(r, &h, l, withvalues);
+        readEnd(r, began);
+        return;
+    }
+    long long size = hashLive(&h);
+    if (size <= 0) { readEnd(r, began); addReplyNull(r); return; }
+    sqlite3_stmt *s = stmtGet(r->st, SQL_LIVE_NTH);
+    if (!s) { readEnd(r, began); storeFail(r, "hrandfield"); return; }
+    sqlite3_bind_int64(s, 1, h.id);
+    sqlite3_bind_int64(s, 2, r->now_ms);
+    sqlite3_bind_int64(s, 3, (sqlite3_int64)randomBelow((uint64_t)size));
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        size_t len;
+        const void *p = colBlob(s, 0, &len);
+        addReplyBulk(r, p, len);
+    } else {
+        addReplyNull(r);
+    }
+    stmtDone(s);
+    readEnd(r, began);
+}
+
+/* ---- field TTLs ------------------------------------------------------------- */
+
+/* Checks "FIELDS numfields field..." with FIELDS at argv[at-1] and the count
+ * at argv[at]; the fields run to the end of argv. */
+static bool parseFields(request *r, int at, const char *numerr) {
+    if (at >= r->argc || !argIs(r, at - 1, "fields")) {
+        addReplyError(r, "ERR Mandatory argument FIELDS is missing or not at the right position");
+        return false;
+    }
+    long long n;
+    if (!string2ll(r->argv[at], r->argvlen[at], &n) || n < 1) {
+        addReplyError(r, numerr);
+        return false;
+    }
+    if (n != r->argc - at - 1) {
+        addReplyError(r, "ERR The `numfields` parameter must match the number of arguments");
+        return false;
+    }
+    return true;
+}
+
+static void addReplyRepeated(request *r, long n, long long v) {
+    addReplyArrayLen(r, n);
+    for (long i = 0; i < n; i++) addReplyLongLong(r, v);
+}
+
+enum { HFE_NX = 1, HFE_XX = 2, HFE_GT = 4, HFE_LT = 8 };
+
+/* HEXPIRE key seconds [NX|XX|GT|LT] FIELDS numfields field...; the PEXPIRE
+ * and *AT variants differ by unit and base time. Replies, per field: -2 no
+ * such field, 0 condition not met, 1 set, 2 deleted (time not in the future). */
+static void hexpireGeneric(request *r, bool unit_ms, bool absolute) {
+    hkey h;
+    int found = hashOpenWrite(r, 1, &h);
+    if (found < 0) return;
+    long long at;
+    if (!getLongLongArg(r, 2, &at, NULL)) return;
+    if (at < 0) { addReplyError(r, "ERR invalid expire time, must be >= 0"); return; }
+    long long base = absolute ? 0 : r->now_ms;
+    if ((!unit_ms && at > HFE_MAX_ABS_TIME_MSEC / 1000) ||
+        (!unit_ms ? at * 1000 : at) > HFE_MAX_ABS_TIME_MSEC - base) {
+        addReplyErrorFormat(r, "ERR invalid expire time in '%s' command", r->cmd->name);
+        return;
+    }
+    if (!unit_ms) at *= 1000;
+    at += base;
+    int cond = 0, fields_at = 4;
+    if (argIs(r, 3, "nx")) cond = HFE_NX;
+    else if (argIs(r, 3, "xx")) cond = HFE_XX;
+    else if (argIs(r, 3, "gt")) cond = HFE_GT;
+    else if (argIs(r, 3, "lt")) cond = HFE_LT;
+    if (cond) fields_at++;
+    if (!parseFields(r, fields_at, "ERR Parameter `numFields` should be greater than 0")) return;
+    long n = r->argc - fields_at - 1;
+    if (!found) { addReplyRepeated(r, n, -2); return; }
+    reply buf;
+    request tmp = scratch(r, &buf);
+    addReplyArrayLen(&tmp, n);
+    for (int i = fields_at + 1; i < r->argc; i++) {
+        sqlite3_stmt *s = stmtGet(r->st, SQL_FIELD_ROW);
+        if (!s) { replyFree(&buf); storeFail(r, "hexpire"); return; }
+        sqlite3_bind_int64(s, 1, h.id);
+        sqlite3_bind_blob(s, 2, r->argv[i], (int)r->argvlen[i], SQLITE_STATIC);
+        int rc = sqlite3_step(s);
+        bool exists = rc == SQLITE_ROW;
+        bool has_ttl = exists && sqlite3_column_type(s, 1) != SQLITE_NULL;
+        long long prev = has_ttl ? sqlite3_column_int64(s, 1) : 0;
+        stmtDone(s);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) { replyFree(&buf); storeFail(r, "hexpire"); return; }
+        if (!exists) { addReplyLongLong(&tmp, -2); continue; }
+        /* A field without a TTL counts as an infinite one for GT/LT. */
+        if (!has_ttl ? (cond & (HFE_XX | HFE_GT)) != 0
+                     : (cond == HFE_NX || (cond == HFE_GT && prev >= at) || (cond == HFE_LT && prev <= at))) {
+            addReplyLongLong(&tmp, 0);
+            continue;
+        }
+        if (at <= r->now_ms) {
+            if (fieldDelete(r, &h, r->argv[i], r->argvlen[i]) < 0) { replyFree(&buf); return; }
+            addReplyLongLong(&tmp, 2);
+            continue;
+        }
+        s = stmtGet(r->st, SQL_FIELD_SET_TTL);
+        if (!s) { replyFree(&buf); storeFail(r, "hexpire"); return; }
+        sqlite3_bind_int64(s, 1, h.id);
+        sqlite3_bind_blob(s, 2, r->argv[i], (int)r->argvlen[i], SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, at);
+        rc = sqlite3_step(s);
+        stmtDone(s);
+        if (rc != SQLITE_DONE) { replyFree(&buf); storeFail(r, "hexpire"); return; }
+        h.changed = true;
+        addReplyLongLong(&tmp, 1);
+    }
+    if (hashSave(r, 1, &h)) flushScratch(r, &buf);
+    else replyFree(&buf);
+}
+
+void hexpireCommand(request *r) { hexpireGeneric(r, false, false); }
+void hpexpireCommand(request *r) { hexpireGeneric(r, true, false); }
+void hexpireatCommand(request *r) { hexpireGeneric(r, false, true); }
+void hpexpireatCommand(request *r) { hexpireGeneric(r, true, true); }
+
+enum { TTL_REL_S, TTL_REL_MS, TTL_ABS_S, TTL_ABS_MS };
+
+/* HTTL key FIELDS numfields field... and its three siblings: per field -2 no
+ * such field, -1 no TTL, else the TTL (seconds rounded up, as Redis 7.4). */
+static void httlGeneric(request *r, int kind) {
+    bool began = readBegin(r);
+    hkey h;
+    int found = hashFind(r, 1, &h);
+    if (found < 0 || !parseFields(r, 3, "ERR Number of fields must be a positive integer")) {
+        readEnd(r, began);
+        return;
+    }
+    long n = r->argc - 4;
+    if (!found) { readEnd(r, began); addReplyRepeated(r, n, -2); return; }
+    reply buf;
+    request tmp = scratch(r, &buf);
+    addReplyArrayLen(&tmp, n);
+    for (int i = 4; i < r->argc; i++) {
+        sqlite3_stmt *s = stmtGet(r->st, SQL_FIELD_ROW);
+        if (!s) { readEnd(r, began); replyFree(&buf); storeFail(r, "httl"); return; }
+        sqlite3_bind_int64(s, 1, h.id);
+        sqlite3_bind_blob(s, 2, r->argv[i], (int)r->argvlen[i], SQLITE_STATIC);
+        int rc = sqlite3_step(s);
+        long long v = -2;
+        if (rc == SQLITE_ROW) {
+            if (sqlite3_column_type(s, 1) == SQLITE_NULL) {
+                v = -1;
+            } else {
+                long long at = sqlite3_column_int64(s, 1);
+                if (at <= r->now_ms) v = -2;
+                else if (kind == TTL_REL_S) v = (at + 999 - r->now_ms) / 1000;
+                else if (kind == TTL_REL_MS) v = at - r->now_ms;
+                else if (kind == TTL_ABS_S) v = (at + 999) / 1000;
+                else v = at;
+            }
+        }
+        stmtDone(s);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) { readEnd(r, began); replyFree(&buf); storeFail(r, "httl"); return; }
+        addReplyLongLong(&tmp, v);
+    }
+    readEnd(r, began);
+    flushScratch(r, &buf);
+}
+
+void httlCommand(request *r) { httlGeneric(r, TTL_REL_S); }
+void hpttlCommand(request *r) { httlGeneric(r, TTL_REL_MS); }
+void hexpiretimeCommand(request *r) { httlGeneric(r, TTL_ABS_S); }
+void hpexpiretimeCommand(request *r) { httlGeneric(r, TTL_ABS_MS); }
+
+/* HPERSIST key FIELDS numfields field...: -2 no such field, -1 no TTL, 1 cleared. */
+void hpersistCommand(request *r) {
+    hkey h;
+    int found = hashOpenWrite(r, 1, &h);
+    if (found < 0 || !parseFields(r, 3, "ERR Number of fields must be a positive integer")) return;
+    long n = r->argc - 4;
+    if (!found) { addReplyRepeated(r, n, -2); return; }
+    reply buf;
+    request tmp = scratch(r, &buf);
+    addReplyArrayLen(&tmp, n);
+    for (int i = 4; i < r->argc; i++) {
+        sqlite3_stmt *s = stmtGet(r->st, SQL_FIELD_ROW);
+        if (!s) { replyFree(&buf); storeFail(r, "hpersist"); return; }
+        sqlite3_bind_int64(s, 1, h.id);
+        sqlite3_bind_blob(s, 2, r->argv[i], (int)r->argvlen[i], SQLITE_STATIC);
+        int rc = sqlite3_step(s);
+        bool exists = rc == SQLITE_ROW;
+        bool has_ttl = exists && sqlite3_column_type(s, 1) != SQLITE_NULL;
+        stmtDone(s);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) { replyFree(&buf); storeFail(r, "hpersist"); return; }
+        if (!has_ttl) { addReplyLongLong(&tmp, exists ? -1 : -2); continue; }
+        s = stmtGet(r->st, SQL_FIELD_SET_TTL);
+        if (!s) { replyFree(&buf); storeFail(r, "hpersist"); return; }
+        sqlite3_bind_int64(s, 1, h.id);
+        sqlite3_bind_blob(s, 2, r->argv[i], (int)r->argvlen[i], SQLITE_STATIC);
+        sqlite3_bind_null(s, 3);
+        rc = sqlite3_step(s);
+        stmtDone(s);
+        if (rc != SQLITE_DONE) { replyFree(&buf); storeFail(r, "hpersist"); return; }
+        h.changed = true;
+        addReplyLongLong(&tmp, 1);
+    }
+    if (hashSave(r, 1, &h)) flushScratch(r, &buf);
+    else replyFree(&buf);
+}
+
+/* ---- the sweeper -------------------------------------------------------------- */
+
+/* Writer thread, between batches: delete up to HFE_SLICE expired fields, in
+ * expiry order, fixing each hash's count and deleting hashes left empty.
+ * Returns true when the slice was full (more may be waiting). */
+static bool hashFieldExpireCycle(request *r) {
+    sqlite3_stmt *s = stmtGet(r->st, SQL_SWEEP_IDS);
+    if (!s) return false;
+    sqlite3_bind_int64(s, 1, r->now_ms);
+    sqlite3_bind_int(s, 2, HFE_SLICE);
+    int64_t ids[HFE_SLICE];
+    int nids = 0;
+    while (nids < HFE_SLICE && sqlite3_step(s) == SQLITE_ROW) ids[nids++] = sqlite3_column_int64(s, 0);
+    stmtDone(s);
+    long long quota = HFE_SLICE, total = 0;
+    for (int i = 0; i < nids && quota > 0; i++) {
+        s = stmtGet(r->st, SQL_PURGE_SOME);
+        if (!s) return false;
+        sqlite3_bind_int64(s, 1, ids[i]);
+        sqlite3_bind_int64(s, 2, r->now_ms);
+        sqlite3_bind_int64(s, 3, quota);
+        int rc = sqlite3_step(s);
+        stmtDone(s);
+        if (rc != SQLITE_DONE) return false;
+        int n = sqlite3_changes(storeDb(r->st));
+        quota -= n;
+        total += n;
+        if (n == 0) continue;
+        /* Fix the owner's count. */
+        s = stmtGet(r->st, SQL_KEY_BY_ID);
+        if (!s) return false;
+        sqlite3_bind_int(s, 1, configDatabases());
+        sqlite3_bind_int64(s, 2, ids[i]);
+        if (sqlite3_step(s) != SQLITE_ROW) { stmtDone(s); continue; }
+        int db = sqlite3_column_int(s, 0);
+        size_t klen;
+        const void *kp = colBlob(s, 1, &klen);
+        long long left = sqlite3_column_int64(s, 2) - n;
+        char small[128];
+        char *key = klen <= sizeof(small) ? small : malloc(klen);
+        if (!key) { stmtDone(s); return false; }
+        memcpy(key, kp, klen);
+        stmtDone(s);
+        if (left <= 0) {
+            keyDelete(r, db, key, klen);
+        } else {
+            sqlite3_stmt *u = stmtGet(r->st, SQL_KEY_COUNT);
+            if (u) {
+                sqlite3_bind_int(u, 1, db);
+                sqlite3_bind_blob(u, 2, key, (int)klen, SQLITE_STATIC);
+                sqlite3_bind_int64(u, 3, left);
+                sqlite3_step(u);
+                stmtDone(u);
+            }
+            keyTouched(r, db, key, klen);
+        }
+        if (key != small) free(key);
+    }
+    return total >= HFE_SLICE;
+}
+
+/* ---- registration ---------------------------------------------------------- */
+
+#define W (CMD_WRITE | CMD_DENYOOM | CMD_FAST)
+#define R (CMD_READONLY | CMD_FAST)
+static const command hash_commands[] = {
+    {"hset", hsetCommand, -4, W, 1, 1, 1, "hash", "Creates or modifies the value of a field in a hash.", "2.0.0", NULL},
+    {"hsetnx", hsetnxCommand, 4, W, 1, 1, 1, "hash", "Sets the value of a field in a hash only when the field doesn't exist.", "2.0.0", NULL},
+    {"hmset", hmsetCommand, -4, W, 1, 1, 1, "hash", "Sets the values of multiple fields.", "2.0.0", NULL},
+    {"hget", hgetCommand, 3, R, 1, 1, 1, "hash", "Returns the value of a field in a hash.", "2.0.0", NULL},
+    {"hmget", hmgetCommand, -3, R, 1, 1, 1, "hash", "Returns the values of all fields in a hash.", "2.0.0", NULL},
+    {"hgetall", hgetallCommand, 2, CMD_READONLY, 1, 1, 1, "hash", "Returns all fields and values in a hash.", "2.0.0", NULL},
+    {"hkeys", hkeysCommand, 2, CMD_READONLY, 1, 1, 1, "hash", "Returns all fields in a hash.", "2.0.0", NULL},
+    {"hvals", hvalsCommand, 2, CMD_READONLY, 1, 1, 1, "hash", "Returns all values in a hash.", "2.0.0", NULL},
+    {"hdel", hdelCommand, -3, CMD_WRITE | CMD_FAST, 1, 1, 1, "hash", "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.", "2.0.0", NULL},
+    {"hexists", hexistsCommand, 3, R, 1, 1, 1, "hash", "Determines whether a field exists in a hash.", "2.0.0", NULL},
+    {"hlen", hlenCommand, 2, R, 1, 1, 1, "hash", "Returns the number of fields in a hash.", "2.0.0", NULL},
+    {"hstrlen", hstrlenCommand, 3, R, 1, 1, 1, "hash", "Returns the length of the value of a field.", "3.2.0", NULL},
+    {"hincrby", hincrbyCommand, 4, W, 1, 1, 1, "hash", "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.", "2.0.0", NULL},
+    {"hincrbyfloat", hincrbyfloatCommand, 4, W, 1, 1, 1, "hash", "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.", "2.6.0", NULL},
+    {"hscan", hscanCommand, -3, CMD_READONLY, 1, 1, 1, "hash", "Iterates over fields and values of a hash.", "2.8.0", NULL},
+    {"hrandfield", hrandfieldCommand, -2, CMD_READONLY | CMD_RANDOM, 1, 1, 1, "hash", "Returns one or more random fields from a hash.", "6.2.0", NULL},
+    {"hexpire", hexpireCommand, -6, CMD_WRITE | CMD_FAST, 1, 1, 1, "hash", "Set expiry for hash field using relative time to expire (seconds)", "7.4.0", NULL},
+    {"hpexpire", hpexpireCommand, -6, CMD_WRITE | CMD_FAST, 1, 1, 1, "hash", "Set expiry for hash field using relative time to expire (milliseconds)", "7.4.0", NULL},
+    {"hexpireat", hexpireatCommand, -6, CMD_WRITE | CMD_FAST, 1, 1, 1, "hash", "Set expiry for hash field using an absolute Unix timestamp (seconds)", "7.4.0", NULL},
+    {"hpexpireat", hpexpireatCommand, -6, CMD_WRITE | CMD_FAST, 1, 1, 1, "hash", "Set expiry for hash field using an absolute Unix timestamp (milliseconds)", "7.4.0", NULL},
+    {"httl", httlCommand, -5, R, 1, 1, 1, "hash", "Returns the TTL in seconds of a hash field.", "7.4.0", NULL},
+    {"hpttl", hpttlCommand, -5, R, 1, 1, 1, "hash", "Returns the TTL in milliseconds of a hash field.", "7.4.0", NULL},
+    {"hexpiretime", hexpiretimeCommand, -5, R, 1, 1, 1, "hash", "Returns the expiration time of a hash field as a Unix timestamp, in seconds.", "7.4.0", NULL},
+    {"hpexpiretime", hpexpiretimeCommand, -5, R, 1, 1, 1, "hash", "Returns the expiration time of a hash field as a Unix timestamp, in msec.", "7.4.0", NULL},
+    {"hpersist", hpersistCommand, -5, CMD_WRITE | CMD_FAST, 1, 1, 1, "hash", "Removes the expiration time for each specified field", "7.4.0", NULL},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
+};
+
+void hashRegister(void) {
+    storeRegisterSchema(SCHEMA);
+    commandRegisterTable(hash_commands);
+    serverAddBackgroundTask("hash-field-expire", hashFieldExpireCycle, 100);
+}
