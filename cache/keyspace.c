@@ -66,25 +66,25 @@ static bool flushOptions(request *r) {
 void flushdbCommand(request *r) {
     static const char SQL[] = "DELETE FROM keys WHERE db=?1";
     if (!flushOptions(r)) return;
+    keyTouchedDb(r, r->db);
     sqlite3_stmt *s = stmtGet(r->st, SQL);
     if (!s) { storeFail(r, "flushdb"); return; }
     sqlite3_bind_int(s, 1, r->db);
     int rc = sqlite3_step(s);
     stmtDone(s);
     if (rc != SQLITE_DONE) { storeFail(r, "flushdb"); return; }
-    keyTouchedDb(r, r->db);
     addReplyOK(r);
 }
 
 void flushallCommand(request *r) {
     static const char SQL[] = "DELETE FROM keys";
     if (!flushOptions(r)) return;
+    keyTouchedDb(r, -1);
     sqlite3_stmt *s = stmtGet(r->st, SQL);
     if (!s) { storeFail(r, "flushall"); return; }
     int rc = sqlite3_step(s);
     stmtDone(s);
     if (rc != SQLITE_DONE) { storeFail(r, "flushall"); return; }
-    keyTouchedDb(r, -1);
     addReplyOK(r);
 }
 

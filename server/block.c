@@ -21,6 +21,7 @@
  * key) and scanned linearly; keyTouched costs two loads when both are empty.
  */
 #include "block.h"
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,12 +91,16 @@ void requestBlock(request *r, const int *key_idx, int nkeys, long long deadline_
 
 bool getBlockingTimeout(request *r, int idx, long long *deadline_ms) {
     long double secs;
-    if (!string2ld(r->argv[idx], r->argvlen[idx], &secs) || isinf(secs)) {
+    if (!string2ld(r->argv[idx], r->argvlen[idx], &secs)) {
         addReplyError(r, "ERR timeout is not a float or out of range");
         return false;
     }
     if (secs < 0) {
         addReplyError(r, "ERR timeout is negative");
+        return false;
+    }
+    if (isinf(secs) || secs * 1000.0L > (long double)(LLONG_MAX - r->now_ms)) {
+        addReplyError(r, "ERR timeout is out of range");
         return false;
     }
     long long ms = (long long)ceill(secs * 1000.0L);
@@ -256,10 +261,14 @@ void keyTouched(request *r, int db, const char *key, size_t klen) {
     b.ready[b.nready++] = (readykey){db, copy, klen};
 }
 
+/* FLUSHDB/FLUSHALL, called before the keys go: like Redis, only watched keys
+ * that exist are invalidated. */
 void keyTouchedDb(request *r, int db) {
-    (void)r;
-    for (int i = 0; i < b.nwatches; i++)
-        if (db < 0 || b.watches[i].db == db) b.watches[i].dirty = true;
+    for (int i = 0; i < b.nwatches; i++) {
+        watch *w = &b.watches[i];
+        keyrow row;
+        if ((db < 0 || w->db == db) && keyLookup(r, w->db, w->key, w->klen, &row)) w->dirty = true;
+    }
 }
 
 /* ---- WATCH ------------------------------------------------------------- */

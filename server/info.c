@@ -64,13 +64,15 @@ static void fillServer(reply *o, request *r) {
 
 static void fillClients(reply *o, request *r) {
     (void)r;
-    long long maxq = 0;
-    for (client *c = netClientList(); c; c = c->next)
+    long long maxq = 0, blocked = 0;
+    for (client *c = netClientList(); c; c = c->next) {
         if ((long long)protoQueryBufLen(c) > maxq) maxq = (long long)protoQueryBufLen(c);
+        if (c->blocking > 0 && !(c->flags & CLIENT_CLOSED)) blocked++;
+    }
     add(o, "# Clients\r\nconnected_clients:%ld\r\ncluster_connections:0\r\nmaxclients:%lld\r\n"
-           "client_recent_max_input_buffer:%lld\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\n"
+           "client_recent_max_input_buffer:%lld\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:%lld\r\n"
            "tracking_clients:0\r\nclients_in_timeout_table:0\r\ntotal_blocking_keys:0\r\n",
-        netClientCount(), server_config.maxclients, maxq);
+        netClientCount(), server_config.maxclients, maxq, blocked);
 }
 
 static void fillMemory(reply *o, request *r) {

@@ -39,10 +39,43 @@ static void discardQueue(client *c) {
 
 /* ---- writer-side handlers --------------------------------------------- */
 
-static bool allowedInExec(const command *cmd) {
-    if (!(cmd->flags & CMD_CONN)) return !(cmd->flags & CMD_ADMIN) || (cmd->flags & CMD_WRITE);
-    return cmd->proc == pingCommand || cmd->proc == echoCommand || cmd->proc == timeCommand ||
-           cmd->proc == selectCommand;
+/* Connection commands (CLIENT, INFO, CONFIG, ...) act on net-thread state, so
+ * inside EXEC they run after the commit, on the net thread, in their place
+ * in the reply. PING/ECHO/TIME need no state and run on the writer. */
+static bool deferredInExec(const command *cmd) {
+    return (cmd->flags & CMD_CONN) && cmd->proc != pingCommand && cmd->proc != echoCommand &&
+           cmd->proc != timeCommand && cmd->proc != selectCommand;
+}
+
+typedef struct exec_parts {
+    int n;
+    reply *parts; /* one reply per queued command */
+} exec_parts;
+
+static void execAssemble(request *r, exec_parts *p) {
+    addReplyArrayLen(r, p->n);
+    for (int i = 0; i < p->n; i++) {
+        addReplyRaw(r, p->parts[i].buf, p->parts[i].len);
+        replyFree(&p->parts[i]);
+    }
+    free(p->parts);
+    free(p);
+}
+
+/* Net thread, after the commit: run the deferred connection commands. */
+static void execFinish(request *r) {
+    exec_parts *p = r->delivery_arg;
+    for (int i = 0; i < p->n; i++) {
+        request *q = &r->multi[i];
+        if (!deferredInExec(q->cmd)) continue;
+        q->client = r->client;
+        q->resp = r->resp;
+        q->out = &p->parts[i];
+        q->now_ms = mstime();
+        q->cmd->proc(q);
+    }
+    execAssemble(r, p);
+    r->delivery_arg = NULL;
 }
 
 void execCommand(request *r) {
@@ -52,14 +85,18 @@ void execCommand(request *r) {
         return;
     }
     watchClear(r->client_id);
-    addReplyArrayLen(r, r->multi_count);
+    exec_parts *p = malloc(sizeof(*p));
+    p->n = r->multi_count;
+    p->parts = calloc((size_t)(p->n ? p->n : 1), sizeof(reply));
+    bool deferred = false;
     int db = r->db;
     for (int i = 0; i < r->multi_count; i++) {
         request *q = &r->multi[i];
+        replyInit(&p->parts[i]);
         q->db = db;
         q->resp = r->resp;
         q->st = r->st;
-        q->out = r->out;
+        q->out = &p->parts[i];
         q->now_ms = r->now_ms;
         q->client_id = r->client_id;
         q->in_multi = true;
@@ -73,12 +110,15 @@ void execCommand(request *r) {
             else { db = (int)n; r->new_db = db; addReplyOK(q); }
             continue;
         }
-        if (!allowedInExec(q->cmd)) {
-            addReplyErrorFormat(q, "ERR Command not allowed inside a transaction");
-            continue;
-        }
+        if (deferredInExec(q->cmd)) { deferred = true; continue; }
         q->cmd->proc(q);
         if (q->store_error) r->store_error = true;
+    }
+    if (!deferred) {
+        execAssemble(r, p);
+    } else {
+        r->on_delivery = execFinish;
+        r->delivery_arg = p;
     }
 }
 
@@ -131,18 +171,29 @@ static bool isTxnControl(const command *cmd) {
  * usual, MULTI_SUBMIT to send it to the writer now. */
 int multiRoute(client *c, request *req) {
     const command *cmd = req->cmd;
-    if (cmd && cmd->proc == unwatchCommand) {
-        if (!c->watching) { addReplyOK(req); return MULTI_DONE; }
-        c->watching = false;
-        return MULTI_SUBMIT;
-    }
     if (!c->in_multi) {
+        if (cmd && cmd->proc == unwatchCommand) {
+            if (!c->watching) { addReplyOK(req); return MULTI_DONE; }
+            c->watching = false;
+            return MULTI_RUN; /* to the writer, which answers +OK */
+        }
         if (cmd && cmd->proc == execCommand) { addReplyError(req, "ERR EXEC without MULTI"); return MULTI_DONE; }
         if (cmd && cmd->proc == discardCommand) { addReplyError(req, "ERR DISCARD without MULTI"); return MULTI_DONE; }
         if (cmd && cmd->proc == watchCommand) c->watching = true;
         return MULTI_RUN;
     }
-    if (cmd && isTxnControl(cmd)) {
+    /* Inside MULTI: the checks Redis makes at queue time come first. */
+    if (!cmd) { commandReplyUnknown(req); c->multi_dirty = true; return MULTI_DONE; }
+    bool bad_arity = (cmd->arity > 0 && req->argc != cmd->arity) || req->argc < -cmd->arity;
+    if (bad_arity && cmd->proc == execCommand) {
+        discardQueue(c);
+        addReplyError(req, "EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command");
+        if (!c->watching) return MULTI_DONE;
+        c->watching = false;
+        return MULTI_FORGET_WATCHES;
+    }
+    if (bad_arity) { addReplyArityError(req); c->multi_dirty = true; return MULTI_DONE; }
+    if (isTxnControl(cmd)) {
         if (cmd->proc == multiCommand) { addReplyError(req, "ERR MULTI calls can not be nested"); return MULTI_DONE; }
         if (cmd->proc == watchCommand) { addReplyError(req, "ERR WATCH inside MULTI is not allowed"); return MULTI_DONE; }
         if (cmd->proc == discardCommand) {
@@ -169,13 +220,6 @@ int multiRoute(client *c, request *req) {
         }
         if (cmd->proc == resetCommand) discardQueue(c);
         return MULTI_RUN; /* QUIT, RESET */
-    }
-    /* Queue it, after the checks Redis makes at queue time. */
-    if (!cmd) { commandReplyUnknown(req); c->multi_dirty = true; return MULTI_DONE; }
-    if ((cmd->arity > 0 && req->argc != cmd->arity) || req->argc < -cmd->arity) {
-        addReplyArityError(req);
-        c->multi_dirty = true;
-        return MULTI_DONE;
     }
     if (c->mcount == c->mcap) {
         c->mcap = c->mcap ? c->mcap * 2 : 8;

@@ -168,6 +168,7 @@ static void submitWrite(client *c, request *req, bool discard_reply) {
     }
     net.batch_tail = j;
     c->inflight++;
+    if (req->cmd && (req->cmd->flags & CMD_BLOCKING)) c->blocking++;
 }
 
 /* Wake-up from the writer: deliver replies of committed jobs in order. */
@@ -179,17 +180,19 @@ static void deliverDone(evutil_socket_t fd, short what, void *arg) {
         wjob *next = j->next;
         client *c = j->c;
         c->inflight--;
+        if (j->req.cmd && (j->req.cmd->flags & CMD_BLOCKING)) c->blocking--;
+        if (j->req.on_delivery) {
+            /* The command finishes its reply here, after the commit (also
+             * for a client that has gone: PUBLISH still fans out). */
+            request *r = &j->req;
+            r->client = c;
+            r->out = &j->out;
+            r->on_delivery(r);
+            r->on_delivery = NULL;
+        }
         if (c->flags & CLIENT_CLOSED) {
             if (c->inflight == 0) clientFree(c);
         } else {
-            if (j->req.on_delivery) {
-                /* The command finishes its reply here, after the commit. */
-                request *r = &j->req;
-                r->client = c;
-                r->out = &j->out;
-                r->on_delivery(r);
-                r->on_delivery = NULL;
-            }
             if (!j->discard_reply) replyAppend(&c->out, j->out.buf, j->out.len);
             if (j->req.new_db >= 0) c->db = j->req.new_db; /* SELECT inside EXEC */
             if (c->inflight == 0 && (c->flags & CLIENT_PAUSED)) {
@@ -621,13 +624,21 @@ void netShutdown(void) {
 
 void clientInfoString(client *c, char *buf, size_t len) {
     long long now = mstime();
+    char flags[8];
+    int nf = 0;
+    if (c->in_multi) flags[nf++] = 'x';
+    if (c->blocking > 0) flags[nf++] = 'b';
+    if (c->flags & CLIENT_NO_EVICT) flags[nf++] = 'e';
+    if (c->subscriptions > 0) flags[nf++] = 'P';
+    if (nf == 0) flags[nf++] = 'N';
+    flags[nf] = '\0';
     snprintf(buf, len,
              "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 psub=0 ssub=0 "
-             "multi=-1 qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 rbs=%zu rbp=0 obl=0 oll=0 omem=0 tot-mem=%zu "
+             "multi=%d qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 rbs=%zu rbp=0 obl=0 oll=0 omem=0 tot-mem=%zu "
              "events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
              (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
-             (now - c->ctime_ms) / 1000, (now - c->last_ms) / 1000,
-             (c->flags & CLIENT_NO_EVICT) ? "e" : "N", c->db, protoQueryBufLen(c), c->out.cap,
+             (now - c->ctime_ms) / 1000, (now - c->last_ms) / 1000, flags, c->db, c->in_multi ? c->mcount : -1,
+             protoQueryBufLen(c), c->out.cap,
              sizeof(*c) + c->out.cap, c->last_cmd[0] ? c->last_cmd : "NULL", c->resp,
              c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
 }

@@ -39,6 +39,7 @@ typedef struct client {
     char addr[64], laddr[64];
     long long ctime_ms, last_ms;
     int inflight;             /* jobs at the writer not yet answered */
+    int blocking;             /* of those, blocking commands (INFO blocked_clients) */
     bool has_pending;         /* `pending` was parsed but waits for inflight == 0 */
     request pending;
     reply out;                /* replies not yet written to the socket */

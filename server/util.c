@@ -334,8 +334,7 @@ bool getLongLongArg(request *r, int idx, long long *v, const char *err) {
 }
 
 bool getPositiveLongArg(request *r, int idx, long long *v, const char *err) {
-    if (!getLongLongArg(r, idx, v, err)) return false;
-    if (*v < 0) {
+    if (!string2ll(r->argv[idx], r->argvlen[idx], v) || *v < 0) {
         addReplyError(r, err ? err : "ERR value is out of range, must be positive");
         return false;
     }
