@@ -352,7 +352,7 @@ void moveCommand(request *r) {
 
 /* ---- COPY --------------------------------------------------------------- */
 
-static const char SQL_COPY_STRING[] =
+static const char SQL_COPY_KEY[] =
     "INSERT INTO keys(db, key, id, type, expires_at, value) "
     "SELECT ?3, ?4, ?5, type, expires_at, value FROM keys WHERE db=?1 AND key=?2";
 
@@ -383,21 +383,32 @@ void copyCommand(request *r) {
     bool dexists = keyLookup(r, dst, r->argv[2], r->argvlen[2], &drow);
     if (r->store_error) return;
     if (dexists && !replace) { addReplyLongLong(r, 0); return; }
-    if (row.type != OBJ_STRING) {
+    const char *elements_sql = storeCopySql(row.type);
+    if (row.type != OBJ_STRING && !elements_sql) {
         addReplyError(r, "ERR COPY for this type is not supported yet");
         return;
     }
     if (dexists && (keyDelete(r, dst, r->argv[2], r->argvlen[2]), r->store_error)) return;
-    sqlite3_stmt *s = stmtGet(r->st, SQL_COPY_STRING);
+    int64_t new_id = keyNewId(r);
+    sqlite3_stmt *s = stmtGet(r->st, SQL_COPY_KEY);
     if (!s) { storeFail(r, "copy"); return; }
     sqlite3_bind_int(s, 1, r->db);
     sqlite3_bind_blob(s, 2, r->argv[1], (int)r->argvlen[1], SQLITE_STATIC);
     sqlite3_bind_int(s, 3, dst);
     sqlite3_bind_blob(s, 4, r->argv[2], (int)r->argvlen[2], SQLITE_STATIC);
-    sqlite3_bind_int64(s, 5, keyNewId(r));
+    sqlite3_bind_int64(s, 5, new_id);
     int rc = sqlite3_step(s);
     stmtDone(s);
     if (rc != SQLITE_DONE) { storeFail(r, "copy"); return; }
+    if (elements_sql) {
+        s = stmtGet(r->st, elements_sql);
+        if (!s) { storeFail(r, "copy"); return; }
+        sqlite3_bind_int64(s, 1, row.id);
+        sqlite3_bind_int64(s, 2, new_id);
+        rc = sqlite3_step(s);
+        stmtDone(s);
+        if (rc != SQLITE_DONE) { storeFail(r, "copy"); return; }
+    }
     keyTouched(r, dst, r->argv[2], r->argvlen[2]);
     r->dirty++;
     addReplyLongLong(r, 1);

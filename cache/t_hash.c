@@ -1137,6 +1137,8 @@ static const command hash_commands[] = {
 
 void hashRegister(void) {
     storeRegisterSchema(SCHEMA);
+    storeRegisterCopy(OBJ_HASH, "INSERT INTO hashes(id, field, seq, value, expires_at) "
+                                "SELECT ?2, field, seq, value, expires_at FROM hashes WHERE id=?1");
     commandRegisterTable(hash_commands);
     serverAddBackgroundTask("hash-field-expire", hashFieldExpireCycle, 100);
 }

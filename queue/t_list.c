@@ -866,5 +866,6 @@ static const command list_commands[] = {
 
 void listRegister(void) {
     storeRegisterSchema(LIST_SCHEMA);
+    storeRegisterCopy(OBJ_LIST, "INSERT INTO list_items(id, pos, value) SELECT ?2, pos, value FROM list_items WHERE id=?1");
     commandRegisterTable(list_commands);
 }

@@ -14,6 +14,7 @@
 #include "writer.h"
 #include "../cache/cache.h"
 #include "../queue/queue.h"
+#include "../pubsub/pubsub.h"
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -114,6 +115,7 @@ int main(int argc, char **argv) {
     serverCommandsInit();
     cacheInit();
     queueInit();
+    pubsubInit();
 
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s", server_config.dir, server_config.dbfilename);

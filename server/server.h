@@ -233,6 +233,10 @@ bool getBlockingTimeout(request *r, int idx, long long *deadline_ms);
 /* Extra schema for a module's tables (CREATE ... IF NOT EXISTS; triggers that
  * delete a type's elements when its keys row goes). Register before start. */
 void storeRegisterSchema(const char *sql);
+/* COPY of a key of `type`: SQL copying its elements from id ?1 to id ?2 (the
+ * keys row itself, with keys.value, is copied by COPY). */
+void storeRegisterCopy(int type, const char *sql);
+const char *storeCopySql(int type);
 
 /* Background work on the writer thread, between batches, each call in its
  * own transaction. Returns true when it has more to do right away.

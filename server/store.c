@@ -58,8 +58,21 @@ static const char *extra_schemas[MAX_SCHEMAS];
 static int nextra_schemas;
 
 void storeRegisterSchema(const char *sql) {
-    if (nextra_schemas < MAX_SCHEMAS) extra_schemas[nextra_schemas++] = sql;
+    if (nextra_schemas == MAX_SCHEMAS) {
+        fprintf(stderr, "storeRegisterSchema: more than %d module schemas\n", MAX_SCHEMAS);
+        abort();
+    }
+    extra_schemas[nextra_schemas++] = sql;
 }
+
+#define MAX_TYPES 16
+static const char *copy_sql[MAX_TYPES];
+
+void storeRegisterCopy(int type, const char *sql) {
+    if (type >= 0 && type < MAX_TYPES) copy_sql[type] = sql;
+}
+
+const char *storeCopySql(int type) { return type >= 0 && type < MAX_TYPES ? copy_sql[type] : NULL; }
 
 store *storeOpen(const char *path, bool writer, int synchronous_full, char *err, size_t errlen) {
     store *st = calloc(1, sizeof(*st));

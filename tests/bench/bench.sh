@@ -35,6 +35,13 @@ CASES=(
   "GET c50 P16|1000000|-t get -c 50 -P 16"
   "INCR c50 P16|1000000|-t incr -c 50 -P 16"
   "SET c1 P1|20000|-t set -c 1 -P 1"
+  "LPUSH c50 P1|200000|-t lpush -c 50 -P 1"
+  "RPOP c50 P1|200000|-t rpop -c 50 -P 1"
+  "HSET c50 P1|200000|-t hset -c 50 -P 1"
+  "SADD c50 P1|200000|-t sadd -c 50 -P 1"
+  "ZADD c50 P1|200000|-t zadd -c 50 -P 1"
+  "ZRANGEBYSCORE c50 P1|200000|-c 50 -P 1 ZRANGEBYSCORE myzset -inf +inf LIMIT 0 10"
+  "BLPOP/LPUSH pair c25+c25|100000|PAIR"
 )
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -196,6 +203,29 @@ run_one() {
   RPS="$(printf '%.0f' "$rps")"
 }
 
+# run_pair WHICH PORT N: 25 BLPOP consumers and 25 LPUSH producers at once,
+# N of each; RPS = elements moved per second (both sides finished).
+run_pair() {
+  local which="$1" port="$2" n="$3" t0 t1 rc1 rc2
+  RPS=fail
+  ensure_up "$which" || return 0
+  "$CLI" -h 127.0.0.1 -p "$port" DEL benchq >/dev/null 2>&1
+  t0="$(date +%s.%N)"
+  timeout -k 5 "$RUN_TIMEOUT" "$BENCHMARK" -h 127.0.0.1 -p "$port" -q -c 25 -n "$n" BLPOP benchq 5 \
+    >/dev/null 2>"$WORK/pair.err" </dev/null &
+  local consumer=$!
+  timeout -k 5 "$RUN_TIMEOUT" "$BENCHMARK" -h 127.0.0.1 -p "$port" -q -c 25 -n "$n" LPUSH benchq x \
+    >/dev/null 2>>"$WORK/pair.err" </dev/null
+  rc1=$?
+  wait "$consumer"; rc2=$?
+  t1="$(date +%s.%N)"
+  if [ "$rc1" -ne 0 ] || [ "$rc2" -ne 0 ]; then
+    echo "bench:   $which: pair failed (rc=$rc1/$rc2): $(head -c 300 "$WORK/pair.err" | tr '\n' ' ')" >&2
+    return 0
+  fi
+  RPS="$(awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')"
+}
+
 ratio() {  # solidis/redis with 2 decimals, or "-" if either failed
   awk -v r="$1" -v s="$2" 'BEGIN {
     if (r ~ /^[0-9.]+$/ && s ~ /^[0-9.]+$/ && r + 0 > 0) printf "%.2f\n", s / r; else print "-" }'
@@ -209,18 +239,23 @@ for spec in "${CASES[@]}"; do
   n="$(awk -v b="$base" -v s="$SCALE" 'BEGIN { n = int(b * s + 0.5); if (n < 1) n = 1; print n }')"
   read -r -a argv <<<"$args"
   echo "bench: $name (-n $n $args)" >&2
-  run_one redis "$REDIS_PORT" "$n" "${argv[@]}"; r="$RPS"
-  run_one solidis "$SOLIDIS_PORT" "$n" "${argv[@]}"; s="$RPS"
+  if [ "$args" = PAIR ]; then
+    run_pair redis "$REDIS_PORT" "$n"; r="$RPS"
+    run_pair solidis "$SOLIDIS_PORT" "$n"; s="$RPS"
+  else
+    run_one redis "$REDIS_PORT" "$n" "${argv[@]}"; r="$RPS"
+    run_one solidis "$SOLIDIS_PORT" "$n" "${argv[@]}"; s="$RPS"
+  fi
   NAMES+=("$name"); NREQ+=("$n"); REDIS_RPS+=("$r"); SOLIDIS_RPS+=("$s"); RATIOS+=("$(ratio "$r" "$s")")
   echo "bench:   redis: $r, solidis: $s (requests/s)" >&2
 done
 
 # Plain-text table on stdout.
 echo
-printf '%-14s | %12s | %12s | %6s\n' "case" "redis rps" "solidis rps" "ratio"
-printf '%-14s-+-%12s-+-%12s-+-%6s\n' "--------------" "------------" "------------" "------"
+printf '%-24s | %12s | %12s | %6s\n' "case" "redis rps" "solidis rps" "ratio"
+printf '%-24s-+-%12s-+-%12s-+-%6s\n' "------------------------" "------------" "------------" "------"
 for i in "${!NAMES[@]}"; do
-  printf '%-14s | %12s | %12s | %6s\n' "${NAMES[$i]}" "${REDIS_RPS[$i]}" "${SOLIDIS_RPS[$i]}" "${RATIOS[$i]}"
+  printf '%-24s | %12s | %12s | %6s\n' "${NAMES[$i]}" "${REDIS_RPS[$i]}" "${SOLIDIS_RPS[$i]}" "${RATIOS[$i]}"
 done
 
 # Markdown copy.
