@@ -1,0 +1,848 @@
+/*
+ * t_set.c — set commands, plus the helpers the sorted-set files share
+ * (t_set.h): typed lookup, element counts, read snapshots, the member map.
+ *
+ * Storage
+ *   set_members(id, h, member) WITHOUT ROWID, PRIMARY KEY(id, h, member)
+ *     id      keys.id of the set
+ *     h       a 63-bit hash of the member (setMemberHash, never 0)
+ *     member  the member bytes (BLOB)
+ *   keys.value holds the element count, so SCARD is one lookup.
+ *
+ * Why the hash leads the key: sets have no order of their own, and ordering
+ * members by a hash gives three things at index cost. SSCAN gets a stateless
+ * integer cursor (the next h to return) with Redis's guarantee that a member
+ * present for the whole scan is returned; SPOP and SRANDMEMBER seek a random
+ * h and take the member at or after it, O(log n) instead of walking an
+ * offset; and membership stays one primary-key probe (h is computed in C).
+ *
+ * Multi-key algebra: the STORE forms run on the writer as set-at-a-time SQL
+ * into a fresh key id (INSERT ... SELECT, then DELETE what the other sets
+ * exclude), and only then replace the destination, so a destination that is
+ * also a source reads its old members. The reply forms run on the read
+ * connection (which cannot write) and probe in C, as Redis does: SINTER walks
+ * the smallest set, SDIFF the first, SUNION deduplicates in a member map.
+ */
+#include "t_set.h"
+#include <errno.h>
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SET_SMALL 128 /* Redis's set-max-listpack-entries: SSCAN returns all at once */
+
+static const char SET_SCHEMA[] =
+    "CREATE TABLE IF NOT EXISTS set_members(id INTEGER NOT NULL, h INTEGER NOT NULL, member BLOB NOT NULL,"
+    " PRIMARY KEY(id, h, member)) WITHOUT ROWID;"
+    "CREATE TRIGGER IF NOT EXISTS set_gc_delete AFTER DELETE ON keys WHEN old.type=2 BEGIN"
+    " DELETE FROM set_members WHERE id=old.id; END;"
+    "CREATE TRIGGER IF NOT EXISTS set_gc_retype AFTER UPDATE OF type ON keys WHEN old.type=2 AND new.type<>2 BEGIN"
+    " DELETE FROM set_members WHERE id=old.id; END;";
+
+/* ---- shared helpers (t_set.h) ------------------------------------------ */
+
+static const char SQL_KEY[] = "SELECT id, type, expires_at, value FROM keys WHERE db=?1 AND key=?2";
+static const char SQL_KEY_CREATE[] =
+    "INSERT INTO keys(db, key, id, type, expires_at, value) VALUES(?1, ?2, ?3, ?4, NULL, ?5)";
+static const char SQL_KEY_CARD[] = "UPDATE keys SET value=?3 WHERE db=?1 AND key=?2";
+static const char SQL_READ_BEGIN[] = "BEGIN";
+static const char SQL_READ_END[] = "COMMIT";
+
+int szLookup(request *r, const char *key, size_t klen, szkey *k) {
+    sqlite3_stmt *s = stmtGet(r->st, SQL_KEY);
+    if (!s) { storeFail(r, "lookup"); return -1; }
+    sqlite3_bind_int(s, 1, r->db);
+    sqlite3_bind_blob(s, 2, key, (int)klen, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        stmtDone(s);
+        if (rc == SQLITE_DONE) return 0;
+        storeFail(r, "lookup");
+        return -1;
+    }
+    k->id = sqlite3_column_int64(s, 0);
+    k->type = sqlite3_column_int(s, 1);
+    long long exp = sqlite3_column_int64(s, 2);
+    k->card = sqlite3_column_int64(s, 3);
+    stmtDone(s);
+    if (exp && exp <= r->now_ms) {
+        keyrow row;
+        keyLookup(r, r->db, key, klen, &row); /* deletes it on the writer */
+        return r->store_error ? -1 : 0;
+    }
+    return 1;
+}
+
+int szLookupArg(request *r, int idx, int type, szkey *k) {
+    int rc = szLookup(r, r->argv[idx], r->argvlen[idx], k);
+    if (rc == 1 && k->type != type) {
+        addReplyWrongType(r);
+        return -1;
+    }
+    return rc;
+}
+
+bool szCreateKey(request *r, const char *key, size_t klen, int type, int64_t id, long long card) {
+    sqlite3_stmt *s = stmtGet(r->st, SQL_KEY_CREATE);
+    if (!s) return storeFail(r, "create");
+    sqlite3_bind_int(s, 1, r->db);
+    sqlite3_bind_blob(s, 2, key, (int)klen, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, id);
+    sqlite3_bind_int(s, 4, type);
+    sqlite3_bind_int64(s, 5, card);
+    int rc = sqlite3_step(s);
+    stmtDone(s);
+    return rc == SQLITE_DONE ? true : storeFail(r, "create");
+}
+
+bool szSetCard(request *r, const char *key, size_t klen, long long card) {
+    if (card <= 0) {
+        keyDelete(r, r->db, key, klen);
+        return !r->store_error;
+    }
+    sqlite3_stmt *s = stmtGet(r->st, SQL_KEY_CARD);
+    if (!s) return storeFail(r, "count");
+    sqlite3_bind_int(s, 1, r->db);
+    sqlite3_bind_blob(s, 2, key, (int)klen, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, card);
+    int rc = sqlite3_step(s);
+    stmtDone(s);
+    return rc == SQLITE_DONE ? true : storeFail(r, "count");
+}
+
+bool szReadBegin(request *r) {
+    if (!sqlite3_get_autocommit(storeDb(r->st))) return false;
+    sqlite3_stmt *s = stmtGet(r->st, SQL_READ_BEGIN);
+    if (!s) return false;
+    bool ok = sqlite3_step(s) == SQLITE_DONE;
+    stmtDone(s);
+    return ok;
+}
+
+void szReadEnd(request *r, bool began) {
+    if (!began) return;
+    sqlite3_stmt *s = stmtGet(r->st, SQL_READ_END);
+    if (s) { sqlite3_step(s); stmtDone(s); }
+}
+
+/* FNV-1a with a murmur finaliser: stable across restarts (it is on disk). */
+int64_t setMemberHash(const void *p, size_t n) {
+    const unsigned char *c = p;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= c[i];
+        h *= 0x100000001b3ULL;
+    }
+    h ^= (uint64_t)n;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    h &= 0x7fffffffffffffffULL;
+    return h ? (int64_t)h : 1;
+}
+
+static const char SQL_HAS[] = "SELECT 1 FROM set_members WHERE id=?1 AND h=?2 AND member=?3";
+
+int setHasMember(request *r, int64_t id, const void *m, size_t len) {
+    sqlite3_stmt *s = stmtGet(r->st, SQL_HAS);
+    if (!s) { storeFail(r, "sismember"); return -1; }
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, setMemberHash(m, len));
+    sqlite3_bind_blob(s, 3, m, (int)len, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    stmtDone(s);
+    if (rc == SQLITE_ROW) return 1;
+    if (rc == SQLITE_DONE) return 0;
+    storeFail(r, "sismember");
+    return -1;
+}
+
+const void *szColBlob(sqlite3_stmt *s, int col, size_t *len) {
+    const void *p = sqlite3_column_blob(s, col);
+    *len = (size_t)sqlite3_column_bytes(s, col);
+    return p ? p : "";
+}
+
+request szScratch(request *r, reply *buf) {
+    replyInit(buf);
+    request tmp = *r;
+    tmp.out = buf;
+    return tmp;
+}
+
+/* ---- set statements ----------------------------------------------------- */
+
+static const char SQL_ADD[] = "INSERT OR IGNORE INTO set_members(id, h, member) VALUES(?1, ?2, ?3)";
+static const char SQL_REM[] = "DELETE FROM set_members WHERE id=?1 AND h=?2 AND member=?3";
+static const char SQL_ALL[] = "SELECT h, member FROM set_members WHERE id=?1";
+static const char SQL_FROM_H[] = "SELECT h, member FROM set_members WHERE id=?1 AND h>=?2 ORDER BY h LIMIT ?3";
+static const char SQL_BEFORE_H[] = "SELECT h, member FROM set_members WHERE id=?1 AND h<?2 ORDER BY h LIMIT ?3";
+static const char SQL_ISMEMBER[] =
+    "SELECT k.type, k.expires_at, EXISTS(SELECT 1 FROM set_members m WHERE m.id=k.id AND m.h=?3 AND m.member=?4) "
+    "FROM keys k WHERE k.db=?1 AND k.key=?2";
+static const char SQL_COPY[] = "INSERT OR IGNORE INTO set_members(id, h, member) SELECT ?1, h, member FROM set_members WHERE id=?2";
+static const char SQL_KEEP_COMMON[] =
+    "DELETE FROM set_members WHERE id=?1 AND NOT EXISTS(SELECT 1 FROM set_members o "
+    "WHERE o.id=?2 AND o.h=set_members.h AND o.member=set_members.member)";
+static const char SQL_DROP_COMMON_SCAN[] =
+    "DELETE FROM set_members WHERE id=?1 AND EXISTS(SELECT 1 FROM set_members o "
+    "WHERE o.id=?2 AND o.h=set_members.h AND o.member=set_members.member)";
+static const char SQL_DROP_COMMON_PROBE[] =
+    "DELETE FROM set_members WHERE id=?1 AND (h, member) IN (SELECT h, member FROM set_members WHERE id=?2)";
+static const char SQL_DROP_ALL[] = "DELETE FROM set_members WHERE id=?1";
+
+/* Run a statement binding up to two ids; returns changes or -1. */
+static long long execIds(request *r, const char *sql, int64_t a, int64_t b, const char *what) {
+    sqlite3_stmt *s = stmtGet(r->st, sql);
+    if (!s) { storeFail(r, what); return -1; }
+    sqlite3_bind_int64(s, 1, a);
+    if (b) sqlite3_bind_int64(s, 2, b);
+    int rc = sqlite3_step(s);
+    stmtDone(s);
+    if (rc != SQLITE_DONE) { storeFail(r, what); return -1; }
+    return sqlite3_changes(storeDb(r->st));
+}
+
+/* Insert (add=true) or delete one member; returns 1 changed, 0 not, -1 error. */
+static int memberWrite(request *r, int64_t id, const void *m, size_t len, bool add) {
+    sqlite3_stmt *s = stmtGet(r->st, add ? SQL_ADD : SQL_REM);
+    if (!s) { storeFail(r, add ? "sadd" : "srem"); return -1; }
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, setMemberHash(m, len));
+    sqlite3_bind_blob(s, 3, m, (int)len, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    stmtDone(s);
+    if (rc != SQLITE_DONE) { storeFail(r, add ? "sadd" : "srem"); return -1; }
+    return sqlite3_changes(storeDb(r->st)) > 0;
+}
+
+/* Reply every member of set `id` as a set (or array) frame. */
+static bool replyAllMembers(request *r, int64_t id, bool as_set) {
+    sqlite3_stmt *s = stmtGet(r->st, SQL_ALL);
+    if (!s) return storeFail(r, "smembers");
+    sqlite3_bind_int64(s, 1, id);
+    reply buf;
+    request tmp = szScratch(r, &buf);
+    long n = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        size_t len;
+        const void *m = szColBlob(s, 1, &len);
+        addReplyBulk(&tmp, m, len);
+        n++;
+    }
+    stmtDone(s);
+    if (rc != SQLITE_DONE) { replyFree(&buf); return storeFail(r, "smembers"); }
+    if (as_set) addReplySetLen(r, n);
+    else addReplyArrayLen(r, n);
+    addReplyRaw(r, buf.buf, buf.len);
+    replyFree(&buf);
+    return true;
+}
+
+static uint64_t randomNext(void) {
+    static __thread uint64_t state;
+    if (!state) state = (uint64_t)ustime() ^ ((uint64_t)(uintptr_t)&state << 17) ^ 0x9e3779b97f4a7c15ULL;
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+}
+
+#define SET_EXACT_RANDOM 2048 /* up to this size random picks are exactly uniform */
+#define SET_RANDOM_WINDOW 64  /* larger sets: pick among this many after a random hash */
+
+static const char SQL_AT[] = "SELECT h, member FROM set_members WHERE id=?1 ORDER BY h, member LIMIT 1 OFFSET ?2";
+
+static bool collect(request *r, sqlite3_stmt *s, szmap *out) {
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        size_t len;
+        const void *m = szColBlob(s, 1, &len);
+        bool added;
+        szmapAdd(out, m, len, &added);
+    }
+    stmtDone(s);
+    return rc == SQLITE_DONE ? true : storeFail(r, "random");
+}
+
+/* Up to n members in hash order from a random hash on, wrapping around. */
+static bool loadWindow(request *r, int64_t id, long long n, szmap *out) {
+    int64_t start = (int64_t)(randomNext() & 0x7fffffffffffffffULL);
+    for (int pass = 0; pass < 2 && (long long)out->n < n; pass++) {
+        sqlite3_stmt *s = stmtGet(r->st, pass == 0 ? SQL_FROM_H : SQL_BEFORE_H);
+        if (!s) return storeFail(r, "random");
+        sqlite3_bind_int64(s, 1, id);
+        sqlite3_bind_int64(s, 2, start);
+        sqlite3_bind_int64(s, 3, n - (long long)out->n);
+        if (!collect(r, s, out)) return false;
+    }
+    return true;
+}
+
+static bool loadAll(request *r, int64_t id, szmap *out) {
+    sqlite3_stmt *s = stmtGet(r->st, SQL_ALL);
+    if (!s) return storeFail(r, "random");
+    sqlite3_bind_int64(s, 1, id);
+    return collect(r, s, out);
+}
+
+/* Move n random entries to the front (partial Fisher-Yates) and drop the
+ * rest. The map's lookups are not used afterwards. */
+static void keepRandom(szmap *m, size_t n) {
+    if (n > m->n) n = m->n;
+    for (size_t i = 0; i < n; i++) {
+        size_t j = i + (size_t)(randomNext() % (m->n - i));
+        szentry t = m->e[i];
+        m->e[i] = m->e[j];
+        m->e[j] = t;
+    }
+    for (size_t i = n; i < m->n; i++) free(m->e[i].m);
+    m->n = n;
+}
+
+/* n distinct random members (n <= card). Exactly uniform for sets up to
+ * SET_EXACT_RANDOM; beyond, a random pick among the SET_RANDOM_WINDOW (or n)
+ * members after a random hash, which stays O(log size + window). */
+static bool randomPick(request *r, const szkey *k, long long n, szmap *out) {
+    bool ok;
+    if (k->card <= SET_EXACT_RANDOM && n == 1) {
+        sqlite3_stmt *s = stmtGet(r->st, SQL_AT);
+        if (!s) return storeFail(r, "random");
+        sqlite3_bind_int64(s, 1, k->id);
+        sqlite3_bind_int64(s, 2, (sqlite3_int64)(randomNext() % (uint64_t)k->card));
+        return collect(r, s, out);
+    }
+    if (k->card <= SET_EXACT_RANDOM) ok = loadAll(r, k->id, out);
+    else ok = loadWindow(r, k->id, n > SET_RANDOM_WINDOW ? n : SET_RANDOM_WINDOW, out);
+    if (ok) keepRandom(out, (size_t)n);
+    return ok;
+}
+
+/* ---- single-key commands ------------------------------------------------ */
+
+/* SADD key member [member ...] */
+static void saddCommand(request *r) {
+    szkey k;
+    int found = szLookupArg(r, 1, OBJ_SET, &k);
+    if (found < 0) return;
+    int64_t id = found ? k.id : keyNewId(r);
+    long long added = 0;
+    for (int i = 2; i < r->argc; i++) {
+        int rc = memberWrite(r, id, r->argv[i], r->argvlen[i], true);
+        if (rc < 0) return;
+        added += rc;
+    }
+    if (added) {
+        if (!(found ? szSetCard(r, r->argv[1], r->argvlen[1], k.card + added)
+                    : szCreateKey(r, r->argv[1], r->argvlen[1], OBJ_SET, id, added))) return;
+        keyTouched(r, r->db, r->argv[1], r->argvlen[1]);
+        r->dirty += (int)added;
+    }
+    addReplyLongLong(r, added);
+}
+
+/* SREM key member [member ...] */
+static void sremCommand(request *r) {
+    szkey k;
+    int found = szLookupArg(r, 1, OBJ_SET, &k);
+    if (found <= 0) { if (found == 0) addReplyLongLong(r, 0); return; }
+    long long deleted = 0;
+    for (int i = 2; i < r->argc && deleted < k.card; i++) {
+        int rc = memberWrite(r, k.id, r->argv[i], r->argvlen[i], false);
+        if (rc < 0) return;
+        deleted += rc;
+    }
+    if (deleted) {
+        if (!szSetCard(r, r->argv[1], r->argvlen[1], k.card - deleted)) return;
+        keyTouched(r, r->db, r->argv[1], r->argvlen[1]);
+        r->dirty += (int)deleted;
+    }
+    addReplyLongLong(r, deleted);
+}
+
+static void smembersCommand(request *r) {
+    bool began = szReadBegin(r);
+    szkey k;
+    int found = szLookupArg(r, 1, OBJ_SET, &k);
+    if (found == 0) addReplySetLen(r, 0);
+    else if (found > 0) replyAllMembers(r, k.id, true);
+    szReadEnd(r, began);
+}
+
+/* SISMEMBER key member: one statement for the key and the probe. */
+static void sismemberCommand(request *r) {
+    sqlite3_stmt *s = stmtGet(r->st, SQL_ISMEMBER);
+    if (!s) { storeFail(r, "sismember"); return; }
+    sqlite3_bind_int(s, 1, r->db);
+    sqlite3_bind_blob(s, 2, r->argv[1], (int)r->argvlen[1], SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, setMemberHash(r->argv[2], r->argvlen[2]));
+    sqlite3_bind_blob(s, 4, r->argv[2], (int)r->argvlen[2], SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    int type = OBJ_SET, is = 0;
+    if (rc == SQLITE_ROW) {
+        long long exp = sqlite3_column_int64(s, 1);
+        if (!exp || exp > r->now_ms) {
+            type = sqlite3_column_int(s, 0);
+            is = sqlite3_column_int(s, 2);
+        }
+    }
+    stmtDone(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) storeFail(r, "sismember");
+    else if (type != OBJ_SET) addReplyWrongType(r);
+    else addReplyLongLong(r, is);
+}
+
+static void smismemberCommand(request *r) {
+    bool began = szReadBegin(r);
+    szkey k;
+    int found = szLookupArg(r, 1, OBJ_SET, &k);
+    if (found >= 0) {
+        reply buf;
+        request tmp = szScratch(r, &buf);
+        int i = 2;
+        for (; i < r->argc; i++) {
+            int rc = found ? setHasMember(r, k.id, r->argv[i], r->argvlen[i]) : 0;
+            if (rc < 0) break;
+            addReplyLongLong(&tmp, rc);
+        }
+        if (i == r->argc) {
+            addReplyArrayLen(r, r->argc - 2);
+            addReplyRaw(r, buf.buf, buf.len);
+        }
+        replyFree(&buf);
+    }
+    szReadEnd(r, began);
+}
+
+static void scardCommand(request *r) {
+    szkey k;
+    int found = szLookupArg(r, 1, OBJ_SET, &k);
+    if (found >= 0) addReplyLongLong(r, found ? k.card : 0);
+}
+
+/* SPOP key [count] */
+static void spopCommand(request *r) {
+    long long count = -1;
+    if (r->argc > 3) { addReplySyntaxError(r); return; }
+    if (r->argc == 3 && !getPositiveLongArg(r, 2, &count, "ERR value is out of range, must be positive")) return;
+    szkey k;
+    int found = szLookupArg(r, 1, OBJ_SET, &k);
+    if (found < 0) return;
+    if (!found || count == 0) {
+        if (count < 0) addReplyNull(r);
+        else addReplySetLen(r, 0);
+        return;
+    }
+    if (count >= k.card) { /* everything goes */
+        if (!replyAllMembers(r, k.id, true)) return;
+        keyDelete(r, r->db, r->argv[1], r->argvlen[1]);
+        r->dirty += (int)k.card;
+        return;
+    }
+    szmap picked = {0};
+    if (!randomPick(r, &k, count < 0 ? 1 : count, &picked)) { szmapFree(&picked); return; }
+    reply buf;
+    request tmp = szScratch(r, &buf);
+    for (size_t i = 0; i < picked.n; i++) {
+        if (memberWrite(r, k.id, picked.e[i].m, picked.e[i].len, false) < 0) goto done;
+        addReplyBulk(&tmp, picked.e[i].m, picked.e[i].len);
+    }
+    if (!szSetCard(r, r->argv[1], r->argvlen[1], k.card - (long long)picked.n)) goto done;
+    keyTouched(r, r->db, r->argv[1], r->argvlen[1]);
+    r->dirty += (int)picked.n;
+    if (count >= 0) addReplySetLen(r, (long)picked.n);
+    addReplyRaw(r, buf.buf, buf.len);
+done:
+    replyFree(&buf);
+    szmapFree(&picked);
+}
+
+/* SRANDMEMBER key [count] */
+static void srandmemberCommandImpl(request *r) {
+    long long count = 0;
+    bool with_count = r->argc == 3;
+    if (r->argc > 3) { addReplySyntaxError(r); return; }
+    if (with_count) {
+        if (!getLongLongArg(r, 2, &count, NULL)) return;
+        if (count < -INT64_MAX) {
+            addReplyError(r, "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807");
+            return;
+        }
+    }
+    szkey k;
+    int found = szLookupArg(r, 1, OBJ_SET, &k);
+    if (found < 0) return;
+    if (!found || (with_count && count == 0)) {
+        if (with_count) addReplyArrayLen(r, 0);
+        else addReplyNull(r);
+        return;
+    }
+    if (!with_count || count < 0) { /* independent picks, repeats allowed */
+        long long n = with_count ? -count : 1;
+        szmap all = {0};
+        if (k.card <= SET_EXACT_RANDOM && n > 1 && !loadAll(r, k.id, &all)) { szmapFree(&all); return; }
+        reply buf;
+        request tmp = szScratch(r, &buf);
+        for (long long i = 0; i < n; i++) {
+            if (all.n) {
+                szentry *e = &all.e[randomNext() % all.n];
+                addReplyBulk(&tmp, e->m, e->len);
+                continue;
+            }
+            szmap one = {0};
+            bool ok = randomPick(r, &k, 1, &one);
+            if (ok && one.n) addReplyBulk(&tmp, one.e[0].m, one.e[0].len);
+            szmapFree(&one);
+            if (!ok) { replyFree(&buf); szmapFree(&all); return; }
+        }
+        szmapFree(&all);
+        if (with_count) addReplyArrayLen(r, n);
+        addReplyRaw(r, buf.buf, buf.len);
+        replyFree(&buf);
+        return;
+    }
+    if (count >= k.card) { replyAllMembers(r, k.id, false); return; }
+    szmap picked = {0};
+    if (randomPick(r, &k, count, &picked)) {
+        addReplyArrayLen(r, (long)picked.n);
+        for (size_t i = 0; i < picked.n; i++) addReplyBulk(r, picked.e[i].m, picked.e[i].len);
+    }
+    szmapFree(&picked);
+}
+
+static void srandmemberCommand(request *r) {
+    bool began = szReadBegin(r);
+    srandmemberCommandImpl(r);
+    szReadEnd(r, began);
+}
+
+/* SMOVE source destination member */
+static void smoveCommand(request *r) {
+    szkey src, dst;
+    int sfound = szLookup(r, r->argv[1], r->argvlen[1], &src);
+    if (sfound < 0) return;
+    if (!sfound) { addReplyLongLong(r, 0); return; }
+    int dfound = szLookup(r, r->argv[2], r->argvlen[2], &dst);
+    if (dfound < 0) return;
+    if (src.type != OBJ_SET || (dfound && dst.type != OBJ_SET)) { addReplyWrongType(r); return; }
+    const char *m = r->argv[3];
+    size_t mlen = r->argvlen[3];
+    if (dfound && dst.id == src.id) {
+        int rc = setHasMember(r, src.id, m, mlen);
+        if (rc >= 0) addReplyLongLong(r, rc);
+        return;
+    }
+    int rc = memberWrite(r, src.id, m, mlen, false);
+    if (rc <= 0) { if (rc == 0) addReplyLongLong(r, 0); return; }
+    if (!szSetCard(r, r->argv[1], r->argvlen[1], src.card - 1)) return;
+    keyTouched(r, r->db, r->argv[1], r->argvlen[1]);
+    int64_t id = dfound ? dst.id : keyNewId(r);
+    rc = memberWrite(r, id, m, mlen, true);
+    if (rc < 0) return;
+    if (rc) {
+        if (!(dfound ? szSetCard(r, r->argv[2], r->argvlen[2], dst.card + 1)
+                     : szCreateKey(r, r->argv[2], r->argvlen[2], OBJ_SET, id, 1))) return;
+        keyTouched(r, r->db, r->argv[2], r->argvlen[2]);
+    }
+    r->dirty++;
+    addReplyLongLong(r, 1);
+}
+
+/* ---- multi-key algebra -------------------------------------------------- */
+
+enum { OP_INTER, OP_UNION, OP_DIFF };
+
+/* Look up argv[first .. first+n-1] (all must be sets or missing). Missing
+ * keys get id 0 and card 0. Returns false after replying an error. */
+static bool lookupSets(request *r, int first, int n, szkey *ks) {
+    for (int i = 0; i < n; i++) {
+        int rc = szLookupArg(r, first + i, OBJ_SET, &ks[i]);
+        if (rc < 0) return false;
+        if (rc == 0) ks[i] = (szkey){0, OBJ_SET, 0};
+    }
+    return true;
+}
+
+/* Stable sort by cardinality, smallest first (Redis's order for SINTER). */
+static void sortByCard(szkey *ks, int n) {
+    for (int i = 1; i < n; i++) {
+        szkey t = ks[i];
+        int j = i - 1;
+        for (; j >= 0 && ks[j].card > t.card; j--) ks[j + 1] = ks[j];
+        ks[j + 1] = t;
+    }
+}
+
+/* Walk set ks[0] and keep members present in all (inter) or none (diff) of
+ * the others. Emits to tmp, or only counts (limit: stop at that many). */
+static bool probeWalk(request *r, szkey *ks, int n, int op, request *tmp, long long limit, long long *count) {
+    sqlite3_stmt *s = stmtGet(r->st, SQL_ALL);
+    if (!s) return storeFail(r, "sinter");
+    sqlite3_bind_int64(s, 1, ks[0].id);
+    int rc;
+    *count = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        size_t len;
+        const void *m = szColBlob(s, 1, &len);
+        bool keep = true;
+        for (int j = 1; j < n && keep; j++) {
+            if (ks[j].id == 0) { keep = op == OP_DIFF; continue; }
+            if (ks[j].id == ks[0].id) { keep = op == OP_INTER; continue; }
+            int has = setHasMember(r, ks[j].id, m, len);
+            if (has < 0) { stmtDone(s); return false; }
+            keep = op == OP_INTER ? has == 1 : has == 0;
+        }
+        if (!keep) continue;
+        if (tmp) addReplyBulk(tmp, m, len);
+        if (++*count == limit) break;
+    }
+    stmtDone(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return storeFail(r, "sinter");
+    return true;
+}
+
+/* SINTER/SUNION/SDIFF on the read connection: reply a set. */
+static void algebraReply(request *r, int op, int first, int n, bool card_only, long long limit) {
+    szkey *ks = calloc((size_t)n, sizeof(szkey));
+    if (!ks) { addReplyError(r, "ERR out of memory"); return; }
+    bool began = szReadBegin(r);
+    if (!lookupSets(r, first, n, ks)) goto done;
+    reply buf;
+    request tmp = szScratch(r, &buf);
+    long long count = 0;
+    bool ok = true;
+    if (op == OP_UNION) {
+        szmap all = {0};
+        for (int i = 0; i < n && ok; i++) {
+            if (!ks[i].id) continue;
+            sqlite3_stmt *s = stmtGet(r->st, SQL_ALL);
+            if (!s) { ok = storeFail(r, "sunion"); break; }
+            sqlite3_bind_int64(s, 1, ks[i].id);
+            int rc;
+            while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+                size_t len;
+                const void *m = szColBlob(s, 1, &len);
+                bool added;
+                szmapAdd(&all, m, len, &added);
+                if (added) addReplyBulk(&tmp, m, len);
+            }
+            stmtDone(s);
+            if (rc != SQLITE_DONE) ok = storeFail(r, "sunion");
+        }
+        count = (long long)all.n;
+        szmapFree(&all);
+    } else {
+        if (op == OP_INTER) sortByCard(ks, n);
+        bool empty = ks[0].id == 0;
+        for (int i = 1; i < n && op == OP_INTER; i++) empty |= ks[i].id == 0;
+        if (!empty) ok = probeWalk(r, ks, n, op, card_only ? NULL : &tmp, limit, &count);
+    }
+    if (ok) {
+        if (card_only) addReplyLongLong(r, count);
+        else {
+            addReplySetLen(r, (long)count);
+            addReplyRaw(r, buf.buf, buf.len);
+        }
+    }
+    replyFree(&buf);
+done:
+    szReadEnd(r, began);
+    free(ks);
+}
+
+static void sinterCommand(request *r) { algebraReply(r, OP_INTER, 1, r->argc - 1, false, 0); }
+static void sunionCommand(request *r) { algebraReply(r, OP_UNION, 1, r->argc - 1, false, 0); }
+static void sdiffCommand(request *r) { algebraReply(r, OP_DIFF, 1, r->argc - 1, false, 0); }
+
+/* SINTERCARD numkeys key [key ...] [LIMIT limit] */
+static void sintercardCommand(request *r) {
+    long long numkeys, limit = 0;
+    if (!getLongLongArg(r, 1, &numkeys, "ERR numkeys should be greater than 0")) return;
+    if (numkeys < 1) { addReplyError(r, "ERR numkeys should be greater than 0"); return; }
+    if (numkeys > r->argc - 2) { addReplyError(r, "ERR Number of keys can't be greater than number of args"); return; }
+    for (int i = 2 + (int)numkeys; i < r->argc; i++) {
+        if (argIs(r, i, "limit") && i + 1 < r->argc) {
+            if (!getPositiveLongArg(r, i + 1, &limit, "ERR LIMIT can't be negative")) return;
+            i++;
+        } else {
+            addReplySyntaxError(r);
+            return;
+        }
+    }
+    algebraReply(r, OP_INTER, 2, (int)numkeys, true, limit);
+}
+
+/* The STORE forms: build the result under a fresh id, then swap it in. */
+static void algebraStore(request *r, int op) {
+    int n = r->argc - 2;
+    szkey *ks = calloc((size_t)n, sizeof(szkey));
+    if (!ks) { addReplyError(r, "ERR out of memory"); return; }
+    if (!lookupSets(r, 2, n, ks)) { free(ks); return; }
+    int64_t id = keyNewId(r);
+    long long total = 0, ch;
+    if (op == OP_UNION) {
+        for (int i = 0; i < n; i++) {
+            if (!ks[i].id) continue;
+            if ((ch = execIds(r, SQL_COPY, id, ks[i].id, "sunionstore")) < 0) goto done;
+            total += ch;
+        }
+    } else if (op == OP_INTER) {
+        sortByCard(ks, n);
+        bool empty = false;
+        for (int i = 0; i < n; i++) empty |= ks[i].id == 0;
+        if (!empty) {
+            if ((total = execIds(r, SQL_COPY, id, ks[0].id, "sinterstore")) < 0) goto done;
+            for (int i = 1; i < n && total > 0; i++) {
+                if (ks[i].id == ks[0].id) continue;
+                if ((ch = execIds(r, SQL_KEEP_COMMON, id, ks[i].id, "sinterstore")) < 0) goto done;
+                total -= ch;
+            }
+        }
+    } else if (ks[0].id) {
+        if ((total = execIds(r, SQL_COPY, id, ks[0].id, "sdiffstore")) < 0) goto done;
+        for (int i = 1; i < n && total > 0; i++) {
+            if (!ks[i].id) continue;
+            const char *sql = ks[i].id == ks[0].id ? SQL_DROP_ALL
+                            : ks[i].card < total ? SQL_DROP_COMMON_PROBE : SQL_DROP_COMMON_SCAN;
+            if ((ch = execIds(r, sql, id, sql == SQL_DROP_ALL ? 0 : ks[i].id, "sdiffstore")) < 0) goto done;
+            total -= ch;
+        }
+    }
+    keyDelete(r, r->db, r->argv[1], r->argvlen[1]);
+    if (r->store_error) goto done;
+    if (total > 0) {
+        if (!szCreateKey(r, r->argv[1], r->argvlen[1], OBJ_SET, id, total)) goto done;
+        keyTouched(r, r->db, r->argv[1], r->argvlen[1]);
+        r->dirty++;
+    }
+    addReplyLongLong(r, total);
+done:
+    free(ks);
+}
+
+static void sinterstoreCommand(request *r) { algebraStore(r, OP_INTER); }
+static void sunionstoreCommand(request *r) { algebraStore(r, OP_UNION); }
+static void sdiffstoreCommand(request *r) { algebraStore(r, OP_DIFF); }
+
+/* ---- SSCAN --------------------------------------------------------------- */
+
+/* Redis parses scan cursors with strtoull: no leading space, nothing after. */
+bool szParseCursor(request *r, int idx, unsigned long long *cursor) {
+    const char *p = r->argv[idx];
+    char *end;
+    errno = 0;
+    *cursor = strtoull(p, &end, 10);
+    if (isspace((unsigned char)p[0]) || *end != '\0' || errno == ERANGE) {
+        addReplyError(r, "ERR invalid cursor");
+        return false;
+    }
+    return true;
+}
+
+/* Parse [MATCH pattern] [COUNT count] from argv[3]. */
+bool szParseScanOptions(request *r, long long *count, const char **pat, size_t *plen) {
+    *count = 10;
+    *pat = NULL;
+    *plen = 0;
+    for (int i = 3; i < r->argc; i += 2) {
+        if (argIs(r, i, "count") && i + 1 < r->argc) {
+            if (!getLongLongArg(r, i + 1, count, NULL)) return false;
+            if (*count < 1) { addReplySyntaxError(r); return false; }
+        } else if (argIs(r, i, "match") && i + 1 < r->argc) {
+            *pat = r->argv[i + 1];
+            *plen = r->argvlen[i + 1];
+            if (*plen == 1 && (*pat)[0] == '*') *pat = NULL;
+        } else {
+            addReplySyntaxError(r);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void sscanCommandImpl(request *r) {
+    unsigned long long cursor;
+    if (!szParseCursor(r, 2, &cursor)) return;
+    szkey k;
+    int found = szLookupArg(r, 1, OBJ_SET, &k);
+    if (found < 0) return;
+    if (!found || cursor > (unsigned long long)INT64_MAX) {
+        addReplyArrayLen(r, 2);
+        addReplyBulkCString(r, "0");
+        addReplyArrayLen(r, 0);
+        return;
+    }
+    long long count;
+    const char *pat;
+    size_t plen;
+    if (!szParseScanOptions(r, &count, &pat, &plen)) return;
+    bool all = k.card <= SET_SMALL;
+    sqlite3_stmt *s = stmtGet(r->st, all ? SQL_ALL : SQL_FROM_H);
+    if (!s) { storeFail(r, "sscan"); return; }
+    sqlite3_bind_int64(s, 1, k.id);
+    if (!all) {
+        sqlite3_bind_int64(s, 2, (sqlite3_int64)cursor);
+        sqlite3_bind_int64(s, 3, -1);
+    }
+    reply buf;
+    request tmp = szScratch(r, &buf);
+    long n = 0;
+    long long seen = 0, last = 0, next = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        long long h = sqlite3_column_int64(s, 0);
+        /* Never split members sharing a hash across two calls. */
+        if (!all && seen >= count && h != last) { next = h; break; }
+        seen++;
+        last = h;
+        size_t len;
+        const void *m = szColBlob(s, 1, &len);
+        if (pat && !stringmatchlen(pat, plen, m, len, false)) continue;
+        addReplyBulk(&tmp, m, len);
+        n++;
+    }
+    stmtDone(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) { replyFree(&buf); storeFail(r, "sscan"); return; }
+    addReplyArrayLen(r, 2);
+    addReplyBulkLongLong(r, next);
+    addReplyArrayLen(r, n);
+    addReplyRaw(r, buf.buf, buf.len);
+    replyFree(&buf);
+}
+
+static void sscanCommand(request *r) {
+    bool began = szReadBegin(r);
+    sscanCommandImpl(r);
+    szReadEnd(r, began);
+}
+
+#define W (CMD_WRITE | CMD_DENYOOM)
+#define R (CMD_READONLY | CMD_FAST)
+static const command set_commands[] = {
+    {"sadd", saddCommand, -3, W | CMD_FAST, 1, 1, 1, "set", "Adds one or more members to a set. Creates the key if it doesn't exist.", "1.0.0", NULL},
+    {"srem", sremCommand, -3, CMD_WRITE | CMD_FAST, 1, 1, 1, "set", "Removes one or more members from a set. Deletes the set if the last member was removed.", "1.0.0", NULL},
+    {"smembers", smembersCommand, 2, CMD_READONLY, 1, 1, 1, "set", "Returns all members of a set.", "1.0.0", NULL},
+    {"sismember", sismemberCommand, 3, R, 1, 1, 1, "set", "Determines whether a member belongs to a set.", "1.0.0", NULL},
+    {"smismember", smismemberCommand, -3, R, 1, 1, 1, "set", "Determines whether multiple members belong to a set.", "6.2.0", NULL},
+    {"scard", scardCommand, 2, R, 1, 1, 1, "set", "Returns the number of members in a set.", "1.0.0", NULL},
+    {"spop", spopCommand, -2, CMD_WRITE | CMD_FAST, 1, 1, 1, "set", "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.", "1.0.0", NULL},
+    {"srandmember", srandmemberCommand, -2, CMD_READONLY, 1, 1, 1, "set", "Get one or multiple random members from a set", "1.0.0", NULL},
+    {"smove", smoveCommand, 4, CMD_WRITE | CMD_FAST, 1, 2, 1, "set", "Moves a member from one set to another.", "1.0.0", NULL},
+    {"sinter", sinterCommand, -2, CMD_READONLY, 1, -1, 1, "set", "Returns the intersect of multiple sets.", "1.0.0", NULL},
+    {"sunion", sunionCommand, -2, CMD_READONLY, 1, -1, 1, "set", "Returns the union of multiple sets.", "1.0.0", NULL},
+    {"sdiff", sdiffCommand, -2, CMD_READONLY, 1, -1, 1, "set", "Returns the difference of multiple sets.", "1.0.0", NULL},
+    {"sintercard", sintercardCommand, -3, CMD_READONLY, 0, 0, 0, "set", "Returns the number of members of the intersect of multiple sets.", "7.0.0", NULL},
+    {"sinterstore", sinterstoreCommand, -3, W, 1, -1, 1, "set", "Stores the intersect of multiple sets in a key.", "1.0.0", NULL},
+    {"sunionstore", sunionstoreCommand, -3, W, 1, -1, 1, "set", "Stores the union of multiple sets in a key.", "1.0.0", NULL},
+    {"sdiffstore", sdiffstoreCommand, -3, W, 1, -1, 1, "set", "Stores the difference of multiple sets in a key.", "1.0.0", NULL},
+    {"sscan", sscanCommand, -3, CMD_READONLY, 1, 1, 1, "set", "Iterates over members of a set.", "2.8.0", NULL},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
+};
+
+void setRegister(void) {
+    storeRegisterSchema(SET_SCHEMA);
+    commandRegisterTable(set_commands);
+}

@@ -1,0 +1,87 @@
+/*
+ * t_set.h — helpers shared by the set and sorted-set files (t_set.c,
+ * t_zset.c, t_zset_ops.c): typed key lookup with the element count kept in
+ * keys.value, read snapshots, the member hash sets are keyed by, and an
+ * in-memory member map for the multi-key algebra (SUNION, ZUNION, ...).
+ */
+#ifndef SOLIDIS_T_SET_H
+#define SOLIDIS_T_SET_H
+
+#include "queue_internal.h"
+
+/* A set or sorted-set key as a command sees it. */
+typedef struct szkey {
+    int64_t id;
+    int type;
+    long long card; /* element count, cached in keys.value */
+} szkey;
+
+/* Look key up. Returns 1 found, 0 missing (or expired: deleted on the
+ * writer), -1 when an error was already replied (storage). */
+int szLookup(request *r, const char *key, size_t klen, szkey *k);
+/* Same, for argv[idx], replying WRONGTYPE (and returning -1) unless the key
+ * is of `type`. */
+int szLookupArg(request *r, int idx, int type, szkey *k);
+/* Create the keys row of a new set/zset holding `card` elements. */
+bool szCreateKey(request *r, const char *key, size_t klen, int type, int64_t id, long long card);
+/* Store a new element count; 0 deletes the key (as Redis does). */
+bool szSetCard(request *r, const char *key, size_t klen, long long card);
+
+/* Read commands: one snapshot across statements (no-op on the writer). */
+bool szReadBegin(request *r);
+void szReadEnd(request *r, bool began);
+
+/* The 63-bit hash (never 0) that orders a set's members on disk. */
+int64_t setMemberHash(const void *p, size_t n);
+/* Is `m` a member of the set with this id? -1 on storage error. */
+int setHasMember(request *r, int64_t id, const void *m, size_t len);
+
+/* Blob column helper: never NULL. */
+const void *szColBlob(sqlite3_stmt *s, int col, size_t *len);
+
+/* SSCAN/ZSCAN argument parsing: the cursor (strtoull rules, "ERR invalid
+ * cursor") and [MATCH pattern] [COUNT count] from argv[3]. */
+bool szParseCursor(request *r, int idx, unsigned long long *cursor);
+bool szParseScanOptions(request *r, long long *count, const char **pat, size_t *plen);
+
+/* A scratch reply for content whose length is known only at the end. */
+request szScratch(request *r, reply *buf);
+
+/* ---- member map ------------------------------------------------------- */
+
+typedef struct szentry {
+    char *m;
+    size_t len;
+    double score;
+    uint64_t h;
+} szentry;
+
+typedef struct szmap {
+    szentry *e;       /* entries in insertion order */
+    size_t n, cap;
+    uint32_t *slots;  /* open addressing: entry index + 1, 0 = empty */
+    size_t nslots;
+} szmap;
+
+/* Find or add a member; *added tells which. The member bytes are copied. */
+szentry *szmapAdd(szmap *m, const void *p, size_t len, bool *added);
+szentry *szmapFind(const szmap *m, const void *p, size_t len);
+void szmapFree(szmap *m);
+/* Sort entries by (score, member bytes) the way sorted sets order them. The
+ * map's slots are dropped (lookups no longer work afterwards). */
+void szmapSortByScore(szmap *m);
+
+/* ---- sorted sets (t_zset.c, t_zset_ops.c) ------------------------------ */
+
+/* One element of a sorted-set reply: RESP3 pairs [member, double] when
+ * withscores, RESP2 a flat member, score. */
+void zsetEmitEntry(request *tmp, const void *m, size_t len, double score, bool withscores);
+/* The reply header for n such elements. */
+void zsetEmitHeader(request *r, long n, bool withscores);
+/* Replace key argv[dstidx] with a sorted set of m's entries (deleting it when
+ * m is empty) and reply the element count. */
+bool zsetStoreEntries(request *r, int dstidx, const szmap *m);
+/* Registers ZUNION/ZINTER/ZDIFF(STORE) and ZINTERCARD (t_zset_ops.c). */
+void zsetOpsRegister(void);
+
+#endif
