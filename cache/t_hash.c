@@ -1,8 +1,9 @@
 /*
- * t_hash.c — hashes: HSET HSETNX HMSET HGET HMGET HGETALL HKEYS HVALS HDEL
- * HEXISTS HLEN HSTRLEN HINCRBY HINCRBYFLOAT HSCAN HRANDFIELD, and per-field
- * TTLs as in Redis 7.4: HEXPIRE HPEXPIRE HEXPIREAT HPEXPIREAT HTTL HPTTL
- * HEXPIRETIME HPEXPIRETIME HPERSIST, with a background sweeper.
+ * t_hash.c — hashes: the storage every hash command shares (t_hash.h) and
+ * HSET HSETNX HMSET HGET HMGET HGETALL HKEYS HVALS HDEL HEXISTS HLEN HSTRLEN
+ * HINCRBY HINCRBYFLOAT HSCAN HRANDFIELD. The per-field TTLs of Redis 7.4
+ * (HEXPIRE ... HPERSIST) and the sweeper that deletes expired fields are in
+ * t_hash_ttl.c.
  *
  * Storage
  * -------
@@ -25,17 +26,16 @@
  * (an empty seek for hashes that never used one). A write command first
  * deletes the key's expired fields (one indexed DELETE, run only when the
  * lookup saw some), so writers only ever see live rows and keys.value stays
- * exact. In the background the "hash-field-expire" task deletes at most
- * HFE_SLICE expired fields per call in expiry order, fixes the counts and
- * deletes keys whose last field went. As in Redis, a key whose fields have
- * all expired but are not swept yet still EXISTS for that short while, while
+ * exact. In the background the sweeper (t_hash_ttl.c) deletes expired
+ * fields and fixes the counts. As in Redis, a key whose fields have all
+ * expired but are not swept yet still EXISTS for that short while, while
  * HLEN/HGETALL already show it empty.
  *
  * Reads that need more than one statement (HMGET, HSCAN, HRANDFIELD, HTTL...)
  * run inside one read transaction so they see a single snapshot, unless the
  * connection is already inside one (a read queued in MULTI runs on the writer).
  */
-#include "cache_internal.h"
+#include "t_hash.h"
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -44,9 +44,6 @@
 #include <errno.h>
 #include <ctype.h>
 
-#define HFE_SLICE 1000
-/* Largest absolute field expiry Redis 7.4 accepts (HFE_MAX_ABS_TIME_MSEC). */
-#define HFE_MAX_ABS_TIME_MSEC 70368744177663LL
 /* Hashes up to this many fields are returned whole by HSCAN from cursor 0,
  * as Redis does for listpack-encoded hashes. */
 #define HASH_SMALL 128
@@ -77,14 +74,14 @@ static const char SQL_HKEY_W[] =
     "FROM keys WHERE db=?1 AND key=?2";
 static const char SQL_KEY_INSERT[] =
     "INSERT INTO keys(db, key, id, type, expires_at, value) VALUES(?1, ?2, ?3, 4, NULL, ?4)";
-static const char SQL_KEY_COUNT[] = "UPDATE keys SET value=?3 WHERE db=?1 AND key=?2";
+const char SQL_HASH_KEY_COUNT[] = "UPDATE keys SET value=?3 WHERE db=?1 AND key=?2";
 static const char SQL_PURGE_KEY[] = "DELETE FROM hashes WHERE id=?1 AND expires_at<=?2";
 
 /* One field together with its key: a single statement, a single snapshot. */
 static const char SQL_FIELD_GET[] =
     "SELECT k.type, k.expires_at, h.seq, h.value, h.expires_at FROM keys k "
     "LEFT JOIN hashes h ON h.id=k.id AND h.field=?3 WHERE k.db=?1 AND k.key=?2";
-static const char SQL_FIELD_ROW[] = "SELECT value, expires_at FROM hashes WHERE id=?1 AND field=?2";
+const char SQL_HASH_FIELD_ROW[] = "SELECT value, expires_at FROM hashes WHERE id=?1 AND field=?2";
 /* An upsert that tells a created field from an overwritten one: a new row
  * gets seq ?4 (above every seq of the hash), an old one keeps its own. */
 static const char SQL_FIELD_UPSERT[] =
@@ -94,7 +91,6 @@ static const char SQL_FIELD_UPSERT_KEEPTTL[] =
     "INSERT INTO hashes(id, field, seq, value) VALUES(?1, ?2, ?4, ?3) "
     "ON CONFLICT(id, field) DO UPDATE SET value=excluded.value RETURNING seq";
 static const char SQL_FIELD_DELETE[] = "DELETE FROM hashes WHERE id=?1 AND field=?2";
-static const char SQL_FIELD_SET_TTL[] = "UPDATE hashes SET expires_at=?3 WHERE id=?1 AND field=?2";
 
 static const char SQL_ALL[] =
     "SELECT k.type, k.expires_at, h.field, h.value, h.expires_at FROM keys k "
@@ -111,24 +107,13 @@ static const char SQL_LIVE_NTH[] =
 static const char SQL_READ_BEGIN[] = "BEGIN";
 static const char SQL_READ_END[] = "COMMIT";
 
-/* Sweeper. */
-static const char SQL_SWEEP_IDS[] =
-    "SELECT DISTINCT id FROM (SELECT id FROM hashes WHERE expires_at<=?1 ORDER BY expires_at LIMIT ?2)";
-static const char SQL_PURGE_SOME[] =
-    "DELETE FROM hashes WHERE id=?1 AND field IN "
-    "(SELECT field FROM hashes WHERE id=?1 AND expires_at<=?2 LIMIT ?3)";
-/* The keys row of an id: one (db, id) index seek per database. */
-static const char SQL_KEY_BY_ID[] =
-    "WITH RECURSIVE d(n) AS (SELECT 0 UNION ALL SELECT n+1 FROM d WHERE n+1<?1) "
-    "SELECT k.db, k.key, k.value FROM d JOIN keys k INDEXED BY keys_by_id ON k.db=d.n AND k.id=?2 LIMIT 1";
-
 /* ---- helpers ------------------------------------------------------------ */
 
 static bool isLiveAt(sqlite3_stmt *s, int col, long long now_ms) {
     return sqlite3_column_type(s, col) == SQLITE_NULL || sqlite3_column_int64(s, col) > now_ms;
 }
 
-static const void *colBlob(sqlite3_stmt *s, int col, size_t *len) {
+const void *hashColBlob(sqlite3_stmt *s, int col, size_t *len) {
     const void *p = sqlite3_column_blob(s, col);
     *len = (size_t)sqlite3_column_bytes(s, col);
     return p ? p : "";
@@ -140,21 +125,21 @@ static void bindKey(sqlite3_stmt *s, request *r, int db, int kidx) {
 }
 
 /* A scratch reply for content whose length is known only at the end. */
-static request scratch(request *r, reply *buf) {
+request hashScratch(request *r, reply *buf) {
     replyInit(buf);
     request tmp = *r;
     tmp.out = buf;
     return tmp;
 }
 
-static void flushScratch(request *r, reply *buf) {
+void hashFlushScratch(request *r, reply *buf) {
     addReplyRaw(r, buf->buf, buf->len);
     replyFree(buf);
 }
 
 /* Read transactions: one snapshot for a multi-statement read. Returns true
- * when it opened one (then readEnd must be called). */
-static bool readBegin(request *r) {
+ * when it opened one (then hashReadEnd must be called). */
+bool hashReadBegin(request *r) {
     if (!sqlite3_get_autocommit(storeDb(r->st))) return false;
     sqlite3_stmt *s = stmtGet(r->st, SQL_READ_BEGIN);
     if (!s) return false;
@@ -163,7 +148,7 @@ static bool readBegin(request *r) {
     return rc == SQLITE_DONE;
 }
 
-static void readEnd(request *r, bool began) {
+void hashReadEnd(request *r, bool began) {
     if (!began) return;
     sqlite3_stmt *s = stmtGet(r->st, SQL_READ_END);
     if (s) { sqlite3_step(s); stmtDone(s); }
@@ -182,15 +167,6 @@ static uint64_t randomNext(void) {
 static uint64_t randomBelow(uint64_t n) { return n ? randomNext() % n : 0; }
 
 /* ---- the key ------------------------------------------------------------ */
-
-typedef struct hkey {
-    int64_t id;
-    long long stored;   /* rows in `hashes` (keys.value) */
-    long long expired;  /* rows already past their TTL, not swept yet */
-    int64_t next_seq;   /* writer: the seq the next new field gets */
-    bool fresh;         /* created by this command, keys row not written yet */
-    bool changed;       /* fields changed: touch the key when saving */
-} hkey;
 
 static long long hashLive(const hkey *h) { return h->stored - h->expired; }
 
@@ -228,7 +204,7 @@ static int hashFindGeneric(request *r, int kidx, hkey *h, bool writer) {
     return 1;
 }
 
-static int hashFind(request *r, int kidx, hkey *h) { return hashFindGeneric(r, kidx, h, false); }
+int hashFind(request *r, int kidx, hkey *h) { return hashFindGeneric(r, kidx, h, false); }
 
 /* Writer: write the key's field count back, deleting the key at zero. */
 static bool hashStoreCount(request *r, int kidx, hkey *h) {
@@ -236,7 +212,7 @@ static bool hashStoreCount(request *r, int kidx, hkey *h) {
         keyDelete(r, r->db, r->argv[kidx], r->argvlen[kidx]);
         return !r->store_error;
     }
-    sqlite3_stmt *s = stmtGet(r->st, SQL_KEY_COUNT);
+    sqlite3_stmt *s = stmtGet(r->st, SQL_HASH_KEY_COUNT);
     if (!s) return storeFail(r, "hash count");
     bindKey(s, r, r->db, kidx);
     sqlite3_bind_int64(s, 3, h->stored);
@@ -249,7 +225,7 @@ static bool hashStoreCount(request *r, int kidx, hkey *h) {
 /* Writer: look the hash up for writing. Fields past their TTL are deleted
  * first, so every row the command sees is live. Returns 1 found, 0 missing,
  * -1 replied. */
-static int hashOpenWrite(request *r, int kidx, hkey *h) {
+int hashOpenWrite(request *r, int kidx, hkey *h) {
     int rc = hashFindGeneric(r, kidx, h, true);
     if (rc != 1 || h->expired == 0) return rc;
     sqlite3_stmt *s = stmtGet(r->st, SQL_PURGE_KEY);
@@ -279,7 +255,7 @@ static int hashOpenOrCreate(request *r, int kidx, hkey *h) {
 }
 
 /* Writer: persist the key row after the fields changed. */
-static bool hashSave(request *r, int kidx, hkey *h) {
+bool hashSave(request *r, int kidx, hkey *h) {
     if (!h->changed) return true;
     if (h->fresh) {
         if (h->stored > 0) {
@@ -322,7 +298,7 @@ static int fieldSet(request *r, hkey *h, const char *f, size_t flen, const char 
 }
 
 /* Writer: delete a field. Returns 1 deleted, 0 absent, -1 error. */
-static int fieldDelete(request *r, hkey *h, const char *f, size_t flen) {
+int hashFieldDelete(request *r, hkey *h, const char *f, size_t flen) {
     sqlite3_stmt *s = stmtGet(r->st, SQL_FIELD_DELETE);
     if (!s) { storeFail(r, "hdel"); return -1; }
     sqlite3_bind_int64(s, 1, h->id);
@@ -363,7 +339,7 @@ static int fieldGet(request *r, int kidx, const char *f, size_t flen, fieldval *
     }
     if (sqlite3_column_type(s, 2) == SQLITE_NULL || !isLiveAt(s, 4, r->now_ms)) { stmtDone(s); return 0; }
     v->s = s;
-    v->val = colBlob(s, 3, &v->len);
+    v->val = hashColBlob(s, 3, &v->len);
     return 1;
 }
 
@@ -396,7 +372,7 @@ void hsetnxCommand(request *r) {
     hkey h;
     if (hashOpenOrCreate(r, 1, &h) < 0) return;
     if (!h.fresh) {
-        sqlite3_stmt *s = stmtGet(r->st, SQL_FIELD_ROW);
+        sqlite3_stmt *s = stmtGet(r->st, SQL_HASH_FIELD_ROW);
         if (!s) { storeFail(r, "hsetnx"); return; }
         sqlite3_bind_int64(s, 1, h.id);
         sqlite3_bind_blob(s, 2, r->argv[2], (int)r->argvlen[2], SQLITE_STATIC);
@@ -420,37 +396,37 @@ void hgetCommand(request *r) {
 }
 
 void hmgetCommand(request *r) {
-    bool began = readBegin(r);
+    bool began = hashReadBegin(r);
     hkey h;
     int found = hashFind(r, 1, &h);
-    if (found < 0) { readEnd(r, began); return; }
+    if (found < 0) { hashReadEnd(r, began); return; }
     reply buf;
-    request tmp = scratch(r, &buf);
+    request tmp = hashScratch(r, &buf);
     addReplyArrayLen(&tmp, r->argc - 2);
     for (int i = 2; i < r->argc; i++) {
         if (!found) { addReplyNull(&tmp); continue; }
-        sqlite3_stmt *s = stmtGet(r->st, SQL_FIELD_ROW);
-        if (!s) { readEnd(r, began); replyFree(&buf); storeFail(r, "hmget"); return; }
+        sqlite3_stmt *s = stmtGet(r->st, SQL_HASH_FIELD_ROW);
+        if (!s) { hashReadEnd(r, began); replyFree(&buf); storeFail(r, "hmget"); return; }
         sqlite3_bind_int64(s, 1, h.id);
         sqlite3_bind_blob(s, 2, r->argv[i], (int)r->argvlen[i], SQLITE_STATIC);
         int rc = sqlite3_step(s);
         if (rc == SQLITE_ROW && isLiveAt(s, 1, r->now_ms)) {
             size_t len;
-            const void *p = colBlob(s, 0, &len);
+            const void *p = hashColBlob(s, 0, &len);
             addReplyBulk(&tmp, p, len);
         } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
             addReplyNull(&tmp);
         } else {
             stmtDone(s);
-            readEnd(r, began);
+            hashReadEnd(r, began);
             replyFree(&buf);
             storeFail(r, "hmget");
             return;
         }
         stmtDone(s);
     }
-    readEnd(r, began);
-    flushScratch(r, &buf);
+    hashReadEnd(r, began);
+    hashFlushScratch(r, &buf);
 }
 
 void hexistsCommand(request *r) {
@@ -485,7 +461,7 @@ void hdelCommand(request *r) {
     if (rc == 0) { addReplyLongLong(r, 0); return; }
     long long deleted = 0;
     for (int i = 2; i < r->argc && h.stored > 0; i++) {
-        int d = fieldDelete(r, &h, r->argv[i], r->argvlen[i]);
+        int d = hashFieldDelete(r, &h, r->argv[i], r->argvlen[i]);
         if (d < 0) return;
         deleted += d;
     }
@@ -500,13 +476,13 @@ static int fieldRead(request *r, hkey *h, int fidx, char **val, size_t *len) {
     *val = NULL;
     *len = 0;
     if (h->fresh) return 0;
-    sqlite3_stmt *s = stmtGet(r->st, SQL_FIELD_ROW);
+    sqlite3_stmt *s = stmtGet(r->st, SQL_HASH_FIELD_ROW);
     if (!s) { storeFail(r, "hash read"); return -1; }
     sqlite3_bind_int64(s, 1, h->id);
     sqlite3_bind_blob(s, 2, r->argv[fidx], (int)r->argvlen[fidx], SQLITE_STATIC);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
-        const void *p = colBlob(s, 0, len);
+        const void *p = hashColBlob(s, 0, len);
         *val = malloc(*len + 1);
         if (*val) { memcpy(*val, p, *len); (*val)[*len] = '\0'; }
     }
@@ -576,7 +552,7 @@ static void getallGeneric(request *r, int what) {
     if (!s) { storeFail(r, "hgetall"); return; }
     bindKey(s, r, r->db, 1);
     reply buf;
-    request tmp = scratch(r, &buf);
+    request tmp = hashScratch(r, &buf);
     long n = 0;
     int rc;
     bool first = true;
@@ -594,15 +570,15 @@ static void getallGeneric(request *r, int what) {
         if (sqlite3_column_type(s, 2) == SQLITE_NULL || !isLiveAt(s, 4, r->now_ms)) continue;
         size_t len;
         const void *p;
-        if (what & ALL_FIELDS) { p = colBlob(s, 2, &len); addReplyBulk(&tmp, p, len); }
-        if (what & ALL_VALUES) { p = colBlob(s, 3, &len); addReplyBulk(&tmp, p, len); }
+        if (what & ALL_FIELDS) { p = hashColBlob(s, 2, &len); addReplyBulk(&tmp, p, len); }
+        if (what & ALL_VALUES) { p = hashColBlob(s, 3, &len); addReplyBulk(&tmp, p, len); }
         n++;
     }
     stmtDone(s);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) { replyFree(&buf); storeFail(r, "hgetall"); return; }
     if (what == (ALL_FIELDS | ALL_VALUES)) addReplyMapLen(r, n);
     else addReplyArrayLen(r, n);
-    flushScratch(r, &buf);
+    hashFlushScratch(r, &buf);
 }
 
 void hgetallCommand(request *r) { getallGeneric(r, ALL_FIELDS | ALL_VALUES); }
@@ -636,11 +612,11 @@ static void addReplyEmptyScan(request *r) {
 void hscanCommand(request *r) {
     unsigned long long cursor;
     if (!parseCursor(r, 2, &cursor)) return;
-    bool began = readBegin(r);
+    bool began = hashReadBegin(r);
     hkey h;
     int rc = hashFind(r, 1, &h);
     if (rc <= 0) {
-        readEnd(r, began);
+        hashReadEnd(r, began);
         if (rc == 0) addReplyEmptyScan(r);
         return;
     }
@@ -651,8 +627,8 @@ void hscanCommand(request *r) {
     for (int i = 3; i < r->argc; i++) {
         bool has_arg = i + 1 < r->argc;
         if (argIs(r, i, "count") && has_arg) {
-            if (!getLongLongArg(r, ++i, &count, NULL)) { readEnd(r, began); return; }
-            if (count < 1) { readEnd(r, began); addReplySyntaxError(r); return; }
+            if (!getLongLongArg(r, ++i, &count, NULL)) { hashReadEnd(r, began); return; }
+            if (count < 1) { hashReadEnd(r, began); addReplySyntaxError(r); return; }
         } else if (argIs(r, i, "match") && has_arg) {
             pat = r->argv[++i];
             plen = r->argvlen[i];
@@ -660,20 +636,20 @@ void hscanCommand(request *r) {
         } else if (argIs(r, i, "novalues")) {
             novalues = true;
         } else {
-            readEnd(r, began);
+            hashReadEnd(r, began);
             addReplySyntaxError(r);
             return;
         }
     }
-    if (cursor > (unsigned long long)INT64_MAX) { readEnd(r, began); addReplyEmptyScan(r); return; }
+    if (cursor > (unsigned long long)INT64_MAX) { hashReadEnd(r, began); addReplyEmptyScan(r); return; }
     if (cursor == 0 && h.stored <= HASH_SMALL) count = HASH_SMALL + 1;
     sqlite3_stmt *s = stmtGet(r->st, SQL_SCAN_PAGE);
-    if (!s) { readEnd(r, began); storeFail(r, "hscan"); return; }
+    if (!s) { hashReadEnd(r, began); storeFail(r, "hscan"); return; }
     sqlite3_bind_int64(s, 1, h.id);
     sqlite3_bind_int64(s, 2, (sqlite3_int64)cursor);
     sqlite3_bind_int64(s, 3, count);
     reply buf;
-    request tmp = scratch(r, &buf);
+    request tmp = hashScratch(r, &buf);
     long n = 0;
     long long rows = 0, last = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -681,24 +657,24 @@ void hscanCommand(request *r) {
         last = sqlite3_column_int64(s, 0);
         if (!isLiveAt(s, 3, r->now_ms)) continue;
         size_t flen;
-        const char *f = colBlob(s, 1, &flen);
+        const char *f = hashColBlob(s, 1, &flen);
         if (pat && !stringmatchlen(pat, plen, f, flen, false)) continue;
         addReplyBulk(&tmp, f, flen);
         n++;
         if (!novalues) {
             size_t vlen;
-            const void *v = colBlob(s, 2, &vlen);
+            const void *v = hashColBlob(s, 2, &vlen);
             addReplyBulk(&tmp, v, vlen);
             n++;
         }
     }
     stmtDone(s);
-    readEnd(r, began);
+    hashReadEnd(r, began);
     if (rc != SQLITE_DONE) { replyFree(&buf); storeFail(r, "hscan"); return; }
     addReplyArrayLen(r, 2);
     addReplyBulkLongLong(r, rows < count ? 0 : last);
     addReplyArrayLen(r, n);
-    flushScratch(r, &buf);
+    hashFlushScratch(r, &buf);
 }
 
 /* ---- HRANDFIELD ------------------------------------------------------------ */
@@ -710,8 +686,8 @@ typedef struct hpair {
 
 static hpair *pairCopy(sqlite3_stmt *s) {
     size_t flen, vlen;
-    const void *f = colBlob(s, 0, &flen);
-    const void *v = colBlob(s, 1, &vlen);
+    const void *f = hashColBlob(s, 0, &flen);
+    const void *v = hashColBlob(s, 1, &vlen);
     hpair *p = malloc(sizeof(*p) + flen + vlen + 2);
     if (!p) return NULL;
     p->field = (char *)(p + 1);
@@ -827,279 +803,32 @@ void hrandfieldCommand(request *r) {
             if (l < -LLONG_MAX / 2 || l > LLONG_MAX / 2) { addReplyError(r, "ERR value is out of range"); return; }
         }
     }
-    bool began = readBegin(r);
+    bool began = hashReadBegin(r);
     hkey h;
     int rc = hashFind(r, 1, &h);
-    if (rc < 0) { readEnd(r, began); return; }
+    if (rc < 0) { hashReadEnd(r, began); return; }
     if (rc == 0) h.stored = h.expired = 0;
     if (r->argc >= 3) {
         hrandfieldWithCount(r, &h, l, withvalues);
-        readEnd(r, began);
+        hashReadEnd(r, began);
         return;
     }
     long long size = hashLive(&h);
-    if (size <= 0) { readEnd(r, began); addReplyNull(r); return; }
+    if (size <= 0) { hashReadEnd(r, began); addReplyNull(r); return; }
     sqlite3_stmt *s = stmtGet(r->st, SQL_LIVE_NTH);
-    if (!s) { readEnd(r, began); storeFail(r, "hrandfield"); return; }
+    if (!s) { hashReadEnd(r, began); storeFail(r, "hrandfield"); return; }
     sqlite3_bind_int64(s, 1, h.id);
     sqlite3_bind_int64(s, 2, r->now_ms);
     sqlite3_bind_int64(s, 3, (sqlite3_int64)randomBelow((uint64_t)size));
     if (sqlite3_step(s) == SQLITE_ROW) {
         size_t len;
-        const void *p = colBlob(s, 0, &len);
+        const void *p = hashColBlob(s, 0, &len);
         addReplyBulk(r, p, len);
     } else {
         addReplyNull(r);
     }
     stmtDone(s);
-    readEnd(r, began);
-}
-
-/* ---- field TTLs ------------------------------------------------------------- */
-
-/* Checks "FIELDS numfields field..." with FIELDS at argv[at-1] and the count
- * at argv[at]; the fields run to the end of argv. */
-static bool parseFields(request *r, int at, const char *numerr) {
-    if (at >= r->argc || !argIs(r, at - 1, "fields")) {
-        addReplyError(r, "ERR Mandatory argument FIELDS is missing or not at the right position");
-        return false;
-    }
-    long long n;
-    if (!string2ll(r->argv[at], r->argvlen[at], &n) || n < 1) {
-        addReplyError(r, numerr);
-        return false;
-    }
-    if (n != r->argc - at - 1) {
-        addReplyError(r, "ERR The `numfields` parameter must match the number of arguments");
-        return false;
-    }
-    return true;
-}
-
-static void addReplyRepeated(request *r, long n, long long v) {
-    addReplyArrayLen(r, n);
-    for (long i = 0; i < n; i++) addReplyLongLong(r, v);
-}
-
-enum { HFE_NX = 1, HFE_XX = 2, HFE_GT = 4, HFE_LT = 8 };
-
-/* HEXPIRE key seconds [NX|XX|GT|LT] FIELDS numfields field...; the PEXPIRE
- * and *AT variants differ by unit and base time. Replies, per field: -2 no
- * such field, 0 condition not met, 1 set, 2 deleted (time not in the future). */
-static void hexpireGeneric(request *r, bool unit_ms, bool absolute) {
-    hkey h;
-    int found = hashOpenWrite(r, 1, &h);
-    if (found < 0) return;
-    long long at;
-    if (!getLongLongArg(r, 2, &at, NULL)) return;
-    if (at < 0) { addReplyError(r, "ERR invalid expire time, must be >= 0"); return; }
-    long long base = absolute ? 0 : r->now_ms;
-    if ((!unit_ms && at > HFE_MAX_ABS_TIME_MSEC / 1000) ||
-        (!unit_ms ? at * 1000 : at) > HFE_MAX_ABS_TIME_MSEC - base) {
-        addReplyErrorFormat(r, "ERR invalid expire time in '%s' command", r->cmd->name);
-        return;
-    }
-    if (!unit_ms) at *= 1000;
-    at += base;
-    int cond = 0, fields_at = 4;
-    if (argIs(r, 3, "nx")) cond = HFE_NX;
-    else if (argIs(r, 3, "xx")) cond = HFE_XX;
-    else if (argIs(r, 3, "gt")) cond = HFE_GT;
-    else if (argIs(r, 3, "lt")) cond = HFE_LT;
-    if (cond) fields_at++;
-    if (!parseFields(r, fields_at, "ERR Parameter `numFields` should be greater than 0")) return;
-    long n = r->argc - fields_at - 1;
-    if (!found) { addReplyRepeated(r, n, -2); return; }
-    reply buf;
-    request tmp = scratch(r, &buf);
-    addReplyArrayLen(&tmp, n);
-    for (int i = fields_at + 1; i < r->argc; i++) {
-        sqlite3_stmt *s = stmtGet(r->st, SQL_FIELD_ROW);
-        if (!s) { replyFree(&buf); storeFail(r, "hexpire"); return; }
-        sqlite3_bind_int64(s, 1, h.id);
-        sqlite3_bind_blob(s, 2, r->argv[i], (int)r->argvlen[i], SQLITE_STATIC);
-        int rc = sqlite3_step(s);
-        bool exists = rc == SQLITE_ROW;
-        bool has_ttl = exists && sqlite3_column_type(s, 1) != SQLITE_NULL;
-        long long prev = has_ttl ? sqlite3_column_int64(s, 1) : 0;
-        stmtDone(s);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) { replyFree(&buf); storeFail(r, "hexpire"); return; }
-        if (!exists) { addReplyLongLong(&tmp, -2); continue; }
-        /* A field without a TTL counts as an infinite one for GT/LT. */
-        if (!has_ttl ? (cond & (HFE_XX | HFE_GT)) != 0
-                     : (cond == HFE_NX || (cond == HFE_GT && prev >= at) || (cond == HFE_LT && prev <= at))) {
-            addReplyLongLong(&tmp, 0);
-            continue;
-        }
-        if (at <= r->now_ms) {
-            if (fieldDelete(r, &h, r->argv[i], r->argvlen[i]) < 0) { replyFree(&buf); return; }
-            addReplyLongLong(&tmp, 2);
-            continue;
-        }
-        s = stmtGet(r->st, SQL_FIELD_SET_TTL);
-        if (!s) { replyFree(&buf); storeFail(r, "hexpire"); return; }
-        sqlite3_bind_int64(s, 1, h.id);
-        sqlite3_bind_blob(s, 2, r->argv[i], (int)r->argvlen[i], SQLITE_STATIC);
-        sqlite3_bind_int64(s, 3, at);
-        rc = sqlite3_step(s);
-        stmtDone(s);
-        if (rc != SQLITE_DONE) { replyFree(&buf); storeFail(r, "hexpire"); return; }
-        h.changed = true;
-        addReplyLongLong(&tmp, 1);
-    }
-    if (hashSave(r, 1, &h)) flushScratch(r, &buf);
-    else replyFree(&buf);
-}
-
-void hexpireCommand(request *r) { hexpireGeneric(r, false, false); }
-void hpexpireCommand(request *r) { hexpireGeneric(r, true, false); }
-void hexpireatCommand(request *r) { hexpireGeneric(r, false, true); }
-void hpexpireatCommand(request *r) { hexpireGeneric(r, true, true); }
-
-enum { TTL_REL_S, TTL_REL_MS, TTL_ABS_S, TTL_ABS_MS };
-
-/* HTTL key FIELDS numfields field... and its three siblings: per field -2 no
- * such field, -1 no TTL, else the TTL (seconds rounded up, as Redis 7.4). */
-static void httlGeneric(request *r, int kind) {
-    bool began = readBegin(r);
-    hkey h;
-    int found = hashFind(r, 1, &h);
-    if (found < 0 || !parseFields(r, 3, "ERR Number of fields must be a positive integer")) {
-        readEnd(r, began);
-        return;
-    }
-    long n = r->argc - 4;
-    if (!found) { readEnd(r, began); addReplyRepeated(r, n, -2); return; }
-    reply buf;
-    request tmp = scratch(r, &buf);
-    addReplyArrayLen(&tmp, n);
-    for (int i = 4; i < r->argc; i++) {
-        sqlite3_stmt *s = stmtGet(r->st, SQL_FIELD_ROW);
-        if (!s) { readEnd(r, began); replyFree(&buf); storeFail(r, "httl"); return; }
-        sqlite3_bind_int64(s, 1, h.id);
-        sqlite3_bind_blob(s, 2, r->argv[i], (int)r->argvlen[i], SQLITE_STATIC);
-        int rc = sqlite3_step(s);
-        long long v = -2;
-        if (rc == SQLITE_ROW) {
-            if (sqlite3_column_type(s, 1) == SQLITE_NULL) {
-                v = -1;
-            } else {
-                long long at = sqlite3_column_int64(s, 1);
-                if (at <= r->now_ms) v = -2;
-                else if (kind == TTL_REL_S) v = (at + 999 - r->now_ms) / 1000;
-                else if (kind == TTL_REL_MS) v = at - r->now_ms;
-                else if (kind == TTL_ABS_S) v = (at + 999) / 1000;
-                else v = at;
-            }
-        }
-        stmtDone(s);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) { readEnd(r, began); replyFree(&buf); storeFail(r, "httl"); return; }
-        addReplyLongLong(&tmp, v);
-    }
-    readEnd(r, began);
-    flushScratch(r, &buf);
-}
-
-void httlCommand(request *r) { httlGeneric(r, TTL_REL_S); }
-void hpttlCommand(request *r) { httlGeneric(r, TTL_REL_MS); }
-void hexpiretimeCommand(request *r) { httlGeneric(r, TTL_ABS_S); }
-void hpexpiretimeCommand(request *r) { httlGeneric(r, TTL_ABS_MS); }
-
-/* HPERSIST key FIELDS numfields field...: -2 no such field, -1 no TTL, 1 cleared. */
-void hpersistCommand(request *r) {
-    hkey h;
-    int found = hashOpenWrite(r, 1, &h);
-    if (found < 0 || !parseFields(r, 3, "ERR Number of fields must be a positive integer")) return;
-    long n = r->argc - 4;
-    if (!found) { addReplyRepeated(r, n, -2); return; }
-    reply buf;
-    request tmp = scratch(r, &buf);
-    addReplyArrayLen(&tmp, n);
-    for (int i = 4; i < r->argc; i++) {
-        sqlite3_stmt *s = stmtGet(r->st, SQL_FIELD_ROW);
-        if (!s) { replyFree(&buf); storeFail(r, "hpersist"); return; }
-        sqlite3_bind_int64(s, 1, h.id);
-        sqlite3_bind_blob(s, 2, r->argv[i], (int)r->argvlen[i], SQLITE_STATIC);
-        int rc = sqlite3_step(s);
-        bool exists = rc == SQLITE_ROW;
-        bool has_ttl = exists && sqlite3_column_type(s, 1) != SQLITE_NULL;
-        stmtDone(s);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) { replyFree(&buf); storeFail(r, "hpersist"); return; }
-        if (!has_ttl) { addReplyLongLong(&tmp, exists ? -1 : -2); continue; }
-        s = stmtGet(r->st, SQL_FIELD_SET_TTL);
-        if (!s) { replyFree(&buf); storeFail(r, "hpersist"); return; }
-        sqlite3_bind_int64(s, 1, h.id);
-        sqlite3_bind_blob(s, 2, r->argv[i], (int)r->argvlen[i], SQLITE_STATIC);
-        sqlite3_bind_null(s, 3);
-        rc = sqlite3_step(s);
-        stmtDone(s);
-        if (rc != SQLITE_DONE) { replyFree(&buf); storeFail(r, "hpersist"); return; }
-        h.changed = true;
-        addReplyLongLong(&tmp, 1);
-    }
-    if (hashSave(r, 1, &h)) flushScratch(r, &buf);
-    else replyFree(&buf);
-}
-
-/* ---- the sweeper -------------------------------------------------------------- */
-
-/* Writer thread, between batches: delete up to HFE_SLICE expired fields, in
- * expiry order, fixing each hash's count and deleting hashes left empty.
- * Returns true when the slice was full (more may be waiting). */
-static bool hashFieldExpireCycle(request *r) {
-    sqlite3_stmt *s = stmtGet(r->st, SQL_SWEEP_IDS);
-    if (!s) return false;
-    sqlite3_bind_int64(s, 1, r->now_ms);
-    sqlite3_bind_int(s, 2, HFE_SLICE);
-    int64_t ids[HFE_SLICE];
-    int nids = 0;
-    while (nids < HFE_SLICE && sqlite3_step(s) == SQLITE_ROW) ids[nids++] = sqlite3_column_int64(s, 0);
-    stmtDone(s);
-    long long quota = HFE_SLICE, total = 0;
-    for (int i = 0; i < nids && quota > 0; i++) {
-        s = stmtGet(r->st, SQL_PURGE_SOME);
-        if (!s) return false;
-        sqlite3_bind_int64(s, 1, ids[i]);
-        sqlite3_bind_int64(s, 2, r->now_ms);
-        sqlite3_bind_int64(s, 3, quota);
-        int rc = sqlite3_step(s);
-        stmtDone(s);
-        if (rc != SQLITE_DONE) return false;
-        int n = sqlite3_changes(storeDb(r->st));
-        quota -= n;
-        total += n;
-        if (n == 0) continue;
-        /* Fix the owner's count. */
-        s = stmtGet(r->st, SQL_KEY_BY_ID);
-        if (!s) return false;
-        sqlite3_bind_int(s, 1, configDatabases());
-        sqlite3_bind_int64(s, 2, ids[i]);
-        if (sqlite3_step(s) != SQLITE_ROW) { stmtDone(s); continue; }
-        int db = sqlite3_column_int(s, 0);
-        size_t klen;
-        const void *kp = colBlob(s, 1, &klen);
-        long long left = sqlite3_column_int64(s, 2) - n;
-        char small[128];
-        char *key = klen <= sizeof(small) ? small : malloc(klen);
-        if (!key) { stmtDone(s); return false; }
-        memcpy(key, kp, klen);
-        stmtDone(s);
-        if (left <= 0) {
-            keyDelete(r, db, key, klen);
-        } else {
-            sqlite3_stmt *u = stmtGet(r->st, SQL_KEY_COUNT);
-            if (u) {
-                sqlite3_bind_int(u, 1, db);
-                sqlite3_bind_blob(u, 2, key, (int)klen, SQLITE_STATIC);
-                sqlite3_bind_int64(u, 3, left);
-                sqlite3_step(u);
-                stmtDone(u);
-            }
-            keyTouched(r, db, key, klen);
-        }
-        if (key != small) free(key);
-    }
-    return total >= HFE_SLICE;
+    hashReadEnd(r, began);
 }
 
 /* ---- registration ---------------------------------------------------------- */
@@ -1123,15 +852,6 @@ static const command hash_commands[] = {
     {"hincrbyfloat", hincrbyfloatCommand, 4, W, 1, 1, 1, "hash", "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.", "2.6.0", NULL},
     {"hscan", hscanCommand, -3, CMD_READONLY, 1, 1, 1, "hash", "Iterates over fields and values of a hash.", "2.8.0", NULL},
     {"hrandfield", hrandfieldCommand, -2, CMD_READONLY | CMD_RANDOM, 1, 1, 1, "hash", "Returns one or more random fields from a hash.", "6.2.0", NULL},
-    {"hexpire", hexpireCommand, -6, CMD_WRITE | CMD_FAST, 1, 1, 1, "hash", "Set expiry for hash field using relative time to expire (seconds)", "7.4.0", NULL},
-    {"hpexpire", hpexpireCommand, -6, CMD_WRITE | CMD_FAST, 1, 1, 1, "hash", "Set expiry for hash field using relative time to expire (milliseconds)", "7.4.0", NULL},
-    {"hexpireat", hexpireatCommand, -6, CMD_WRITE | CMD_FAST, 1, 1, 1, "hash", "Set expiry for hash field using an absolute Unix timestamp (seconds)", "7.4.0", NULL},
-    {"hpexpireat", hpexpireatCommand, -6, CMD_WRITE | CMD_FAST, 1, 1, 1, "hash", "Set expiry for hash field using an absolute Unix timestamp (milliseconds)", "7.4.0", NULL},
-    {"httl", httlCommand, -5, R, 1, 1, 1, "hash", "Returns the TTL in seconds of a hash field.", "7.4.0", NULL},
-    {"hpttl", hpttlCommand, -5, R, 1, 1, 1, "hash", "Returns the TTL in milliseconds of a hash field.", "7.4.0", NULL},
-    {"hexpiretime", hexpiretimeCommand, -5, R, 1, 1, 1, "hash", "Returns the expiration time of a hash field as a Unix timestamp, in seconds.", "7.4.0", NULL},
-    {"hpexpiretime", hpexpiretimeCommand, -5, R, 1, 1, 1, "hash", "Returns the expiration time of a hash field as a Unix timestamp, in msec.", "7.4.0", NULL},
-    {"hpersist", hpersistCommand, -5, CMD_WRITE | CMD_FAST, 1, 1, 1, "hash", "Removes the expiration time for each specified field", "7.4.0", NULL},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
 };
 
@@ -1140,5 +860,5 @@ void hashRegister(void) {
     storeRegisterCopy(OBJ_HASH, "INSERT INTO hashes(id, field, seq, value, expires_at) "
                                 "SELECT ?2, field, seq, value, expires_at FROM hashes WHERE id=?1");
     commandRegisterTable(hash_commands);
-    serverAddBackgroundTask("hash-field-expire", hashFieldExpireCycle, 100);
+    hashTtlRegister();
 }

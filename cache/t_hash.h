@@ -1,0 +1,52 @@
+/*
+ * t_hash.h — shared by the hash files only: t_hash.c owns the storage (see
+ * its header for the `hashes` table and how expired fields are hidden) and
+ * the plain hash commands; t_hash_ttl.c builds the per-field TTL commands and
+ * the field-expiry sweeper on the helpers below.
+ */
+#ifndef SOLIDIS_T_HASH_H
+#define SOLIDIS_T_HASH_H
+
+#include "cache_internal.h"
+
+/* A hash key as a command sees it. */
+typedef struct hkey {
+    int64_t id;
+    long long stored;   /* rows in `hashes` (keys.value) */
+    long long expired;  /* rows already past their TTL, not swept yet */
+    int64_t next_seq;   /* writer: the seq the next new field gets */
+    bool fresh;         /* created by this command, keys row not written yet */
+    bool changed;       /* fields changed: touch the key when saving */
+} hkey;
+
+/* SQL run by both files. The statement cache is keyed by the text's address,
+ * so a statement both use is one string, defined in t_hash.c. */
+extern const char SQL_HASH_FIELD_ROW[]; /* ?1 id, ?2 field -> value, expires_at */
+extern const char SQL_HASH_KEY_COUNT[]; /* ?1 db, ?2 key, ?3 field count */
+
+/* Look the hash at argv[kidx] up. Returns 1 found, 0 missing, -1 replied
+ * (WRONGTYPE or storage error). */
+int hashFind(request *r, int kidx, hkey *h);
+/* Writer: the same, after deleting the key's fields past their TTL, so every
+ * row the command sees is live. */
+int hashOpenWrite(request *r, int kidx, hkey *h);
+/* Writer: persist the key row (count, touch) after the fields changed. */
+bool hashSave(request *r, int kidx, hkey *h);
+/* Writer: delete a field. Returns 1 deleted, 0 absent, -1 error. */
+int hashFieldDelete(request *r, hkey *h, const char *f, size_t flen);
+
+/* Blob column helper: never NULL. */
+const void *hashColBlob(sqlite3_stmt *s, int col, size_t *len);
+/* A scratch reply for content whose length is known only at the end:
+ * write into the returned request, then flush it into r (or replyFree). */
+request hashScratch(request *r, reply *buf);
+void hashFlushScratch(request *r, reply *buf);
+/* One snapshot for a multi-statement read; hashReadEnd(r, began) after. */
+bool hashReadBegin(request *r);
+void hashReadEnd(request *r, bool began);
+
+/* Registers the commands and the background task of t_hash_ttl.c; called by
+ * hashRegister(). */
+void hashTtlRegister(void);
+
+#endif
