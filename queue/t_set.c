@@ -844,5 +844,6 @@ static const command set_commands[] = {
 
 void setRegister(void) {
     storeRegisterSchema(SET_SCHEMA);
+    storeRegisterCopy(OBJ_SET, "INSERT INTO set_members(id, h, member) SELECT ?2, h, member FROM set_members WHERE id=?1");
     commandRegisterTable(set_commands);
 }

@@ -772,6 +772,8 @@ static const command zset_commands[] = {
 
 void zsetRegister(void) {
     storeRegisterSchema(ZSET_SCHEMA);
+    storeRegisterCopy(OBJ_ZSET,
+                      "INSERT INTO zset_members(id, member, score) SELECT ?2, member, score FROM zset_members WHERE id=?1");
     commandRegisterTable(zset_commands);
     zsetOpsRegister();
 }

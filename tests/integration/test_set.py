@@ -363,6 +363,20 @@ def test_expire_and_overwrite(r):
     assert members(r, "s3") == [b"y"]
 
 
+def test_copy_and_move(r):
+    r.sadd("s", "a", "b", "c")
+    assert r.copy("s", "c1") == 1
+    assert members(r, "c1") == [b"a", b"b", b"c"] and raw(r, "SCARD", "c1") == 3
+    r.srem("s", "a")
+    assert members(r, "c1") == [b"a", b"b", b"c"]  # an independent copy
+    r.sadd("other", "z")
+    assert r.copy("s", "other", replace=True) == 1
+    assert members(r, "other") == [b"b", b"c"]
+    assert r.move("s", 1) == 1
+    r.execute_command("SELECT", 1)
+    assert members(r, "s") == [b"b", b"c"]
+    r.execute_command("SELECT", 0)
+
 def test_survives_restart(make_server):
     s = make_server()
     c = s.client()

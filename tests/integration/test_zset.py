@@ -625,6 +625,24 @@ def test_blocking_inside_multi_returns_at_once(r):
     assert res[0] is None and res[1] is None and tuple(res[3]) == (b"full", b"a", 1.0)
 
 
+def test_copy_rename_delete(r):
+    r.zadd("z", {"a": 1, "b": 2})
+    assert r.copy("z", "z2") == 1
+    r.zadd("z", {"a": 5})
+    assert zr(r, "z2", "WITHSCORES") == [b"a", b"1", b"b", b"2"] and raw(r, "ZCARD", "z2") == 2
+    r.rename("z2", "z3")
+    assert raw(r, "ZSCORE", "z3", "b") == b"2"
+    r.set("z3", "x")  # overwriting with a string drops the members
+    r.delete("z3")
+    assert raw(r, "ZADD", "z3", 9, "q") == 1
+    assert zr(r, "z3") == [b"q"]
+    r.zadd("e", {"a": 1})
+    r.pexpire("e", 30)
+    time.sleep(0.1)
+    assert raw(r, "ZCARD", "e") == 0 and raw(r, "ZSCORE", "e", "a") is None
+    assert raw(r, "ZADD", "e", 2, "b") == 1 and zr(r, "e") == [b"b"]
+
+
 # ------------------------------------------------------------ persistence
 
 def test_survives_restart(make_server):
