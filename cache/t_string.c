@@ -16,12 +16,17 @@
 
 static const char SQL_GET[] = "SELECT type, value, expires_at FROM keys WHERE db=?1 AND key=?2";
 static const char SQL_STRLEN[] = "SELECT type, length(value), expires_at FROM keys WHERE db=?1 AND key=?2";
-static const char SQL_UPSERT[] =
+/* Writing a string is one statement, new key or overwrite: the upsert only
+ * updates a row that already holds a string (and never touches `type`, so no
+ * trigger runs). A key of another type leaves the row unchanged and takes the
+ * slow path: delete it (its elements go with it), then insert. */
+static const char SQL_STR_UPSERT[] =
     "INSERT INTO keys(db, key, id, type, expires_at, value, enc) VALUES(?1, ?2, ?3, 0, ?4, ?5, ?6) "
-    "ON CONFLICT(db, key) DO UPDATE SET type=0, expires_at=excluded.expires_at, value=excluded.value, enc=excluded.enc";
-static const char SQL_UPSERT_KEEPTTL[] =
+    "ON CONFLICT(db, key) DO UPDATE SET value=excluded.value, expires_at=excluded.expires_at, enc=excluded.enc "
+    "WHERE keys.type=0";
+static const char SQL_STR_UPSERT_KEEPTTL[] =
     "INSERT INTO keys(db, key, id, type, expires_at, value, enc) VALUES(?1, ?2, ?3, 0, ?4, ?5, ?6) "
-    "ON CONFLICT(db, key) DO UPDATE SET type=0, value=excluded.value, enc=excluded.enc";
+    "ON CONFLICT(db, key) DO UPDATE SET value=excluded.value, enc=excluded.enc WHERE keys.type=0";
 
 /* keys.enc values (see server/store.c) */
 enum { ENC_BY_VALUE = 0, ENC_RAW = 1, ENC_NOT_INT = 2 };
@@ -68,10 +73,10 @@ static int strGet(request *r, int idx, strval *v) {
 }
 
 /* Write a string value. at_ms: 0 = no expiry; keepttl keeps the existing one. */
-static bool strSetEnc(request *r, const char *key, size_t klen, const void *val, size_t len, long long at_ms,
-                      bool keepttl, int enc) {
-    sqlite3_stmt *s = stmtGet(r->st, keepttl ? SQL_UPSERT_KEEPTTL : SQL_UPSERT);
-    if (!s) return storeFail(r, "set");
+static int strWrite(request *r, const char *sql, const char *key, size_t klen, const void *val, size_t len,
+                    long long at_ms, int enc) {
+    sqlite3_stmt *s = stmtGet(r->st, sql);
+    if (!s) return -1;
     sqlite3_bind_int(s, 1, r->db);
     sqlite3_bind_blob(s, 2, key, (int)klen, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, keyNewId(r));
@@ -80,7 +85,21 @@ static bool strSetEnc(request *r, const char *key, size_t klen, const void *val,
     if (enc != ENC_BY_VALUE) sqlite3_bind_int(s, 6, enc);
     int rc = sqlite3_step(s);
     stmtDone(s);
-    if (rc != SQLITE_DONE) return storeFail(r, "set");
+    return rc == SQLITE_DONE ? sqlite3_changes(storeDb(r->st)) : -1;
+}
+
+/* Write a string value. at_ms: 0 = no expiry; keepttl keeps the existing one. */
+static bool strSetEnc(request *r, const char *key, size_t klen, const void *val, size_t len, long long at_ms,
+                      bool keepttl, int enc) {
+    int n = strWrite(r, keepttl ? SQL_STR_UPSERT_KEEPTTL : SQL_STR_UPSERT, key, klen, val, len, at_ms, enc);
+    if (n == 0) {
+        /* The key holds another type: replace it, keeping its TTL if asked. */
+        keyrow row;
+        if (keyLookup(r, r->db, key, klen, &row) && keepttl) at_ms = row.expires_at;
+        keyDelete(r, r->db, key, klen);
+        n = strWrite(r, SQL_STR_UPSERT, key, klen, val, len, at_ms, enc);
+    }
+    if (n <= 0) return storeFail(r, "set");
     r->dirty++;
     keyTouched(r, r->db, key, klen);
     return true;

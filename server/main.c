@@ -108,6 +108,10 @@ int main(int argc, char **argv) {
     }
     signal(SIGPIPE, SIG_IGN);
     raiseFdLimit();
+    /* Each connection belongs to one thread, so SQLite's own mutexes are
+     * waste; memory statistics would take a global mutex on every malloc. */
+    sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     evthread_use_pthreads();
     struct event_base *base = event_base_new();
     if (!base) { fprintf(stderr, "cannot create event base\n"); return 1; }
