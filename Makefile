@@ -11,7 +11,7 @@ LDLIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 BUILD ?= build
 BIN ?= bin
 
-SERVER_SRC := $(wildcard server/*.c) $(wildcard cache/*.c) $(wildcard queue/*.c)
+SERVER_SRC := $(wildcard server/*.c) $(wildcard cache/*.c) $(wildcard queue/*.c) $(wildcard pubsub/*.c)
 SERVER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(SERVER_SRC))
 LIB_OBJ := $(filter-out $(BUILD)/server/main.o,$(SERVER_OBJ))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)

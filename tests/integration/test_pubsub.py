@@ -1,0 +1,535 @@
+"""Pub/Sub: SUBSCRIBE/PSUBSCRIBE/SSUBSCRIBE and their UN- forms, PUBLISH,
+SPUBLISH, PUBSUB introspection, RESP2 subscribed mode, RESP3 push frames,
+ordering, the pub/sub output-buffer limit, and Solidis's PUBSUB REPLAY over
+the durable message log.
+
+Redis-compatible expectations were checked against redis-server 7.0.15
+(SOLIDIS_BIN=/usr/bin/redis-server); REPLAY is Solidis-only.
+"""
+import socket
+import time
+
+import pytest
+import redis
+
+from conftest import BIN, IS_REDIS, raw_conn
+
+# ASan keeps freed memory in quarantine (256 MB) and adds shadow memory.
+RSS_LIMIT_KB = (700 if "asan" in BIN else 300) * 1024
+
+
+# --------------------------------------------------------------------------- helpers
+
+class Err(str):
+    """An error reply (text without the leading '-')."""
+
+
+class Push(list):
+    """A RESP3 push frame ('>')."""
+
+
+def cmd(*args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        if not isinstance(a, bytes):
+            a = str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+class Raw:
+    """A plain socket plus a RESP2/RESP3 reply parser that tells push frames apart."""
+
+    def __init__(self, port, timeout=10, rcvbuf=None):
+        self.sock = raw_conn(port)
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout)
+        self.buf = b""
+
+    def send(self, *args):
+        self.sock.sendall(cmd(*args))
+
+    def call(self, *args):
+        self.send(*args)
+        return self.reply()
+
+    def _fill(self):
+        chunk = self.sock.recv(1 << 20)
+        if not chunk:
+            raise ConnectionError("connection closed by server")
+        self.buf += chunk
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            self._fill()
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _exact(self, n):
+        while len(self.buf) < n + 2:
+            self._fill()
+        data, self.buf = self.buf[:n], self.buf[n + 2:]
+        return data
+
+    def reply(self):
+        line = self._line()
+        t, rest = line[:1], line[1:]
+        if t == b"+":
+            return rest.decode()
+        if t == b"-":
+            return Err(rest.decode())
+        if t == b":":
+            return int(rest)
+        if t == b"$":
+            n = int(rest)
+            return None if n < 0 else self._exact(n)
+        if t == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.reply() for _ in range(n)]
+        if t == b">":
+            return Push(self.reply() for _ in range(int(rest)))
+        if t == b"%":
+            return {self.reply(): self.reply() for _ in range(int(rest))}
+        if t == b"_":
+            return None
+        raise AssertionError("unexpected reply line %r" % line)
+
+    def replies(self, n):
+        return [self.reply() for _ in range(n)]
+
+    def nothing_pending(self, wait=0.2):
+        """True when no reply arrives within `wait` seconds."""
+        if self.buf:
+            return False
+        self.sock.settimeout(wait)
+        try:
+            chunk = self.sock.recv(65536)
+        except socket.timeout:
+            return True
+        finally:
+            self.sock.settimeout(10)
+        self.buf += chunk
+        return False
+
+    def close(self):
+        self.sock.close()
+
+
+def wait_for(pred, timeout=5.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return pred()
+
+
+def vm_rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+@pytest.fixture
+def conns(server, r):
+    """Raw connections closed at the end of the test."""
+    made = []
+
+    def make(**kw):
+        c = Raw(server.port, **kw)
+        made.append(c)
+        return c
+    yield make
+    for c in made:
+        c.close()
+
+
+# --------------------------------------------------------------------------- basics
+
+def test_subscribe_publish_roundtrip(conns, r):
+    sub = conns()
+    sub.send("SUBSCRIBE", "ch1", "ch2", "ch1")
+    assert sub.replies(3) == [[b"subscribe", b"ch1", 1], [b"subscribe", b"ch2", 2], [b"subscribe", b"ch1", 2]]
+    assert r.publish("ch1", "hello") == 1
+    assert sub.reply() == [b"message", b"ch1", b"hello"]
+    assert r.publish("ch2", b"bin\x00\r\nary") == 1
+    assert sub.reply() == [b"message", b"ch2", b"bin\x00\r\nary"]
+    assert r.publish("other", "x") == 0
+    assert sub.nothing_pending()
+    # a second subscriber of the same channel: both get it, count 2
+    sub2 = conns()
+    assert sub2.call("SUBSCRIBE", "ch1") == [b"subscribe", b"ch1", 1]
+    assert r.publish("ch1", "two") == 2
+    assert sub.reply() == [b"message", b"ch1", b"two"]
+    assert sub2.reply() == [b"message", b"ch1", b"two"]
+
+
+def test_publish_without_subscribers_returns_zero(r):
+    assert r.publish("nobody", "x") == 0
+    assert r.publish(b"\x00bin", b"") == 0
+
+
+def test_redis_py_pubsub_client(server, r):
+    p = server.client().pubsub()
+    p.subscribe("news")
+    assert p.get_message(timeout=2) == {"type": "subscribe", "pattern": None, "channel": b"news", "data": 1}
+    assert r.publish("news", "flash") == 1
+    msg = p.get_message(timeout=2)
+    assert msg == {"type": "message", "pattern": None, "channel": b"news", "data": b"flash"}
+    p.psubscribe("n*")
+    assert p.get_message(timeout=2)["data"] == 2
+    p.close()
+
+
+def test_patterns_with_several_matches(conns, r):
+    sub = conns()
+    sub.send("PSUBSCRIBE", "news.*", "n*", "h?llo", "h[ae]llo")
+    assert [x[2] for x in sub.replies(4)] == [1, 2, 3, 4]
+    assert sub.call("SUBSCRIBE", "news.art") == [b"subscribe", b"news.art", 5]
+    # one channel subscription + two matching patterns: three frames, count 3
+    assert r.publish("news.art", "pic") == 3
+    got = sub.replies(3)
+    assert [b"message", b"news.art", b"pic"] in got
+    pm = sorted(tuple(x) for x in got if x[0] == b"pmessage")
+    assert pm == [(b"pmessage", b"n*", b"news.art", b"pic"), (b"pmessage", b"news.*", b"news.art", b"pic")]
+    assert r.publish("hello", "w") == 2
+    assert sorted(x[1] for x in sub.replies(2)) == [b"h?llo", b"h[ae]llo"]
+    assert r.publish("hxllo", "w") == 1
+    assert sub.reply() == [b"pmessage", b"h?llo", b"hxllo", b"w"]
+    assert r.publish("Hello", "w") == 0  # globs are case-sensitive
+    assert sub.nothing_pending()
+    # two clients on one pattern
+    sub2 = conns()
+    sub2.call("PSUBSCRIBE", "n*")
+    assert r.publish("nx", "1") == 2
+    assert r.execute_command("PUBSUB", "NUMPAT") == 4
+
+
+def test_unsubscribe_all_replies(conns):
+    sub = conns()
+    # nothing subscribed: one entry with a null channel
+    assert sub.call("UNSUBSCRIBE") == [b"unsubscribe", None, 0]
+    assert sub.call("PUNSUBSCRIBE") == [b"punsubscribe", None, 0]
+    assert sub.call("SUNSUBSCRIBE") == [b"sunsubscribe", None, 0]
+    sub.send("UNSUBSCRIBE", "a", "b")
+    assert sub.replies(2) == [[b"unsubscribe", b"a", 0], [b"unsubscribe", b"b", 0]]
+    sub.send("SUBSCRIBE", "a", "b", "c")
+    sub.replies(3)
+    assert sub.call("PSUBSCRIBE", "p*") == [b"psubscribe", b"p*", 4]
+    assert sub.call("SSUBSCRIBE", "s1") == [b"ssubscribe", b"s1", 1]
+    sub.send("UNSUBSCRIBE")
+    got = sub.replies(3)
+    assert sorted(x[1] for x in got) == [b"a", b"b", b"c"]
+    assert [x[0] for x in got] == [b"unsubscribe"] * 3
+    assert [x[2] for x in got] == [3, 2, 1]  # the pattern still counts
+    assert sub.call("UNSUBSCRIBE") == [b"unsubscribe", None, 1]
+    assert sub.call("PUNSUBSCRIBE", "nope") == [b"punsubscribe", b"nope", 1]
+    assert sub.call("PUNSUBSCRIBE") == [b"punsubscribe", b"p*", 0]
+    # shard subscriptions are counted on their own, and keep subscribed mode on
+    assert sub.call("GET", "x").startswith("ERR Can't execute 'get'")
+    assert sub.call("SUNSUBSCRIBE") == [b"sunsubscribe", b"s1", 0]
+    assert sub.call("GET", "x") is None
+
+
+def test_resp2_subscribed_mode(conns, r):
+    sub = conns()
+    assert sub.call("SUBSCRIBE", "c") == [b"subscribe", b"c", 1]
+    assert sub.call("GET", "k") == Err(
+        "ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
+    assert sub.call("PUBLISH", "c", "x") == Err(
+        "ERR Can't execute 'publish': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
+    assert sub.call("PING") == [b"pong", b""]
+    assert sub.call("PING", "hi") == [b"pong", b"hi"]
+    assert sub.call("PSUBSCRIBE", "x*") == [b"psubscribe", b"x*", 2]
+    assert r.publish("c", "still") == 1
+    assert sub.reply() == [b"message", b"c", b"still"]
+    sub.send("UNSUBSCRIBE")
+    assert sub.reply() == [b"unsubscribe", b"c", 1]
+    assert sub.call("GET", "k").startswith("ERR Can't execute")  # the pattern remains
+    assert sub.call("PUNSUBSCRIBE", "x*") == [b"punsubscribe", b"x*", 0]
+    # out of subscribed mode: everything works again
+    assert sub.call("SET", "k", "v") == "OK"
+    assert sub.call("GET", "k") == b"v"
+    assert sub.call("PING") == "PONG"
+    assert sub.call("PUBLISH", "c", "x") == 0
+
+
+def test_resp3_push_frames_interleaved(conns, r):
+    sub = conns()
+    assert sub.call("HELLO", "3")[b"proto"] == 3
+    first = sub.call("SUBSCRIBE", "c3")
+    assert isinstance(first, Push) and first == [b"subscribe", b"c3", 1]
+    # a RESP3 subscriber may run normal commands
+    assert sub.call("SET", "k", "v") == "OK"
+    assert sub.call("GET", "k") == b"v"
+    assert sub.call("PING") == "PONG"
+    assert r.publish("c3", "m1") == 1
+    sub.send("GET", "k")
+    got = sub.replies(2)
+    assert isinstance(got[0], Push) and got[0] == [b"message", b"c3", b"m1"]
+    assert got[1] == b"v" and not isinstance(got[1], Push)
+    unsub = sub.call("UNSUBSCRIBE")
+    assert isinstance(unsub, Push) and unsub == [b"unsubscribe", b"c3", 0]
+    none = sub.call("UNSUBSCRIBE")
+    assert isinstance(none, Push) and none == [b"unsubscribe", None, 0]
+
+
+def test_resp3_publisher_subscribed_to_itself(conns):
+    c = conns()
+    c.call("HELLO", "3")
+    assert c.call("SUBSCRIBE", "self") == [b"subscribe", b"self", 1]
+    assert c.call("PSUBSCRIBE", "s*") == [b"psubscribe", b"s*", 2]
+    c.send("PUBLISH", "self", "me")
+    got = c.replies(3)
+    # the frames come before the reply, as in Redis
+    assert all(isinstance(x, Push) for x in got[:2])
+    assert sorted(x[0] for x in got[:2]) == [b"message", b"pmessage"]
+    assert got[2] == 2
+
+
+def test_ordering_of_many_messages(conns, server):
+    sub = conns()
+    sub.call("SUBSCRIBE", "seq")
+    pub = conns()
+    n = 3000
+    pub.sock.sendall(b"".join(cmd("PUBLISH", "seq", "m%d" % i) for i in range(n)))
+    assert pub.replies(n) == [1] * n
+    got = [sub.reply() for _ in range(n)]
+    assert [m[2] for m in got] == [b"m%d" % i for i in range(n)]
+    assert all(m[:2] == [b"message", b"seq"] for m in got)
+
+
+def test_shard_channels(conns, r):
+    sub = conns()
+    sub.send("SSUBSCRIBE", "s1", "s2")
+    assert sub.replies(2) == [[b"ssubscribe", b"s1", 1], [b"ssubscribe", b"s2", 2]]
+    assert sub.call("SUBSCRIBE", "s1") == [b"subscribe", b"s1", 1]  # separate counts
+    assert r.execute_command("SPUBLISH", "s1", "shard") == 1
+    assert sub.reply() == [b"smessage", b"s1", b"shard"]
+    assert r.publish("s1", "plain") == 1
+    assert sub.reply() == [b"message", b"s1", b"plain"]
+    assert r.execute_command("SPUBLISH", "none", "x") == 0
+    assert sorted(r.execute_command("PUBSUB", "SHARDCHANNELS")) == [b"s1", b"s2"]
+    assert r.execute_command("PUBSUB", "SHARDCHANNELS", "*2") == [b"s2"]
+    assert r.execute_command("PUBSUB", "SHARDNUMSUB", "s1", "zz") == [b"s1", 1, b"zz", 0]
+    assert r.execute_command("PUBSUB", "SHARDNUMSUB") == []
+    assert sub.call("SUNSUBSCRIBE", "s2") == [b"sunsubscribe", b"s2", 1]
+
+
+def test_pubsub_introspection(conns, r):
+    assert r.execute_command("PUBSUB", "CHANNELS") == []
+    assert r.execute_command("PUBSUB", "NUMPAT") == 0
+    a, b = conns(), conns()
+    a.send("SUBSCRIBE", "news.1", "news.2", "sport")
+    a.replies(3)
+    b.call("SUBSCRIBE", "news.1")
+    b.send("PSUBSCRIBE", "news.*", "x*")
+    b.replies(2)
+    a.call("PSUBSCRIBE", "news.*")
+    assert sorted(r.execute_command("PUBSUB", "CHANNELS")) == [b"news.1", b"news.2", b"sport"]
+    assert sorted(r.execute_command("PUBSUB", "CHANNELS", "news.*")) == [b"news.1", b"news.2"]
+    assert r.execute_command("PUBSUB", "CHANNELS", "nothing*") == []
+    assert r.execute_command("PUBSUB", "NUMSUB", "news.1", "sport", "none") == [b"news.1", 2, b"sport", 1, b"none", 0]
+    assert r.execute_command("PUBSUB", "NUMSUB") == []
+    assert r.execute_command("PUBSUB", "NUMPAT") == 2  # unique patterns
+    # a client that goes away leaves the registry
+    b.close()
+    assert wait_for(lambda: r.execute_command("PUBSUB", "NUMSUB", "news.1") == [b"news.1", 1])
+    assert r.execute_command("PUBSUB", "NUMPAT") == 1
+    a.call("UNSUBSCRIBE", "sport")
+    assert sorted(r.execute_command("PUBSUB", "CHANNELS")) == [b"news.1", b"news.2"]
+    help_lines = r.execute_command("PUBSUB", "HELP")
+    assert help_lines[0].startswith(b"PUBSUB <subcommand>")
+    assert b"NUMSUB [<channel> ...]" in help_lines
+
+
+def test_errors(conns, r):
+    c = conns()
+    for name in ("SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "PUBLISH", "SPUBLISH", "PUBSUB"):
+        assert c.call(name) == Err("ERR wrong number of arguments for '%s' command" % name.lower())
+    assert c.call("PUBLISH", "c") == Err("ERR wrong number of arguments for 'publish' command")
+    assert c.call("PUBLISH", "c", "m", "extra") == Err("ERR wrong number of arguments for 'publish' command")
+    assert c.call("PUBSUB", "foo") == Err("ERR unknown subcommand 'foo'. Try PUBSUB HELP.")
+    assert c.call("PUBSUB", "NUMPAT", "x") == Err("ERR wrong number of arguments for 'pubsub|numpat' command")
+    assert c.call("PUBSUB", "HELP", "x") == Err("ERR wrong number of arguments for 'pubsub|help' command")
+    assert c.call("PUBSUB", "CHANNELS", "a", "b") == Err(
+        "ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP.")
+    assert c.call("PUBSUB", "shardchannels", "a", "b") == Err(
+        "ERR unknown subcommand or wrong number of arguments for 'shardchannels'. Try PUBSUB HELP.")
+    # the connection is still usable and not in subscribed mode
+    assert c.call("PING") == "PONG"
+
+
+def test_subscriber_disconnect_cleans_up(server, r):
+    for _ in range(20):
+        s = Raw(server.port)
+        s.send("SUBSCRIBE", "churn", "churn2")
+        s.replies(2)
+        s.send("PSUBSCRIBE", "ch*")
+        s.close()
+    assert wait_for(lambda: r.execute_command("PUBSUB", "NUMSUB", "churn") == [b"churn", 0])
+    assert wait_for(lambda: r.execute_command("PUBSUB", "NUMPAT") == 0)
+    assert r.publish("churn", "x") == 0
+
+
+def test_many_channels_one_client(conns, r):
+    sub = conns()
+    n = 5000
+    names = [b"ch:%d" % i for i in range(n)]
+    sub.send("SUBSCRIBE", *names)
+    assert [x[2] for x in sub.replies(n)] == list(range(1, n + 1))
+    assert len(r.execute_command("PUBSUB", "CHANNELS")) == n
+    assert r.publish("ch:4321", "hit") == 1
+    assert sub.reply() == [b"message", b"ch:4321", b"hit"]
+    sub.send("UNSUBSCRIBE")
+    got = sub.replies(n)
+    assert sorted(x[1] for x in got) == sorted(names)
+    assert [x[2] for x in got] == list(range(n - 1, -1, -1))
+    assert r.execute_command("PUBSUB", "CHANNELS") == []
+    assert sub.call("PING") == "PONG"
+
+
+# --------------------------------------------------------------------------- slow subscriber
+
+def test_slow_subscriber_is_disconnected(conns, server, r):
+    slow = conns()  # never reads
+    assert slow.call("SUBSCRIBE", "big") == [b"subscribe", b"big", 1]
+    # a pattern too: the client is closed while its channel frame is pushed,
+    # and the pattern pass of the same fan-out must skip it
+    assert slow.call("PSUBSCRIBE", "b*") == [b"psubscribe", b"b*", 2]
+    fast = conns()
+    assert fast.call("SUBSCRIBE", "big") == [b"subscribe", b"big", 1]
+    payload = b"x" * (1 << 20)
+    frame_len = len(cmd("message", "big", payload)) - 1  # roughly one frame
+    got = 0
+    disconnected_after = None
+    for i in range(120):
+        n = r.publish("big", payload)
+        # the fast subscriber keeps up
+        m = fast.reply()
+        assert m[0] == b"message" and len(m[2]) == len(payload)
+        got += 1
+        if n == 1:
+            disconnected_after = i
+            break
+        assert n == 3
+    assert disconnected_after is not None, "slow subscriber never disconnected"
+    # the limit is 32 MB plus what the kernel buffers took
+    assert 10 <= disconnected_after <= 40, disconnected_after  # two frames per publish
+    assert r.execute_command("PUBSUB", "NUMSUB", "big") == [b"big", 1]
+    assert r.execute_command("PUBSUB", "NUMPAT") == 0
+    # the slow socket gets EOF after whatever was already sent
+    slow.sock.settimeout(10)
+    total = 0
+    while True:
+        try:
+            chunk = slow.sock.recv(1 << 20)
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        total += len(chunk)
+    assert total < 40 * frame_len
+    assert vm_rss_kb(server.proc.pid) < RSS_LIMIT_KB
+    assert r.ping()
+    assert r.publish("big", "small") == 1
+    assert fast.reply() == [b"message", b"big", b"small"]
+
+
+# --------------------------------------------------------------------------- REPLAY (Solidis)
+
+solidis_only = pytest.mark.skipif(IS_REDIS, reason="PUBSUB REPLAY is a Solidis extension")
+
+
+@solidis_only
+def test_replay_after_reconnect(server, r):
+    sub = Raw(server.port)
+    sub.call("SUBSCRIBE", "feed")
+    assert r.publish("feed", "seen") == 1
+    assert sub.reply() == [b"message", b"feed", b"seen"]
+    sub.close()
+    assert wait_for(lambda: r.execute_command("PUBSUB", "NUMSUB", "feed") == [b"feed", 0])
+    # published while the subscriber is away
+    for i in range(5):
+        assert r.publish("feed", "missed%d" % i) == 0
+    r.publish("other", "noise")
+    sub = Raw(server.port)
+    sub.call("SUBSCRIBE", "feed")
+    sub.send("UNSUBSCRIBE")
+    sub.reply()
+    all_msgs = sub.call("PUBSUB", "REPLAY", "feed", "0")
+    assert [p for _, p in all_msgs] == [b"seen"] + [b"missed%d" % i for i in range(5)]
+    ids = [i for i, _ in all_msgs]
+    assert ids == sorted(ids) and len(set(ids)) == 6
+    # since the id of the last message seen live
+    since_seen = sub.call("PUBSUB", "REPLAY", "feed", ids[0])
+    assert [p for _, p in since_seen] == [b"missed%d" % i for i in range(5)]
+    page = sub.call("PUBSUB", "REPLAY", "feed", ids[0], "COUNT", "2")
+    assert page == all_msgs[1:3]
+    assert sub.call("PUBSUB", "REPLAY", "feed", ids[-1]) == []
+    assert sub.call("PUBSUB", "REPLAY", "nochannel", "0") == []
+    assert sub.call("PUBSUB", "replay", "feed", "-1", "count", "1") == all_msgs[:1]
+    sub.close()
+
+
+@solidis_only
+def test_replay_errors(r):
+    c = r.execute_command
+    with pytest.raises(redis.ResponseError, match="wrong number of arguments for 'pubsub|replay'"):
+        c("PUBSUB", "REPLAY", "ch")
+    with pytest.raises(redis.ResponseError, match="value is not an integer or out of range"):
+        c("PUBSUB", "REPLAY", "ch", "abc")
+    with pytest.raises(redis.ResponseError, match="value is not an integer or out of range"):
+        c("PUBSUB", "REPLAY", "ch", "0", "COUNT", "x")
+    with pytest.raises(redis.ResponseError, match="COUNT must be > 0"):
+        c("PUBSUB", "REPLAY", "ch", "0", "COUNT", "0")
+    with pytest.raises(redis.ResponseError, match="syntax error"):
+        c("PUBSUB", "REPLAY", "ch", "0", "LIMIT", "1")
+    with pytest.raises(redis.ResponseError, match="syntax error"):
+        c("PUBSUB", "REPLAY", "ch", "0", "COUNT")
+
+
+@solidis_only
+def test_retention_trims_old_messages(make_server):
+    """Rows older than the retention (60 s) go, in slices, in the background."""
+    import os
+    import sqlite3
+    s = make_server()
+    c = s.client()
+    c.publish("keep", "fresh")  # creates the table
+    c.close()
+    s.stop()
+    db = sqlite3.connect(os.path.join(s.dir, "solidis.db"))
+    old = int(time.time() * 1000) - 3600 * 1000
+    db.executemany("INSERT INTO pubsub_messages(channel, payload, created_at) VALUES(?, ?, ?)",
+                   [(b"old", b"m%d" % i, old) for i in range(2500)])
+    db.commit()
+    db.close()
+    s.start()
+    c = s.client()
+    assert wait_for(lambda: c.execute_command("PUBSUB", "REPLAY", "old", "0", "COUNT", "1") == [], timeout=10)
+    assert [p for _, p in c.execute_command("PUBSUB", "REPLAY", "keep", "0")] == [b"fresh"]
+    c.close()
+
+
+@solidis_only
+def test_replay_survives_restart_and_ids_keep_growing(make_server):
+    s = make_server()
+    c = s.client()
+    c.publish("durable", "one")
+    c.publish("durable", "two")
+    before = c.execute_command("PUBSUB", "REPLAY", "durable", "0")
+    assert [p for _, p in before] == [b"one", b"two"]
+    c.close()
+    s.kill9()
+    s.start()
+    c = s.client()
+    after = c.execute_command("PUBSUB", "REPLAY", "durable", "0")
+    assert after == before
+    c.publish("durable", "three")
+    last = c.execute_command("PUBSUB", "REPLAY", "durable", before[-1][0])
+    assert [p for _, p in last] == [b"three"] and last[0][0] > before[-1][0]
+    c.close()
