@@ -36,6 +36,7 @@ struct block_state {
     bkey *keys;
     int nkeys;
     long long deadline; /* ms, 0 = forever */
+    long long wake_at;  /* ms, 0 = none: re-run then even if no key was touched */
     bool null_bulk;
     bool blocked;       /* set by requestBlock during the current run */
 };
@@ -106,6 +107,10 @@ bool getBlockingTimeout(request *r, int idx, long long *deadline_ms) {
     long long ms = (long long)ceill(secs * 1000.0L);
     *deadline_ms = ms > 0 ? r->now_ms + ms : 0;
     return true;
+}
+
+void requestBlockWake(request *r, long long wake_at_ms) {
+    if (r->block) r->block->wake_at = wake_at_ms;
 }
 
 static void blockStateFree(request *r) {
@@ -202,10 +207,34 @@ void blockExpire(long long now, joblist *done) {
 long long blockNextDeadline(void) {
     long long min = 0;
     for (wjob *j = b.parked_head; j; j = j->next) {
-        long long d = j->req.block->deadline;
+        long long d = j->req.block->deadline, w = j->req.block->wake_at;
         if (d && (!min || d < min)) min = d;
+        if (w && (!min || w < min)) min = w;
     }
     return min;
+}
+
+bool blockWakeDuePending(long long now) {
+    for (wjob *j = b.parked_head; j; j = j->next)
+        if (j->req.block->wake_at && j->req.block->wake_at <= now) return true;
+    return false;
+}
+
+void blockWakeDue(long long now, void (*run)(wjob *j), joblist *done) {
+    wjob *next;
+    for (wjob *j = b.parked_head; j; j = next) {
+        next = j->next;
+        struct block_state *bs = j->req.block;
+        if (!bs->wake_at || bs->wake_at > now) continue;
+        bs->wake_at = 0;
+        bs->blocked = false;
+        replyReset(&j->out);
+        run(j);
+        if (j->req.block && j->req.block->blocked) continue;
+        unpark(j);
+        blockStateFree(&j->req);
+        joblistPush(done, j);
+    }
 }
 
 void blockForgetClient(uint64_t client_id) {

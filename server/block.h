@@ -25,7 +25,11 @@ bool blockParkIfBlocked(wjob *j);
 void blockServeReady(void (*run)(wjob *j), joblist *done);
 /* Reply the timeout reply to parked requests past their deadline. */
 void blockExpire(long long now, joblist *done);
-/* Earliest parked deadline, 0 when none. */
+/* Re-run parked requests whose wake-up time (requestBlockWake) has come;
+ * inside the writer's transaction. */
+bool blockWakeDuePending(long long now);
+void blockWakeDue(long long now, void (*run)(wjob *j), joblist *done);
+/* Earliest parked deadline or wake-up time, 0 when none. */
 long long blockNextDeadline(void);
 /* A client went away: release its parked requests and watches. */
 void blockForgetClient(uint64_t client_id);

@@ -226,6 +226,9 @@ void keyTouchedDb(request *r, int db);
  * the client gets a null array (null bulk when null_bulk is set). Inside MULTI
  * (r->in_multi) a handler must reply the timeout reply instead of blocking. */
 void requestBlock(request *r, const int *key_idx, int nkeys, long long deadline_ms, bool null_bulk);
+/* After requestBlock: also re-run the handler at wake_at_ms (e.g. when a
+ * delayed job becomes due) even if none of its keys is touched. */
+void requestBlockWake(request *r, long long wake_at_ms);
 /* Parse a blocking timeout in seconds (fractional allowed) into an absolute
  * deadline in ms (0 = forever). Replies Redis's error and returns false. */
 bool getBlockingTimeout(request *r, int idx, long long *deadline_ms);

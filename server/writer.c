@@ -185,6 +185,10 @@ static void runBatch(wjob *jobs, joblist *done) {
         if (!blockParkIfBlocked(j)) joblistPush(done, j);
         blockServeReady(runJob, done);
     }
+    if (in_txn) {
+        blockWakeDue(mstime(), runJob, done);
+        blockServeReady(runJob, done);
+    }
     if (in_txn && storeExec(w.st, SQL_COMMIT) != SQLITE_OK) {
         char msg[256];
         snprintf(msg, sizeof(msg), "ERR commit failed: %s", sqlite3_errmsg(db));
@@ -267,7 +271,7 @@ static void *writerMain(void *arg) {
 
         applyFsyncMode();
         joblist done = {NULL, NULL};
-        if (jobs) {
+        if (jobs || blockWakeDuePending(mstime())) {
             runBatch(jobs, &done);
             if (w.want_checkpoint) {
                 w.want_checkpoint = false;
