@@ -8,9 +8,11 @@
 __attribute__((weak)) void listRegister(void) {}
 __attribute__((weak)) void setRegister(void) {}
 __attribute__((weak)) void zsetRegister(void) {}
+__attribute__((weak)) void jobRegister(void) {}
 
 void queueInit(void) {
     listRegister();
     setRegister();
     zsetRegister();
+    jobRegister();
 }

@@ -9,5 +9,6 @@
 void listRegister(void);
 void setRegister(void);
 void zsetRegister(void);
+void jobRegister(void);
 
 #endif
