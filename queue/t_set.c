@@ -1,6 +1,7 @@
 /*
  * t_set.c — set commands, plus the helpers the sorted-set files share
- * (t_set.h): typed lookup, element counts, read snapshots, the member map.
+ * (t_set.h): typed lookup, element counts, read snapshots, scan arguments.
+ * (The in-memory member map of t_set.h lives in t_zset_ops.c.)
  *
  * Storage
  *   set_members(id, h, member) WITHOUT ROWID, PRIMARY KEY(id, h, member)
@@ -12,9 +13,10 @@
  * Why the hash leads the key: sets have no order of their own, and ordering
  * members by a hash gives three things at index cost. SSCAN gets a stateless
  * integer cursor (the next h to return) with Redis's guarantee that a member
- * present for the whole scan is returned; SPOP and SRANDMEMBER seek a random
- * h and take the member at or after it, O(log n) instead of walking an
- * offset; and membership stays one primary-key probe (h is computed in C).
+ * present for the whole scan is returned; random picks on big sets seek a
+ * random h instead of walking an offset (up to SET_EXACT_RANDOM members they
+ * walk to a random offset, which is exactly uniform and still cheap); and
+ * membership stays one primary-key probe (h is computed in C).
  *
  * Multi-key algebra: the STORE forms run on the writer as set-at-a-time SQL
  * into a fresh key id (INSERT ... SELECT, then DELETE what the other sets
