@@ -56,8 +56,6 @@ static const char SCHEMA[] =
     "CREATE INDEX IF NOT EXISTS hashes_expiring ON hashes(expires_at) WHERE expires_at IS NOT NULL;"
     "CREATE INDEX IF NOT EXISTS hashes_key_expiring ON hashes(id, expires_at) WHERE expires_at IS NOT NULL;"
     "CREATE TRIGGER IF NOT EXISTS hashes_gc_delete AFTER DELETE ON keys WHEN old.type=4 "
-    "BEGIN DELETE FROM hashes WHERE id=old.id; END;"
-    "CREATE TRIGGER IF NOT EXISTS hashes_gc_retype AFTER UPDATE OF type ON keys WHEN old.type=4 AND new.type<>4 "
     "BEGIN DELETE FROM hashes WHERE id=old.id; END;";
 
 /* ---- SQL ---------------------------------------------------------------- */

@@ -54,8 +54,6 @@ static const char LIST_SCHEMA[] =
     "  id INTEGER NOT NULL, pos INTEGER NOT NULL, value BLOB NOT NULL,"
     "  PRIMARY KEY(id, pos)) WITHOUT ROWID;"
     "CREATE TRIGGER IF NOT EXISTS list_gc_delete AFTER DELETE ON keys WHEN old.type=1 "
-    "  BEGIN DELETE FROM list_items WHERE id=old.id; END;"
-    "CREATE TRIGGER IF NOT EXISTS list_gc_retype AFTER UPDATE OF type ON keys WHEN old.type=1 AND new.type<>1 "
     "  BEGIN DELETE FROM list_items WHERE id=old.id; END;";
 
 static const char SQL_LOOKUP[] = "SELECT id, type, expires_at, value FROM keys WHERE db=?1 AND key=?2";

@@ -27,6 +27,10 @@
  *    transaction. Readers see committed snapshots only.
  *  - A key whose expires_at <= now is logically gone: readers skip it at once;
  *    the writer deletes it when it meets it and in bounded sweeper slices.
+ *  - A row's type never changes. A key replaced by a value of another type is
+ *    deleted and inserted anew; each element table cleans up after its type
+ *    with an AFTER DELETE trigger on keys, so DEL, the expiry sweeper and
+ *    overwrites never need to know the types.
  *  - SQLite's auto-checkpoint is off; the writer checkpoints (writer.c).
  */
 #include "store.h"
