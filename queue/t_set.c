@@ -37,8 +37,6 @@ static const char SET_SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS set_members(id INTEGER NOT NULL, h INTEGER NOT NULL, member BLOB NOT NULL,"
     " PRIMARY KEY(id, h, member)) WITHOUT ROWID;"
     "CREATE TRIGGER IF NOT EXISTS set_gc_delete AFTER DELETE ON keys WHEN old.type=2 BEGIN"
-    " DELETE FROM set_members WHERE id=old.id; END;"
-    "CREATE TRIGGER IF NOT EXISTS set_gc_retype AFTER UPDATE OF type ON keys WHEN old.type=2 AND new.type<>2 BEGIN"
     " DELETE FROM set_members WHERE id=old.id; END;";
 
 /* ---- shared helpers (t_set.h) ------------------------------------------ */

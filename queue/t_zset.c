@@ -32,8 +32,6 @@ static const char ZSET_SCHEMA[] =
     " PRIMARY KEY(id, member)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS zset_by_score ON zset_members(id, score, member);"
     "CREATE TRIGGER IF NOT EXISTS zset_gc_delete AFTER DELETE ON keys WHEN old.type=3 BEGIN"
-    " DELETE FROM zset_members WHERE id=old.id; END;"
-    "CREATE TRIGGER IF NOT EXISTS zset_gc_retype AFTER UPDATE OF type ON keys WHEN old.type=3 AND new.type<>3 BEGIN"
     " DELETE FROM zset_members WHERE id=old.id; END;";
 
 static const char SQL_GET[] = "SELECT score FROM zset_members WHERE id=?1 AND member=?2";
