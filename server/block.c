@@ -184,7 +184,6 @@ void blockServeReady(void (*run)(wjob *j), joblist *done) {
             run(j);
             if (j->req.block && j->req.block->blocked) continue; /* still nothing: keep its place */
             unpark(j);
-            blockStateFree(&j->req);
             joblistPush(done, j);
         }
     }
@@ -232,9 +231,44 @@ void blockWakeDue(long long now, void (*run)(wjob *j), joblist *done) {
         run(j);
         if (j->req.block && j->req.block->blocked) continue;
         unpark(j);
-        blockStateFree(&j->req);
         joblistPush(done, j);
     }
+}
+
+void blockRelease(request *r) { blockStateFree(r); }
+
+void blockUndoAttempt(joblist *done) {
+    wjob *next;
+    for (wjob *j = b.parked_head; j; j = next) {
+        next = j->next;
+        if (j->in_batch) unpark(j);
+    }
+    /* `done` keeps only requests answered by FORGET/UNBLOCK (their answer
+     * stands); waiters the attempt served go back to the head of the parked
+     * list in their order; batch members will run again. */
+    wjob *served[1024];
+    int n = 0;
+    joblist keep = {NULL, NULL};
+    for (wjob *j = done->head; j; j = next) {
+        next = j->next;
+        if (j->in_batch) continue;
+        if (j->req.block && n < 1024) served[n++] = j;
+        else joblistPush(&keep, j);
+    }
+    *done = keep;
+    for (int i = n - 1; i >= 0; i--) {
+        wjob *j = served[i];
+        j->req.block->blocked = true;
+        replyReset(&j->out);
+        j->prev = NULL;
+        j->next = b.parked_head;
+        if (b.parked_head) b.parked_head->prev = j;
+        else b.parked_tail = j;
+        b.parked_head = j;
+        b.nparked++;
+    }
+    for (int i = 0; i < b.nready; i++) free(b.ready[i].key);
+    b.nready = 0;
 }
 
 void blockForgetClient(uint64_t client_id) {

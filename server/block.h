@@ -25,6 +25,13 @@ bool blockParkIfBlocked(wjob *j);
 void blockServeReady(void (*run)(wjob *j), joblist *done);
 /* Reply the timeout reply to parked requests past their deadline. */
 void blockExpire(long long now, joblist *done);
+/* A batch attempt was rolled back: jobs of the batch that it parked are
+ * unparked (they run again), and waiters it served (in `done`, not batch
+ * members) go back to the head of the parked list. */
+void blockUndoAttempt(joblist *done);
+/* Free a request's blocking state (after delivery, or before a re-run). */
+void blockRelease(request *r);
+
 /* Re-run parked requests whose wake-up time (requestBlockWake) has come;
  * inside the writer's transaction. */
 bool blockWakeDuePending(long long now);

@@ -379,6 +379,25 @@ void debugCommand(request *r) {
     }
 }
 
+/* DEBUG FAIL-WRITE: a write that then fails in "SQLite", for tests of the
+ * rule that one failing command never spoils the rest of its batch.
+ * Writer thread. */
+static void debugFailWriteCommand(request *r) {
+    static const char SQL[] = "INSERT OR REPLACE INTO meta VALUES('debug_fail_write', 1)";
+    sqlite3_stmt *s = stmtGet(r->st, SQL);
+    if (s) {
+        sqlite3_step(s);
+        stmtDone(s);
+    }
+    r->store_error = true;
+    addReplyError(r, "ERR storage error in debug fail-write: injected failure");
+}
+
+static const command debug_subcommands[] = {
+    {"debug|fail-write", debugFailWriteCommand, 2, CMD_WRITE | CMD_ADMIN, 0, 0, 0, "server", "Fails a write on purpose (tests).", "1.0.0", NULL},
+    {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
+};
+
 /* CLIENT subcommands that must run on the writer (where the parked
  * requests live); the rest are handled by clientCommand on the net thread. */
 static const command client_subcommands[] = {
@@ -409,7 +428,7 @@ static const command server_commands[] = {
     {"lastsave", lastsaveCommand, 1, CONN, 0, 0, 0, "server", "Returns the Unix timestamp of the last successful save to disk.", "1.0.0", NULL},
     {"save", saveCommand, 1, CMD_WRITE | CMD_ADMIN, 0, 0, 0, "server", "Synchronously saves the database(s) to disk.", "1.0.0", NULL},
     {"bgsave", bgsaveCommand, -1, CMD_WRITE | CMD_ADMIN, 0, 0, 0, "server", "Asynchronously saves the database(s) to disk.", "1.0.0", NULL},
-    {"debug", debugCommand, -2, CMD_CONN | CMD_ADMIN | CMD_CONTAINER, 0, 0, 0, "server", "A container for debugging commands.", "1.0.0", NULL},
+    {"debug", debugCommand, -2, CMD_CONN | CMD_ADMIN | CMD_CONTAINER, 0, 0, 0, "server", "A container for debugging commands.", "1.0.0", debug_subcommands},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
 };
 

@@ -91,6 +91,7 @@ void writerAddTask(const char *name, writer_task *fn, int interval_ms) {
 }
 
 void writerJobFree(wjob *j) {
+    blockRelease(&j->req);
     requestFreeArgv(&j->req);
     replyFree(&j->out);
     free(j);
@@ -154,42 +155,50 @@ static void requestPrepare(request *r, reply *out) {
     r->in_multi = false;
 }
 
-/* Writer thread: run one job's handler inside the open transaction, alone
- * in a savepoint so a SQLite failure undoes only this command. */
-static void runJob(wjob *j) {
+/* Writer thread: run one job's handler inside the open transaction. In a
+ * safe pass each command runs in its own savepoint, so a SQLite failure
+ * undoes that command alone. */
+static void runJobMode(wjob *j, bool safe) {
     request *r = &j->req;
     requestPrepare(r, &j->out);
-    storeExec(w.st, SQL_SAVEPOINT);
+    if (safe) storeExec(w.st, SQL_SAVEPOINT);
     r->cmd->proc(r);
-    if (r->store_error) storeExec(w.st, SQL_ROLLBACK_TO);
-    storeExec(w.st, SQL_RELEASE);
+    if (safe && r->store_error) storeExec(w.st, SQL_ROLLBACK_TO);
+    if (safe) storeExec(w.st, SQL_RELEASE);
 }
 
-/* Writer thread: run up to BATCH_MAX jobs in one transaction. Jobs that
- * block are parked (block.c); parked jobs served by this batch's changes
- * join `done`, so they commit and answer with it. */
-static void runBatch(wjob *jobs, joblist *done) {
+static bool safe_pass;
+static void runJob(wjob *j) { runJobMode(j, safe_pass); }
+
+/* Writer thread: one attempt at a batch in one transaction. Jobs that block
+ * are parked (block.c); parked jobs served by this batch's changes join
+ * `done`, so they commit and answer with it. A fast attempt (no savepoints)
+ * stops at the first SQLite failure, rolls everything back and returns false
+ * so the batch can be run again safely. */
+static bool attemptBatch(wjob **order, int n, joblist *done, bool safe) {
     sqlite3 *db = storeDb(w.st);
-    bool in_txn = storeExec(w.st, SQL_BEGIN) == SQLITE_OK;
-    long n = 0;
-    wjob *next;
-    for (wjob *j = jobs; j; j = next, n++) {
-        next = j->next;
-        if (!in_txn) {
-            requestPrepare(&j->req, &j->out);
-            addReplyErrorFormat(&j->req, "ERR storage unavailable: %s", sqlite3_errmsg(db));
-            joblistPush(done, j);
-            continue;
+    safe_pass = safe;
+    if (storeExec(w.st, SQL_BEGIN) != SQLITE_OK) {
+        for (int i = 0; i < n; i++) {
+            requestPrepare(&order[i]->req, &order[i]->out);
+            addReplyErrorFormat(&order[i]->req, "ERR storage unavailable: %s", sqlite3_errmsg(db));
+            joblistPush(done, order[i]);
         }
+        return true;
+    }
+    for (int i = 0; i < n; i++) {
+        wjob *j = order[i];
         runJob(j);
+        if (!safe && j->req.store_error) {
+            storeExec(w.st, SQL_ROLLBACK);
+            return false;
+        }
         if (!blockParkIfBlocked(j)) joblistPush(done, j);
         blockServeReady(runJob, done);
     }
-    if (in_txn) {
-        blockWakeDue(mstime(), runJob, done);
-        blockServeReady(runJob, done);
-    }
-    if (in_txn && storeExec(w.st, SQL_COMMIT) != SQLITE_OK) {
+    blockWakeDue(mstime(), runJob, done);
+    blockServeReady(runJob, done);
+    if (storeExec(w.st, SQL_COMMIT) != SQLITE_OK) {
         char msg[256];
         snprintf(msg, sizeof(msg), "ERR commit failed: %s", sqlite3_errmsg(db));
         storeExec(w.st, SQL_ROLLBACK);
@@ -200,6 +209,30 @@ static void runBatch(wjob *jobs, joblist *done) {
             addReplyError(&j->req, msg);
         }
     }
+    return true;
+}
+
+/* Writer thread: run up to BATCH_MAX jobs in one transaction. Savepoints
+ * cost about as much as a simple command, and SQLite failures are rare, so
+ * the batch first runs without them; only if a command fails in SQLite is
+ * the whole batch rolled back and run again with one savepoint per command,
+ * so that the failing command alone is lost. */
+static void runBatch(wjob *jobs, joblist *done) {
+    wjob *order[BATCH_MAX];
+    int n = 0;
+    for (wjob *j = jobs; j && n < BATCH_MAX; j = j->next) {
+        j->in_batch = true;
+        order[n++] = j;
+    }
+    if (!attemptBatch(order, n, done, false)) {
+        blockUndoAttempt(done); /* waiters served by the lost attempt wait again */
+        for (int i = 0; i < n; i++) {
+            blockRelease(&order[i]->req);
+            replyReset(&order[i]->out);
+        }
+        attemptBatch(order, n, done, true);
+    }
+    for (int i = 0; i < n; i++) order[i]->in_batch = false;
     w.unsynced = true;
     STAT_ADD(batches, 1);
     STAT_ADD(commands, n);

@@ -17,6 +17,7 @@ typedef struct wjob {
     reply out;          /* filled by the writer; sent after the commit */
     struct client *c;   /* net-thread token, never dereferenced by the writer */
     bool discard_reply; /* CLIENT REPLY OFF|SKIP, decided when queued */
+    bool in_batch;      /* writer: a member of the batch being run (not a served waiter) */
 } wjob;
 
 /* Background work run between batches, each call in its own transaction.

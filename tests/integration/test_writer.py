@@ -1,0 +1,96 @@
+"""The writer thread's batch rules, seen from outside (Solidis-specific).
+
+- One failing command never spoils the others in its batch, whatever the
+  batch holds (DEBUG FAIL-WRITE fails inside SQLite on purpose).
+- Writes from many clients are group-committed: fewer batches than commands.
+- A client always reads its own writes, even pipelined right behind them.
+"""
+import threading
+import time
+
+import pytest
+import redis
+
+from conftest import IS_REDIS
+
+pytestmark = pytest.mark.skipif(IS_REDIS, reason="Solidis writer internals")
+
+
+def test_failing_command_does_not_spoil_its_batch(r):
+    p = r.pipeline(transaction=False)
+    p.set("a", 1)
+    p.execute_command("DEBUG", "FAIL-WRITE")
+    p.set("b", 2)
+    p.incr("c")
+    out = p.execute(raise_on_error=False)
+    assert out[0] is True and out[2] is True and out[3] == 1
+    assert isinstance(out[1], redis.ResponseError)
+    assert "injected failure" in str(out[1])
+    assert r.mget("a", "b", "c") == [b"1", b"2", b"1"]
+
+
+def test_failure_in_a_batch_keeps_a_served_waiter_served_once(server, r):
+    waiter = server.client()
+    got = {}
+
+    def pop():
+        got["v"] = waiter.blpop("q", 5)
+
+    t = threading.Thread(target=pop)
+    t.start()
+    deadline = time.time() + 5
+    while time.time() < deadline and int(r.info("clients")["blocked_clients"]) < 1:
+        time.sleep(0.01)
+    p = r.pipeline(transaction=False)
+    p.rpush("q", "x")
+    p.execute_command("DEBUG", "FAIL-WRITE")
+    p.rpush("q", "y")
+    out = p.execute(raise_on_error=False)
+    t.join(5)
+    assert got["v"] == (b"q", b"x")
+    assert out[0] == 1 and out[2] == 1
+    assert r.lrange("q", 0, -1) == [b"y"]
+    waiter.close()
+
+
+def test_failure_inside_exec_rolls_back_nothing_else(r):
+    r.set("k", "before")
+    p = r.pipeline(transaction=True)
+    p.set("k", "inside")
+    p.execute_command("DEBUG", "FAIL-WRITE")
+    out = p.execute(raise_on_error=False)
+    assert isinstance(out[1], redis.ResponseError)
+    r.set("after", 1)
+    assert r.get("after") == b"1"
+
+
+def test_writes_from_many_clients_are_group_committed(server, r):
+    before = r.info("persistence")
+    clients = [server.client() for _ in range(20)]
+
+    def work(c, i):
+        for n in range(200):
+            c.set(f"g:{i}:{n}", n)
+
+    threads = [threading.Thread(target=work, args=(c, i)) for i, c in enumerate(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    after = r.info("persistence")
+    commands = after["solidis_batched_commands"] - before["solidis_batched_commands"]
+    batches = after["solidis_batches"] - before["solidis_batches"]
+    assert commands >= 4000
+    assert batches < commands, (batches, commands)
+    assert r.dbsize() == 4000
+    for c in clients:
+        c.close()
+
+
+def test_read_your_writes_in_one_pipeline(r):
+    p = r.pipeline(transaction=False)
+    for i in range(500):
+        p.set("ryw", i)
+        p.get("ryw")
+    out = p.execute()
+    assert [int(v) for v in out[1::2]] == list(range(500))
