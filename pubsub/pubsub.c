@@ -13,12 +13,16 @@
  *     PUBSUB REPLAY <channel> <since-id> [COUNT <count>]
  *
  *   returns the retained messages of <channel> whose id is greater than
- *   <since-id>, oldest first, as an array of [id, payload] pairs (at most
- *   <count>, default 1000; call again with the last id to read on). Ids are
- *   integers that only grow and are never reused. A subscriber that lost its
- *   connection re-subscribes, then replays from the last id it saw (0 = from
- *   the oldest retained message) to catch up on what it missed; it may see a
- *   message both live and in the replay. SPUBLISH messages are not logged.
+ *   <since-id>, oldest first, as an array of [id, payload] pairs: at most
+ *   <count> of them (default 1000; call again with the last id returned to
+ *   read on). Ids are integers that only grow and are never reused, also
+ *   across restarts. Live messages keep Redis's frames and carry no id, so a
+ *   client that wants to catch up after a disconnect keeps the last id it
+ *   got from REPLAY: on (re)connect it SUBSCRIBEs first, then REPLAYs from
+ *   that id (0 = from the oldest retained message) and skips what it has
+ *   already handled — a message may show up both live and in the replay.
+ *   Messages older than the retention are never returned. SPUBLISH messages
+ *   are not logged.
  *
  * Threads
  *   The registry (channel → subscribers, pattern → subscribers, shard channel
@@ -27,7 +31,7 @@
  *   PUBLISH all run there. PUBLISH itself runs on the writer, which appends
  *   the message to the log inside its batch and leaves the fan-out to
  *   publishDelivered(), called by the net thread once the batch committed
- *   (request.on_delivery) — so a message is durable before anyone sees it,
+ *   (request.on_delivery) — so a message is committed before anyone sees it,
  *   and one publisher's messages reach subscribers in order. REPLAY reads the
  *   log on the net thread's read connection; retention trims it on the writer
  *   in slices of RETENTION_SLICE rows.
@@ -36,6 +40,10 @@
  * 32mb 8mb 60` and may close a client in the middle of a fan-out. The gone
  * hook then only parks the client's state (gone_list) and the fan-out frees
  * it when done, so the registry never changes under an iteration.
+ *
+ * Not yet: PUBLISH inside MULTI answers an error (EXEC does not run the
+ * delivery hooks of queued commands), RESET does not drop subscriptions
+ * (no reset hook for modules), CLIENT PUBSUB-IDS (ids in live messages).
  */
 #include "pubsub.h"
 #include "../server/server.h"
@@ -446,21 +454,25 @@ static long long fanout(int kind, const char *ch, size_t chlen, const char *msg,
 
 /* ---- the message log (SQLite) ------------------------------------------- */
 
-/* AUTOINCREMENT: ids keep growing even after retention emptied the table,
- * so a since-id held by a client never points at a newer message. */
+/* Ids are rowids, assigned as max(id) + 1. Retention never deletes the
+ * newest row, so ids keep growing even when everything else expired and a
+ * since-id held by a client never points at a newer message. (REPLAY hides
+ * that row once it is past the retention.) No AUTOINCREMENT and no index on
+ * created_at: both cost a B-tree write per PUBLISH. Trimming walks from the
+ * oldest id instead, as ids grow with time; should the clock step back, a
+ * newer row among the oldest only delays the trim of the rows behind it. */
 static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS pubsub_messages("
-    " id INTEGER PRIMARY KEY AUTOINCREMENT, channel BLOB NOT NULL, payload BLOB NOT NULL,"
-    " created_at INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS pubsub_messages_channel ON pubsub_messages(channel, id);"
-    "CREATE INDEX IF NOT EXISTS pubsub_messages_created ON pubsub_messages(created_at);";
+    " id INTEGER PRIMARY KEY, channel BLOB NOT NULL, payload BLOB NOT NULL, created_at INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS pubsub_messages_channel ON pubsub_messages(channel, id);";
 
 static const char SQL_LOG_INSERT[] = "INSERT INTO pubsub_messages(channel, payload, created_at) VALUES(?1, ?2, ?3)";
-static const char SQL_LOG_TRIM[] =
+static const char SQL_LOG_TRIM[] = /* LIMIT = RETENTION_SLICE */
     "DELETE FROM pubsub_messages WHERE id IN "
-    "(SELECT id FROM pubsub_messages WHERE created_at < ?1 LIMIT 1000)";
+    "(SELECT id FROM pubsub_messages WHERE id < (SELECT max(id) FROM pubsub_messages) ORDER BY id LIMIT 1000) "
+    "AND created_at < ?1";
 static const char SQL_LOG_REPLAY[] =
-    "SELECT id, payload FROM pubsub_messages WHERE channel=?1 AND id>?2 ORDER BY id LIMIT ?3";
+    "SELECT id, payload FROM pubsub_messages WHERE channel=?1 AND id>?2 AND created_at>=?4 ORDER BY id LIMIT ?3";
 
 /* Writer: append the message of PUBLISH to the log; its id in *id. */
 static bool logAppend(request *r, int64_t *id) {
@@ -602,6 +614,7 @@ static void pubsubReplayCommand(request *r) {
     sqlite3_bind_blob(s, 1, r->argv[2], (int)r->argvlen[2], SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, since);
     sqlite3_bind_int64(s, 3, count);
+    sqlite3_bind_int64(s, 4, r->now_ms - PUBSUB_RETENTION_MS);
     reply body;
     replyInit(&body);
     request tmp = *r;

@@ -290,6 +290,26 @@ def test_resp3_publisher_subscribed_to_itself(conns):
     assert got[2] == 2
 
 
+def test_publisher_gone_before_reply_still_delivers(conns, server):
+    sub = conns()
+    sub.call("SUBSCRIBE", "orphan")
+    pub = Raw(server.port)
+    pub.sock.sendall(b"".join(cmd("PUBLISH", "orphan", "m%d" % i) for i in range(50)))
+    pub.close()  # gone before reading any reply
+    got = [sub.reply() for _ in range(50)]
+    assert [m[2] for m in got] == [b"m%d" % i for i in range(50)]
+
+
+def test_client_reply_off_still_publishes(conns):
+    sub, pub = conns(), conns()
+    sub.call("SUBSCRIBE", "quiet")
+    pub.send("CLIENT", "REPLY", "OFF")
+    pub.send("PUBLISH", "quiet", "shh")
+    pub.send("CLIENT", "REPLY", "ON")
+    assert pub.reply() == "OK"  # the first reply is the one of REPLY ON
+    assert sub.reply() == [b"message", b"quiet", b"shh"]
+
+
 def test_ordering_of_many_messages(conns, server):
     sub = conns()
     sub.call("SUBSCRIBE", "seq")
@@ -494,7 +514,8 @@ def test_replay_errors(r):
 
 @solidis_only
 def test_retention_trims_old_messages(make_server):
-    """Rows older than the retention (60 s) go, in slices, in the background."""
+    """Rows older than the retention (60 s) go, in bounded slices, in the
+    background; the newest row always stays (ids never go back)."""
     import os
     import sqlite3
     s = make_server()
@@ -502,16 +523,28 @@ def test_retention_trims_old_messages(make_server):
     c.publish("keep", "fresh")  # creates the table
     c.close()
     s.stop()
-    db = sqlite3.connect(os.path.join(s.dir, "solidis.db"))
+    path = os.path.join(s.dir, "solidis.db")
+    db = sqlite3.connect(path)
     old = int(time.time() * 1000) - 3600 * 1000
     db.executemany("INSERT INTO pubsub_messages(channel, payload, created_at) VALUES(?, ?, ?)",
                    [(b"old", b"m%d" % i, old) for i in range(2500)])
     db.commit()
+    (max_id,) = db.execute("SELECT max(id) FROM pubsub_messages").fetchone()
     db.close()
     s.start()
     c = s.client()
-    assert wait_for(lambda: c.execute_command("PUBSUB", "REPLAY", "old", "0", "COUNT", "1") == [], timeout=10)
+    # expired rows are hidden from REPLAY at once
+    assert c.execute_command("PUBSUB", "REPLAY", "old", "0") == []
+
+    def old_rows():
+        with sqlite3.connect(path) as d:
+            return [row[0] for row in d.execute("SELECT id FROM pubsub_messages WHERE channel=x'6f6c64'")]
+    # 2500 rows take several slices; only the newest one is kept
+    assert wait_for(lambda: old_rows() == [max_id], timeout=10), len(old_rows())
     assert [p for _, p in c.execute_command("PUBSUB", "REPLAY", "keep", "0")] == [b"fresh"]
+    c.publish("keep", "later")
+    got = c.execute_command("PUBSUB", "REPLAY", "keep", "0")
+    assert [p for _, p in got] == [b"fresh", b"later"] and got[-1][0] == max_id + 1
     c.close()
 
 
