@@ -546,6 +546,7 @@ static void replyActive(request *r, int kind) {
     if (r->argc > 3) { replySubcommandSyntax(r); return; }
     const dict *d = &registry[kind];
     dentry **hits = d->used ? malloc(d->used * sizeof(*hits)) : NULL;
+    if (d->used && !hits) abort();
     long n = 0;
     for (size_t b = 0; b < d->size; b++)
         for (dentry *e = d->table[b]; e; e = e->next)
