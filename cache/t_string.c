@@ -41,18 +41,31 @@ typedef struct strval {
 } strval;
 
 static void strDone(strval *v) {
-    stmtDone(v->s);
+    if (v->s) stmtDone(v->s);
     v->s = NULL;
 }
 
 /* Look a string up. Returns 1 found (call strDone), 0 missing, -1 wrong type
  * (WRONGTYPE already replied). On the writer an expired key is deleted. */
 static int strGet(request *r, int idx, strval *v) {
+    bool cacheable = r->client != NULL; /* net thread: the read cache applies */
+    if (cacheable) {
+        int c = readCacheGet(r->db, r->argv[idx], r->argvlen[idx], r->now_ms, &v->val, &v->len);
+        if (c == READ_CACHE_NO_KEY) return 0;
+        if (c == READ_CACHE_HIT) {
+            v->s = NULL;
+            return 1;
+        }
+    }
     sqlite3_stmt *s = stmtGet(r->st, SQL_GET);
     if (!s) { storeFail(r, "get"); return -1; }
     sqlite3_bind_int(s, 1, r->db);
     sqlite3_bind_blob(s, 2, r->argv[idx], (int)r->argvlen[idx], SQLITE_STATIC);
-    if (sqlite3_step(s) != SQLITE_ROW) { stmtDone(s); return 0; }
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        stmtDone(s);
+        if (cacheable) readCachePut(r->db, r->argv[idx], r->argvlen[idx], NULL, 0, 0);
+        return 0;
+    }
     long long exp = sqlite3_column_int64(s, 2);
     if (exp && exp <= r->now_ms) {
         stmtDone(s);
@@ -69,6 +82,7 @@ static int strGet(request *r, int idx, strval *v) {
     v->len = (size_t)sqlite3_column_bytes(s, 1);
     if (!v->val) v->val = "";
     v->expires_at = exp;
+    if (cacheable) readCachePut(r->db, r->argv[idx], r->argvlen[idx], v->val, v->len, exp);
     return 1;
 }
 
@@ -254,20 +268,23 @@ void getsetCommand(request *r) {
 
 void mgetCommand(request *r) {
     addReplyArrayLen(r, r->argc - 1);
+    reply scratch;
+    replyInit(&scratch);
     for (int i = 1; i < r->argc; i++) {
-        sqlite3_stmt *s = stmtGet(r->st, SQL_GET);
-        if (!s) { addReplyNull(r); continue; }
-        sqlite3_bind_int(s, 1, r->db);
-        sqlite3_bind_blob(s, 2, r->argv[i], (int)r->argvlen[i], SQLITE_STATIC);
-        if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) == OBJ_STRING &&
-            !(sqlite3_column_int64(s, 2) && sqlite3_column_int64(s, 2) <= r->now_ms)) {
-            const void *p = sqlite3_column_blob(s, 1);
-            addReplyBulk(r, p ? p : "", (size_t)sqlite3_column_bytes(s, 1));
+        /* MGET answers null for a key of another type: run the lookup with
+         * its WRONGTYPE reply sent to a scratch buffer. */
+        request q = *r;
+        q.out = &scratch;
+        strval v;
+        if (strGet(&q, i, &v) == 1) {
+            addReplyBulk(r, v.val, v.len);
+            strDone(&v);
         } else {
             addReplyNull(r);
         }
-        stmtDone(s);
+        replyReset(&scratch);
     }
+    replyFree(&scratch);
 }
 
 void msetCommand(request *r) {

@@ -21,6 +21,7 @@
  * key) and scanned linearly; keyTouched costs two loads when both are empty.
  */
 #include "block.h"
+#include "readcache.h"
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -310,6 +311,7 @@ static bool keyEq(int db1, const char *k1, size_t l1, int db2, const char *k2, s
 
 void keyTouched(request *r, int db, const char *key, size_t klen) {
     (void)r;
+    readCacheNoteTouched(db, key, klen);
     for (int i = 0; i < b.nwatches; i++)
         if (keyEq(b.watches[i].db, b.watches[i].key, b.watches[i].klen, db, key, klen)) b.watches[i].dirty = true;
     if (b.nparked == 0) return;
@@ -327,6 +329,8 @@ void keyTouched(request *r, int db, const char *key, size_t klen) {
 /* FLUSHDB/FLUSHALL, called before the keys go: like Redis, only watched keys
  * that exist are invalidated. */
 void keyTouchedDb(request *r, int db) {
+    (void)db;
+    readCacheNoteFlush();
     for (int i = 0; i < b.nwatches; i++) {
         watch *w = &b.watches[i];
         keyrow row;

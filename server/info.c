@@ -9,6 +9,7 @@
 #include "net.h"
 #include "store.h"
 #include "writer.h"
+#include "readcache.h"
 #include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -101,6 +102,13 @@ static void fillPersistence(reply *o, request *r) {
         ws.batches, ws.commands, ws.commits_failed, ws.checkpoints, ws.fsyncs, ws.wal_frames);
 }
 
+static void fillReadCache(reply *o) {
+    long long hits, misses, bytes, count;
+    readCacheStats(&hits, &misses, &bytes, &count);
+    add(o, "solidis_read_cache_hits:%lld\r\nsolidis_read_cache_misses:%lld\r\nsolidis_read_cache_keys:%lld\r\n"
+           "solidis_read_cache_bytes:%lld\r\n", hits, misses, count, bytes);
+}
+
 static void fillStats(reply *o, request *r) {
     (void)r;
     add(o, "# Stats\r\ntotal_connections_received:%lld\r\ntotal_commands_processed:%lld\r\n"
@@ -110,6 +118,7 @@ static void fillStats(reply *o, request *r) {
         stats.total_connections, stats.total_commands, stats.net_input_bytes, stats.net_output_bytes,
         stats.rejected_connections, __atomic_load_n(&stats.expired_keys, __ATOMIC_RELAXED),
         stats.keyspace_hits, stats.keyspace_misses);
+    fillReadCache(o);
 }
 
 static void fillReplication(reply *o, request *r) {

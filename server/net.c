@@ -19,6 +19,7 @@
 #include "writer.h"
 #include "commands.h"
 #include "multi.h"
+#include "readcache.h"
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -176,6 +177,7 @@ static void deliverDone(evutil_socket_t fd, short what, void *arg) {
     (void)fd; (void)what; (void)arg;
     endRead(-1, 0, NULL);
     wjob *j = writerTakeDone();
+    readCacheApply(); /* after taking the jobs: covers every change they saw */
     while (j) {
         wjob *next = j->next;
         client *c = j->c;

@@ -241,6 +241,14 @@ void storeRegisterSchema(const char *sql);
 void storeRegisterCopy(int type, const char *sql);
 const char *storeCopySql(int type);
 
+/* Net thread only: a bounded cache of string values (readcache.c) that
+ * string reads may consult before SQLite and fill after it. The writer keeps
+ * it coherent through keyTouched(); callers never invalidate. val == NULL in
+ * readCachePut caches "no such key". */
+enum { READ_CACHE_MISS = 0, READ_CACHE_HIT, READ_CACHE_NO_KEY };
+int readCacheGet(int db, const char *key, size_t klen, long long now, const char **val, size_t *len);
+void readCachePut(int db, const char *key, size_t klen, const char *val, size_t vlen, long long expires_at);
+
 /* Background work on the writer thread, between batches, each call in its
  * own transaction. Returns true when it has more to do right away.
  * Register before the server starts. */

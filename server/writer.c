@@ -28,6 +28,7 @@
 #include "config.h"
 #include "commands.h"
 #include "block.h"
+#include "readcache.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -240,7 +241,11 @@ static void runBatch(wjob *jobs, joblist *done) {
 
 /* Writer thread: hand finished jobs to the net thread and wake it. */
 static void deliver(joblist *done) {
-    if (!done->head) return;
+    bool changed = readCachePublish(); /* before the replies: see readcache.c */
+    if (!done->head) {
+        if (changed && w.notify) w.notify(w.notify_arg);
+        return;
+    }
     pthread_mutex_lock(&w.lock);
     if (w.done_tail) w.done_tail->next = done->head;
     else w.done_head = done->head;

@@ -94,3 +94,77 @@ def test_read_your_writes_in_one_pipeline(r):
         p.get("ryw")
     out = p.execute()
     assert [int(v) for v in out[1::2]] == list(range(500))
+
+
+# ---- the net thread's read cache stays coherent with every kind of write --------
+
+WRITES = [
+    ("SET", lambda w: w.set("k", "new"), b"new"),
+    ("APPEND", lambda w: w.append("k", "+"), b"old+"),
+    ("SETRANGE", lambda w: w.setrange("k", 0, "N"), b"Nld"),
+    ("DEL", lambda w: w.delete("k"), None),
+    ("GETDEL", lambda w: w.getdel("k"), None),
+    ("RENAME away", lambda w: w.rename("k", "k2"), None),
+    ("MOVE", lambda w: w.move("k", 3), None),
+    ("FLUSHDB", lambda w: w.flushdb(), None),
+    ("FLUSHALL", lambda w: w.flushall(), None),
+    ("PEXPIRE past", lambda w: w.pexpireat("k", 1), None),
+    ("MULTI SET", lambda w: w.pipeline(transaction=True).set("k", "tx").execute(), b"tx"),
+    ("MSET", lambda w: w.mset({"k": "m"}), b"m"),
+    ("GETSET", lambda w: w.getset("k", "gs"), b"gs"),
+]
+
+
+@pytest.mark.parametrize("name,write,expect", WRITES, ids=[w[0] for w in WRITES])
+def test_cached_read_sees_every_write(server, r, name, write, expect):
+    r.set("k", "old")
+    assert r.get("k") == b"old"          # now cached on the net thread
+    assert r.mget("k") == [b"old"]
+    other = server.client()
+    write(other)
+    assert r.get("k") == expect
+    assert r.mget("k") == [expect]
+    other.close()
+
+
+def test_cached_missing_key_sees_creation_of_any_type(server, r):
+    other = server.client()
+    for make in (lambda: other.set("n", 1), lambda: other.rpush("n", 1), lambda: other.hset("n", "f", 1),
+                 lambda: other.sadd("n", 1), lambda: other.zadd("n", {"a": 1})):
+        other.delete("n")
+        assert r.get("n") is None        # "no such key" is cached
+        make()
+        if r.type("n") == b"string":
+            assert r.get("n") == b"1"
+        else:
+            with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+                r.get("n")
+    other.close()
+
+
+def test_cached_value_expires_on_time(r):
+    r.set("t", "v", px=150)
+    assert r.get("t") == b"v"
+    time.sleep(0.2)
+    assert r.get("t") is None
+
+
+def test_cached_value_with_ttl_then_persist(server, r):
+    r.set("p", "v", px=300)
+    assert r.get("p") == b"v"
+    other = server.client()
+    other.persist("p")
+    time.sleep(0.35)
+    assert r.get("p") == b"v"
+    other.close()
+
+
+def test_cached_string_replaced_by_another_type(server, r):
+    r.set("x", "s")
+    assert r.get("x") == b"s"
+    other = server.client()
+    other.delete("x")
+    other.lpush("x", "a")
+    with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+        r.get("x")
+    other.close()
