@@ -41,9 +41,7 @@
  * hook then only parks the client's state (gone_list) and the fan-out frees
  * it when done, so the registry never changes under an iteration.
  *
- * Not yet: PUBLISH inside MULTI answers an error (EXEC does not run the
- * delivery hooks of queued commands), RESET does not drop subscriptions
- * (no reset hook for modules), CLIENT PUBSUB-IDS (ids in live messages).
+ * Not yet: CLIENT PUBSUB-IDS (ids in live messages).
  */
 #include "pubsub.h"
 #include "../server/server.h"
@@ -267,8 +265,9 @@ static void stateFree(psclient *pc) {
 /* After an unsubscribe: tell the net thread the new count (RESP2 subscribed
  * mode follows it) and drop the state of a client left with nothing. */
 static void syncClient(struct client *c, psclient *pc) {
-    long total = pc ? (long)(pc->subs[K_CHANNEL].used + pc->subs[K_PATTERN].used + pc->subs[K_SHARD].used) : 0;
-    clientSetSubscriptions(c, total);
+    long ch = pc ? (long)pc->subs[K_CHANNEL].used : 0, pat = pc ? (long)pc->subs[K_PATTERN].used : 0,
+         shard = pc ? (long)pc->subs[K_SHARD].used : 0, total = ch + pat + shard;
+    clientSetSubscriptions(c, ch, pat, shard);
     if (pc && total == 0) {
         *clientPubsubSlot(c) = NULL;
         stateFree(pc);
@@ -513,11 +512,6 @@ static void publishDelivered(request *r) {
 /* PUBLISH channel message — writer: log it; the fan-out and the reply (the
  * receiver count) happen in publishDelivered(). */
 static void publishCommand(request *r) {
-    if (r->in_multi) {
-        /* EXEC does not run delivery hooks of queued commands yet. */
-        addReplyError(r, "ERR PUBLISH inside MULTI is not supported");
-        return;
-    }
     int64_t id = 0;
     if (PUBSUB_RETENTION_MS > 0 && !logAppend(r, &id)) return;
     r->on_delivery = publishDelivered;
@@ -670,10 +664,24 @@ static const command pubsub_commands[] = {
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
 };
 
+/* RESET: a client leaves subscribed mode with nothing subscribed. */
+static void pubsubClientReset(struct client *c) {
+    pubsubClientGone(c);
+    clientSetSubscriptions(c, 0, 0, 0);
+}
+
+/* INFO pubsub_channels / pubsub_patterns. */
+static void pubsubCounts(long *channels, long *patterns) {
+    *channels = (long)registry[K_CHANNEL].used;
+    *patterns = (long)registry[K_PATTERN].used;
+}
+
 void pubsubInit(void) {
     hash_seed = (uint64_t)ustime() * 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();
     storeRegisterSchema(SCHEMA);
     commandRegisterTable(pubsub_commands);
     serverOnClientGone(pubsubClientGone);
+    serverOnClientReset(pubsubClientReset);
+    serverSetPubsubCounter(pubsubCounts);
     serverAddBackgroundTask("pubsub-retention", retentionTask, 1000);
 }

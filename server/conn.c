@@ -157,6 +157,7 @@ void resetCommand(request *r) {
     c->flags &= ~CLIENT_NO_EVICT;
     setName(c, NULL, 0);
     if (server_config.requirepass && server_config.requirepass[0]) c->authenticated = false;
+    netClientReset(c);
     addReplyStatus(r, "RESET");
 }
 

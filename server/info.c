@@ -111,13 +111,15 @@ static void fillReadCache(reply *o) {
 
 static void fillStats(reply *o, request *r) {
     (void)r;
+    long channels, patterns;
+    netPubsubCounts(&channels, &patterns);
     add(o, "# Stats\r\ntotal_connections_received:%lld\r\ntotal_commands_processed:%lld\r\n"
            "instantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:%lld\r\ntotal_net_output_bytes:%lld\r\n"
            "rejected_connections:%lld\r\nexpired_keys:%lld\r\nevicted_keys:0\r\nkeyspace_hits:%lld\r\n"
-           "keyspace_misses:%lld\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:0\r\n",
+           "keyspace_misses:%lld\r\npubsub_channels:%ld\r\npubsub_patterns:%ld\r\ntotal_error_replies:0\r\n",
         stats.total_connections, stats.total_commands, stats.net_input_bytes, stats.net_output_bytes,
         stats.rejected_connections, __atomic_load_n(&stats.expired_keys, __ATOMIC_RELAXED),
-        stats.keyspace_hits, stats.keyspace_misses);
+        stats.keyspace_hits, stats.keyspace_misses, channels, patterns);
     fillReadCache(o);
 }
 

@@ -62,11 +62,27 @@ static void execAssemble(request *r, exec_parts *p) {
     free(p);
 }
 
-/* Net thread, after the commit: run the deferred connection commands. */
+/* Net thread, after the commit: run the deferred connection commands and
+ * the delivery hooks of queued commands (PUBLISH), each in its place. */
 static void execFinish(request *r) {
     exec_parts *p = r->delivery_arg;
+    r->delivery_arg = NULL;
+    if (r->out->len) { /* the commit failed: its error is the reply */
+        for (int i = 0; i < p->n; i++) replyFree(&p->parts[i]);
+        free(p->parts);
+        free(p);
+        return;
+    }
     for (int i = 0; i < p->n; i++) {
         request *q = &r->multi[i];
+        if (q->on_delivery) {
+            q->client = r->client;
+            q->resp = r->resp;
+            q->out = &p->parts[i];
+            q->on_delivery(q);
+            q->on_delivery = NULL;
+            continue;
+        }
         if (!deferredInExec(q->cmd)) continue;
         q->client = r->client;
         q->resp = r->resp;
@@ -75,7 +91,6 @@ static void execFinish(request *r) {
         q->cmd->proc(q);
     }
     execAssemble(r, p);
-    r->delivery_arg = NULL;
 }
 
 void execCommand(request *r) {
@@ -111,8 +126,10 @@ void execCommand(request *r) {
             continue;
         }
         if (deferredInExec(q->cmd)) { deferred = true; continue; }
+        q->on_delivery = NULL;
         q->cmd->proc(q);
         if (q->store_error) r->store_error = true;
+        if (q->on_delivery) deferred = true;
     }
     if (!deferred) {
         execAssemble(r, p);

@@ -635,11 +635,12 @@ void clientInfoString(client *c, char *buf, size_t len) {
     if (nf == 0) flags[nf++] = 'N';
     flags[nf] = '\0';
     snprintf(buf, len,
-             "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=0 psub=0 ssub=0 "
+             "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%ld psub=%ld ssub=%ld "
              "multi=%d qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 rbs=%zu rbp=0 obl=0 oll=0 omem=0 tot-mem=%zu "
              "events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
              (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
-             (now - c->ctime_ms) / 1000, (now - c->last_ms) / 1000, flags, c->db, c->in_multi ? c->mcount : -1,
+             (now - c->ctime_ms) / 1000, (now - c->last_ms) / 1000, flags, c->db, c->sub_channels, c->sub_patterns,
+             c->sub_shard, c->in_multi ? c->mcount : -1,
              protoQueryBufLen(c), c->out.cap,
              sizeof(*c) + c->out.cap, c->last_cmd[0] ? c->last_cmd : "NULL", c->resp,
              c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
@@ -659,7 +660,32 @@ void serverNoteKeyspace(bool hit) {
 uint64_t clientId(client *c) { return c->id; }
 int clientResp(client *c) { return c->resp; }
 void **clientPubsubSlot(client *c) { return &c->pubsub; }
-void clientSetSubscriptions(client *c, long count) { c->subscriptions = count; }
+void clientSetSubscriptions(client *c, long channels, long patterns, long shard) {
+    c->sub_channels = channels;
+    c->sub_patterns = patterns;
+    c->sub_shard = shard;
+    c->subscriptions = channels + patterns + shard;
+}
+
+static void (*reset_hooks[MAX_GONE_HOOKS])(client *c);
+static int nreset_hooks;
+
+void serverOnClientReset(void (*fn)(client *c)) {
+    if (nreset_hooks < MAX_GONE_HOOKS) reset_hooks[nreset_hooks++] = fn;
+}
+
+void netClientReset(client *c) {
+    for (int i = 0; i < nreset_hooks; i++) reset_hooks[i](c);
+}
+
+static void (*pubsub_counter)(long *channels, long *patterns);
+
+void serverSetPubsubCounter(void (*fn)(long *channels, long *patterns)) { pubsub_counter = fn; }
+
+void netPubsubCounts(long *channels, long *patterns) {
+    *channels = *patterns = 0;
+    if (pubsub_counter) pubsub_counter(channels, patterns);
+}
 long clientSubscriptions(client *c) { return c->subscriptions; }
 
 /* client-output-buffer-limit pubsub 32mb 8mb 60, as Redis's default. */

@@ -51,6 +51,7 @@ typedef struct client {
     bool watching;            /* the writer holds WATCHes for this client */
     void *pubsub;             /* pub/sub module's state (pubsub/) */
     long subscriptions;       /* channels + patterns + shard channels */
+    long sub_channels, sub_patterns, sub_shard;
     long long obuf_soft_since; /* pub/sub soft output limit exceeded since (ms), 0 = not */
     struct client *prev, *next;
 } client;
@@ -75,6 +76,8 @@ client *netClientById(uint64_t id);
 void netCloseClient(client *c);        /* closes now or after in-flight replies */
 struct store *netReadStore(void);
 void clientInfoString(client *c, char *buf, size_t len);
+void netClientReset(client *c);        /* RESET: modules drop per-client state */
+void netPubsubCounts(long *channels, long *patterns);
 
 /* proto.c: parse the next request from the client's query buffer.
  * Returns 1 with r->argc/argv filled, 0 when more input is needed, -1 on a

@@ -66,7 +66,9 @@ typedef struct request {
     /* Set by a writer-side handler that must finish its reply on the net
      * thread after the commit (PUBLISH counts receivers there). Called with
      * r->client set and r->out the client's output; `delivery_arg` is the
-     * handler's to own (freed by the callback). */
+     * handler's to own (freed by the callback). It is also called when the
+     * commit failed: r->out then already holds the error reply, and the hook
+     * must add nothing. Inside EXEC it runs in the command's place. */
     void (*on_delivery)(struct request *r);
     void *delivery_arg;
     struct block_state *block; /* writer-side: set by requestBlock() */
@@ -115,11 +117,15 @@ void clientPush(struct client *c, const void *buf, size_t len);
 /* One opaque slot per client for the pub/sub module's state. */
 void **clientPubsubSlot(struct client *c);
 /* RESP2 clients with subscriptions may only run (P|S)(UN)SUBSCRIBE, PING,
- * QUIT, RESET: the net thread enforces it from this count. */
-void clientSetSubscriptions(struct client *c, long count);
+ * QUIT, RESET: the net thread enforces it from these counts, which CLIENT
+ * LIST also shows (sub= psub= ssub=). */
+void clientSetSubscriptions(struct client *c, long channels, long patterns, long shard);
 long clientSubscriptions(struct client *c);
-/* Called for every client that goes away (net thread). */
+/* Called for every client that goes away, and for RESET (net thread). */
 void serverOnClientGone(void (*fn)(struct client *c));
+void serverOnClientReset(void (*fn)(struct client *c));
+/* INFO's pubsub_channels / pubsub_patterns come from this (net thread). */
+void serverSetPubsubCounter(void (*fn)(long *channels, long *patterns));
 
 /* ---- numbers and strings (util.c) ------------------------------------- */
 
