@@ -23,7 +23,7 @@ DEB_PACKAGES := build-essential pkg-config libevent-dev libsqlite3-dev sqlite3 l
 
 .PHONY: all run test unit integration asan bench deps clean
 
-all: $(BIN)/solidis-server $(BIN)/test-hiredis-pipeline
+all: $(BIN)/solidis-server $(BIN)/test-hiredis-pipeline $(BIN)/solidis-jobs $(BIN)/solidis-jobload
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -36,6 +36,15 @@ $(BIN)/solidis-server: $(SERVER_OBJ)
 $(BIN)/test-hiredis-pipeline: tests/integration/hiredis_pipeline.c
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) -o $@ $< -lhiredis
+
+# Job-queue worker library + CLI, and the job-queue load tool (hiredis clients).
+$(BIN)/solidis-jobs: $(wildcard clients/c/*.c) $(wildcard clients/c/*.h)
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) -o $@ $(filter %.c,$^) -lhiredis -lpthread
+
+$(BIN)/solidis-jobload: tests/bench/jobload.c
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) -o $@ $< -lhiredis -lpthread
 
 $(BIN)/unit/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(BIN)/unit
