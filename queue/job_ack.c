@@ -1,0 +1,238 @@
+/*
+ * job_ack.c — what workers and operators do to jobs after FETCH: JOB.ACK
+ * NACK EXTEND CANCEL RETRY, and to queues: JOB.PAUSE RESUME PURGE.
+ *
+ * Every state change is one indexed UPDATE (or DELETE) on the jobs table;
+ * the triggers in job.c keep job_queues' counters in step. A change that
+ * can give a parked fetcher work — a job back to ready, a LIMIT slot freed,
+ * a queue resumed — touches the queue name so the fetcher is re-run.
+ *
+ * Writer thread.
+ */
+#include "job.h"
+#include <stdlib.h>
+#include <string.h>
+
+/* Writer thread only: jitter for retry backoff. */
+static uint64_t rng_state;
+
+static uint64_t jobRandom(void) {
+    if (!rng_state) rng_state = (uint64_t)ustime() | 1;
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* Retry delay after `attempts` deliveries: backoff * 2^(attempts-1), capped,
+ * plus up to 20% jitter so failed jobs do not come back in lockstep. */
+static long long backoffDelay(long long base, long long attempts) {
+    if (base <= 0) return 0;
+    long long cap = base > JOB_MAX_BACKOFF_MS ? base : JOB_MAX_BACKOFF_MS;
+    long long d = base;
+    for (long long i = 1; i < attempts && d < cap; i++) d *= 2;
+    if (d > cap) d = cap;
+    return d + (long long)(jobRandom() % (uint64_t)(d / 5 + 1));
+}
+
+/* ---- acknowledgements -------------------------------------------------- */
+
+static const char SQL_ACK[] =
+    "UPDATE jobs SET state=3, finished_at=?3, updated_at=?3, lease_until=NULL, unique_key=NULL"
+    " WHERE id=?1 AND db=?2 AND state<=2 RETURNING queue, limit_key";
+static const char SQL_NACK_GET[] =
+    "SELECT attempts, retries, backoff, queue FROM jobs WHERE id=?1 AND db=?2 AND state=2";
+static const char SQL_NACK_RETRY[] =
+    "UPDATE jobs SET state=?2, run_at=?3, lease_until=NULL, last_error=?4, updated_at=?5 WHERE id=?1";
+static const char SQL_NACK_DEAD[] =
+    "UPDATE jobs SET state=4, lease_until=NULL, last_error=?4, finished_at=?5, updated_at=?5, unique_key=NULL"
+    " WHERE id=?1";
+static const char SQL_EXTEND[] =
+    "UPDATE jobs SET lease_until=?3+?4, updated_at=?3 WHERE id=?1 AND db=?2 AND state=2";
+static const char SQL_CANCEL[] =
+    "UPDATE jobs SET state=5, finished_at=?3, updated_at=?3, lease_until=NULL, unique_key=NULL"
+    " WHERE id=?1 AND db=?2 AND state<=2 RETURNING queue";
+static const char SQL_RETRY[] =
+    "UPDATE jobs SET state=0, attempts=0, run_at=?3, finished_at=NULL, updated_at=?3"
+    " WHERE id=?1 AND db=?2 AND state=4 RETURNING queue";
+
+/* Run a one-job UPDATE ... RETURNING queue [, limit_key] bound to (id, db,
+ * now). Returns 1 changed (and touches the queue when `touch` says so), 0
+ * no such job in the required state, -1 error. */
+static int updateOne(request *r, const char *sql, int idarg, bool touch_always) {
+    int64_t id;
+    if (!jobIdParse(r->argv[idarg], r->argvlen[idarg], &id)) return 0;
+    sqlite3_stmt *s = stmtGet(r->st, sql);
+    if (!s) return -1;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int(s, 2, r->db);
+    sqlite3_bind_int64(s, 3, r->now_ms);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        /* A finished job frees a LIMIT slot: fetchers skipping jobs for it retry. */
+        bool limited = sqlite3_column_count(s) > 1 && sqlite3_column_type(s, 1) != SQLITE_NULL;
+        if (touch_always || limited)
+            keyTouched(r, r->db, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
+        r->dirty++;
+    }
+    stmtDone(s);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* JOB.ACK id [id ...] → number of jobs acknowledged */
+void jobAckCommand(request *r) {
+    long long n = 0;
+    for (int i = 1; i < r->argc; i++) {
+        int rc = updateOne(r, SQL_ACK, i, false);
+        if (rc < 0) { storeFail(r, "job ack"); return; }
+        n += rc;
+    }
+    addReplyLongLong(r, n);
+}
+
+/* JOB.NACK id [DELAY ms] [ERROR text] → 1 if the running job was failed */
+void jobNackCommand(request *r) {
+    long long delay = -1;
+    const char *err = NULL;
+    size_t errlen = 0;
+    for (int i = 2; i < r->argc; i++) {
+        if (argIs(r, i, "delay") && i + 1 < r->argc) {
+            if (!jobOptRange(r, ++i, "DELAY", 0, JOB_MAX_MS, &delay)) return;
+        } else if (argIs(r, i, "error") && i + 1 < r->argc) {
+            i++;
+            err = r->argv[i];
+            errlen = r->argvlen[i];
+        } else if (argIs(r, i, "delay") || argIs(r, i, "error")) {
+            addReplySyntaxError(r);
+            return;
+        } else {
+            addReplyErrorFormat(r, "ERR unknown option '%.128s'", r->argv[i]);
+            return;
+        }
+    }
+    int64_t id;
+    if (!jobIdParse(r->argv[1], r->argvlen[1], &id)) { addReplyLongLong(r, 0); return; }
+    sqlite3_stmt *s = stmtGet(r->st, SQL_NACK_GET);
+    if (!s) { storeFail(r, "job nack"); return; }
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int(s, 2, r->db);
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        stmtDone(s);
+        addReplyLongLong(r, 0);
+        return;
+    }
+    long long attempts = sqlite3_column_int64(s, 0), retries = sqlite3_column_int64(s, 1);
+    long long backoff = sqlite3_column_int64(s, 2);
+    size_t qlen = (size_t)sqlite3_column_bytes(s, 3);
+    char *queue = malloc(qlen ? qlen : 1);
+    memcpy(queue, sqlite3_column_blob(s, 3), qlen);
+    stmtDone(s);
+    bool dead = attempts > retries;
+    if (!dead && delay < 0) delay = backoffDelay(backoff, attempts);
+    s = stmtGet(r->st, dead ? SQL_NACK_DEAD : SQL_NACK_RETRY);
+    if (!s) { free(queue); storeFail(r, "job nack"); return; }
+    sqlite3_bind_int64(s, 1, id);
+    if (!dead) {
+        sqlite3_bind_int(s, 2, delay > 0 ? JOB_DELAYED : JOB_READY);
+        sqlite3_bind_int64(s, 3, r->now_ms + (delay > 0 ? delay : 0));
+    }
+    jobBindBlob(s, 4, err, errlen);
+    sqlite3_bind_int64(s, 5, r->now_ms);
+    int rc = sqlite3_step(s);
+    stmtDone(s);
+    if (rc != SQLITE_DONE) { free(queue); storeFail(r, "job nack"); return; }
+    keyTouched(r, r->db, queue, qlen);
+    free(queue);
+    r->dirty++;
+    addReplyLongLong(r, 1);
+}
+
+/* JOB.EXTEND id ms → 1 if the lease of the running job now ends ms from now */
+void jobExtendCommand(request *r) {
+    long long ms;
+    if (!jobOptRange(r, 2, "lease", 1, JOB_MAX_MS, &ms)) return;
+    int64_t id;
+    if (!jobIdParse(r->argv[1], r->argvlen[1], &id)) { addReplyLongLong(r, 0); return; }
+    sqlite3_stmt *s = stmtGet(r->st, SQL_EXTEND);
+    if (!s) { storeFail(r, "job extend"); return; }
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int(s, 2, r->db);
+    sqlite3_bind_int64(s, 3, r->now_ms);
+    sqlite3_bind_int64(s, 4, ms);
+    int rc = sqlite3_step(s);
+    stmtDone(s);
+    if (rc != SQLITE_DONE) { storeFail(r, "job extend"); return; }
+    jobNoteLease(r->now_ms + ms);
+    int n = sqlite3_changes(storeDb(r->st));
+    r->dirty += n;
+    addReplyLongLong(r, n);
+}
+
+/* JOB.CANCEL id → 1 if a waiting or running job was cancelled */
+void jobCancelCommand(request *r) {
+    int rc = updateOne(r, SQL_CANCEL, 1, true);
+    if (rc < 0) { storeFail(r, "job cancel"); return; }
+    addReplyLongLong(r, rc);
+}
+
+/* JOB.RETRY id → 1 if a dead job is ready again (with a fresh set of retries) */
+void jobRetryCommand(request *r) {
+    int rc = updateOne(r, SQL_RETRY, 1, true);
+    if (rc < 0) { storeFail(r, "job retry"); return; }
+    addReplyLongLong(r, rc);
+}
+
+/* ---- queues ------------------------------------------------------------ */
+
+static const char SQL_PAUSE[] =
+    "INSERT INTO job_queues(db, queue, paused) VALUES(?1, ?2, 1) ON CONFLICT(db, queue) DO UPDATE SET paused=1";
+static const char SQL_RESUME[] = "UPDATE job_queues SET paused=0 WHERE db=?1 AND queue=?2";
+
+static void pauseGeneric(request *r, const char *sql) {
+    sqlite3_stmt *s = stmtGet(r->st, sql);
+    if (!s) { storeFail(r, "job pause"); return; }
+    sqlite3_bind_int(s, 1, r->db);
+    sqlite3_bind_blob(s, 2, r->argv[1], (int)r->argvlen[1], SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    stmtDone(s);
+    if (rc != SQLITE_DONE) { storeFail(r, "job pause"); return; }
+    keyTouched(r, r->db, r->argv[1], r->argvlen[1]);
+    r->dirty++;
+    addReplyOK(r);
+}
+
+/* JOB.PAUSE queue: FETCH hands out nothing from it until JOB.RESUME. */
+void jobPauseCommand(request *r) { pauseGeneric(r, SQL_PAUSE); }
+void jobResumeCommand(request *r) { pauseGeneric(r, SQL_RESUME); }
+
+/* Each state's DELETE names its partial index's condition. */
+static const char SQL_PURGE_READY[] = "DELETE FROM jobs WHERE db=?1 AND queue=?2 AND state=0";
+static const char SQL_PURGE_DELAYED[] = "DELETE FROM jobs WHERE db=?1 AND queue=?2 AND state=1";
+static const char SQL_PURGE_RUNNING[] = "DELETE FROM jobs WHERE state=2 AND db=?1 AND queue=?2";
+static const char SQL_PURGE_FINISHED[] = "DELETE FROM jobs WHERE db=?1 AND queue=?2 AND state=?3 AND state>=3";
+
+/* JOB.PURGE queue state → number of jobs deleted */
+void jobPurgeCommand(request *r) {
+    int state = jobStateParse(r->argv[2], r->argvlen[2]);
+    if (state < 0) {
+        addReplyErrorFormat(r, "ERR unknown state '%.128s'", r->argv[2]);
+        return;
+    }
+    const char *sql = state == JOB_READY ? SQL_PURGE_READY : state == JOB_DELAYED ? SQL_PURGE_DELAYED
+                    : state == JOB_RUNNING ? SQL_PURGE_RUNNING : SQL_PURGE_FINISHED;
+    sqlite3_stmt *s = stmtGet(r->st, sql);
+    if (!s) { storeFail(r, "job purge"); return; }
+    sqlite3_bind_int(s, 1, r->db);
+    sqlite3_bind_blob(s, 2, r->argv[1], (int)r->argvlen[1], SQLITE_STATIC);
+    if (state >= JOB_DONE) sqlite3_bind_int(s, 3, state);
+    int rc = sqlite3_step(s);
+    stmtDone(s);
+    if (rc != SQLITE_DONE) { storeFail(r, "job purge"); return; }
+    int n = sqlite3_changes(storeDb(r->st));
+    if (n) {
+        jobNoteDeletes(r);
+        if (state == JOB_RUNNING) keyTouched(r, r->db, r->argv[1], r->argvlen[1]); /* LIMIT slots */
+        r->dirty += n;
+    }
+    addReplyLongLong(r, n);
+}

@@ -1,0 +1,727 @@
+"""The native job queue (JOB.*): every command and option against a live server
+with real redis-py clients, several connections and threads.
+
+Solidis only (redis-server has no JOB commands). FLUSHALL does not touch jobs,
+so every test works on queues of its own (the `q` fixture).
+"""
+import os
+import socket
+import threading
+import time
+
+import pytest
+import redis
+
+from conftest import IS_REDIS, raw_conn, read_until
+
+pytestmark = pytest.mark.skipif(IS_REDIS, reason="JOB.* is Solidis-only")
+
+
+def err(fn, *args):
+    with pytest.raises(redis.ResponseError) as e:
+        fn(*args)
+    return str(e.value)
+
+
+def as_map(flat):
+    return {flat[i].decode(): flat[i + 1] for i in range(0, len(flat), 2)}
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+@pytest.fixture
+def q(request, r):
+    """A queue name nobody else uses."""
+    return "q-%s-%d" % (request.node.name, now_ms())
+
+
+def J(r, *args):
+    return r.execute_command(*args)
+
+
+def add(r, q, payload="p", *opts):
+    return J(r, "JOB.ADD", q, payload, *opts)
+
+
+def fetch(r, *args):
+    return J(r, "JOB.FETCH", *args)
+
+
+def get(r, id):
+    g = J(r, "JOB.GET", id)
+    return None if g is None else as_map(g)
+
+
+def stats(r, *q):
+    return as_map(J(r, "JOB.STATS", *q))
+
+
+# ---- add / fetch / ack ------------------------------------------------------
+
+def test_ids_are_unique_time_ordered_strings(r, q):
+    ids = [add(r, q, "job%d" % i) for i in range(50)]
+    assert len(set(ids)) == 50
+    assert ids == sorted(ids)
+    ms, seq = ids[0].split(b"-")
+    assert len(ms) == 13 and len(seq) == 6
+    assert abs(int(ms) - now_ms()) < 5000
+
+
+def test_fetch_reply_shape_and_empty(r, q):
+    assert fetch(r, q) is None
+    jid = add(r, q, b"\x00bin\xffary")
+    jobs = fetch(r, q)
+    assert jobs == [[jid, q.encode(), b"\x00bin\xffary", 1]]
+    assert fetch(r, q) is None  # handed out once
+    assert J(r, "JOB.ACK", jid) == 1
+    assert J(r, "JOB.ACK", jid) == 0
+    g = get(r, jid)
+    assert g["state"] == b"done" and g["attempts"] == 1
+    assert g["finished_at"] >= g["started_at"] >= g["created_at"]
+
+
+def test_fetch_count_and_queue_order(r, q):
+    q2 = q + "-b"
+    a = [add(r, q, "a%d" % i) for i in range(3)]
+    b = [add(r, q2, "b%d" % i) for i in range(3)]
+    got = fetch(r, q2, q, "COUNT", 4)
+    assert [j[0] for j in got] == b + a[:1]
+    assert [j[1] for j in got] == [q2.encode()] * 3 + [q.encode()]
+    got = fetch(r, q, q2, "COUNT", 10)
+    assert [j[0] for j in got] == a[1:]
+    assert J(r, "JOB.ACK", *(b + a + ["nonsense", "1-000000"])) == 6
+
+
+def test_priority_then_age(r, q):
+    low = add(r, q, "low", "PRIORITY", 10)
+    first = add(r, q, "first")
+    urgent = add(r, q, "urgent", "PRIORITY", -5)
+    second = add(r, q, "second")
+    order = [fetch(r, q)[0][0] for _ in range(4)]
+    assert order == [urgent, first, second, low]
+
+
+def test_ack_many_and_get_fields(r, q):
+    ids = [add(r, q, "x", "RETRIES", 7, "TIMEOUT", 5000) for _ in range(3)]
+    fetch(r, q, "COUNT", 3, "WORKER", "w-1")
+    g = get(r, ids[0])
+    assert g["state"] == b"running" and g["worker"] == b"w-1"
+    assert g["retries"] == 7 and g["payload"] == b"x" and g["queue"] == q.encode()
+    assert 4900 <= g["lease_until"] - g["started_at"] <= 5000  # TIMEOUT is the lease
+    assert g["last_error"] is None and g["finished_at"] is None
+    assert set(g) >= {"id", "priority", "run_at", "updated_at", "unique", "limit_key", "limit", "expires_at"}
+    assert J(r, "JOB.ACK", *ids) == 3
+    assert get(r, "0000000000001-000000") is None
+    assert get(r, "garbage") is None
+
+
+def test_get_is_a_map_in_resp3(server, q):
+    c = server.client()
+    jid = add(c, q, "hello").decode()
+    s = raw_conn(server.port)
+    s.sendall(b"HELLO 3\r\n")
+    read_until(s, b"modules")
+    cmd = "*2\r\n$7\r\nJOB.GET\r\n$%d\r\n%s\r\n" % (len(jid), jid)
+    s.sendall(cmd.encode())
+    out = read_until(s, b"expires_at\r\n_\r\n")
+    assert out.startswith(b"%19\r\n")
+    assert b"$5\r\nstate\r\n$5\r\nready\r\n" in out
+    assert b"$7\r\npayload\r\n$5\r\nhello\r\n" in out
+    s.sendall(b"*2\r\n$9\r\nJOB.STATS\r\n$%d\r\n%s\r\n" % (len(q), q.encode()))
+    out = read_until(s, b"expired\r\n:0\r\n")
+    assert out.startswith(b"%14\r\n") and b"throughput\r\n," in out
+    s.close()
+
+
+def test_lease_is_longer_of_lease_and_timeout(r, q):
+    a = add(r, q, "a")
+    b = add(r, q, "b", "TIMEOUT", 60000)
+    fetch(r, q, "COUNT", 2, "LEASE", 2000)
+    ga, gb = get(r, a), get(r, b)
+    assert ga["lease_until"] - ga["started_at"] == 2000
+    assert gb["lease_until"] - gb["started_at"] == 60000
+    c = add(r, q, "c")
+    fetch(r, q)
+    gc = get(r, c)
+    assert gc["lease_until"] - gc["started_at"] == 30000  # default
+
+
+# ---- failures, retries, leases ---------------------------------------------
+
+def test_nack_with_delay_and_error(r, q):
+    jid = add(r, q, "x")
+    fetch(r, q)
+    assert J(r, "JOB.NACK", jid, "DELAY", 0, "ERROR", "boom: disk full") == 1
+    assert J(r, "JOB.NACK", jid) == 0  # not running any more
+    g = get(r, jid)
+    assert g["state"] == b"ready" and g["last_error"] == b"boom: disk full"
+    job = fetch(r, q)[0]
+    assert job[0] == jid and job[3] == 2
+    assert J(r, "JOB.NACK", jid, "DELAY", 100000) == 1
+    g = get(r, jid)
+    assert g["state"] == b"delayed" and 99000 < g["run_at"] - g["updated_at"] <= 100000
+    assert fetch(r, q) is None
+    assert stats(r, q)["retried"] == 2
+
+
+def test_backoff_schedule_then_dead(r, q):
+    jid = add(r, q, "x", "RETRIES", 3, "BACKOFF", 100)
+    delays = []
+    for attempt in range(1, 4):
+        job = fetch(r, q, "BLOCK", 2000)[0]
+        assert job[0] == jid and job[3] == attempt
+        assert J(r, "JOB.NACK", jid, "ERROR", "fail %d" % attempt) == 1
+        g = get(r, jid)
+        assert g["state"] == b"delayed"
+        delays.append(g["run_at"] - g["updated_at"])
+    # 100, 200, 400 ms, each plus up to 20% jitter
+    for d, base in zip(delays, (100, 200, 400)):
+        assert base <= d <= base * 1.2 + 1, delays
+    job = fetch(r, q, "BLOCK", 2000)[0]
+    assert job[3] == 4
+    assert J(r, "JOB.NACK", jid, "ERROR", "last") == 1
+    g = get(r, jid)
+    assert g["state"] == b"dead" and g["last_error"] == b"last" and g["unique"] is None
+    assert fetch(r, q) is None
+    st = stats(r, q)
+    assert st["dead"] == 1 and st["failed"] == 1 and st["retried"] == 3
+
+
+def test_dead_list_and_retry(r, q):
+    jid = add(r, q, "x", "RETRIES", 0)
+    fetch(r, q)
+    J(r, "JOB.NACK", jid, "ERROR", "nope")
+    cursor, jobs = J(r, "JOB.LIST", q, "dead")
+    assert cursor == b"0" and [as_map(j)["id"] for j in jobs] == [jid]
+    assert as_map(jobs[0])["last_error"] == b"nope"
+    assert J(r, "JOB.RETRY", jid) == 1
+    assert J(r, "JOB.RETRY", jid) == 0  # no longer dead
+    assert get(r, jid)["state"] == b"ready" and get(r, jid)["attempts"] == 0
+    job = fetch(r, q)[0]
+    assert job[0] == jid and job[3] == 1
+    assert J(r, "JOB.ACK", jid) == 1
+
+
+def test_lease_expiry_redelivers(r, q):
+    jid = add(r, q, "x")
+    assert fetch(r, q, "LEASE", 150)[0][3] == 1
+    assert fetch(r, q) is None
+    t = time.time()
+    job = fetch(r, q, "BLOCK", 3000)  # a blocked fetcher is woken by the expiry itself
+    waited = time.time() - t
+    assert job[0][0] == jid and job[0][3] == 2
+    assert waited < 0.3
+    assert get(r, jid)["last_error"] == b"lease expired"
+    assert J(r, "JOB.ACK", jid) == 1
+
+
+def test_lease_expiry_past_retries_is_dead(r, q):
+    jid = add(r, q, "x", "RETRIES", 0)
+    fetch(r, q, "LEASE", 50)
+    time.sleep(0.25)  # the background task moves it without any fetch
+    g = get(r, jid)
+    assert g["state"] == b"dead" and g["last_error"] == b"lease expired"
+
+
+def test_extend_keeps_the_lease(r, q):
+    jid = add(r, q, "x")
+    fetch(r, q, "LEASE", 200)
+    for _ in range(4):
+        time.sleep(0.1)
+        assert J(r, "JOB.EXTEND", jid, 200) == 1
+    assert fetch(r, q) is None
+    assert get(r, jid)["state"] == b"running"
+    assert J(r, "JOB.EXTEND", "0000000000001-000000", 100) == 0
+    J(r, "JOB.ACK", jid)
+    assert J(r, "JOB.EXTEND", jid, 100) == 0
+
+
+def test_worker_killed_mid_job_redelivers(server, r, q):
+    jid = add(r, q, "precious").decode()
+    s = raw_conn(server.port)
+    s.sendall(("*6\r\n$9\r\nJOB.FETCH\r\n$%d\r\n%s\r\n$5\r\nLEASE\r\n$3\r\n300\r\n$5\r\nBLOCK\r\n$1\r\n0\r\n"
+               % (len(q), q)).encode())
+    assert jid.encode() in read_until(s, b"precious\r\n:1\r\n")
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    s.close()  # the worker dies holding the job (RST, like kill -9)
+    other = server.client()
+    job = fetch(other, q, "BLOCK", 3000)
+    assert job[0][0] == jid.encode() and job[0][2] == b"precious" and job[0][3] == 2
+    assert J(other, "JOB.ACK", jid) == 1
+
+
+# ---- blocking ---------------------------------------------------------------
+
+class Fetcher(threading.Thread):
+    def __init__(self, server, *args):
+        super().__init__(daemon=True)
+        self.c = server.client()
+        self.args = args
+        self.result = None
+        self.done_at = None
+
+    def run(self):
+        self.result = J(self.c, "JOB.FETCH", *self.args)
+        self.done_at = time.time()
+
+
+def blocked_clients(r):
+    return r.info("clients")["blocked_clients"]
+
+
+def wait_blocked(r, n):
+    for _ in range(200):
+        if blocked_clients(r) >= n:
+            return
+        time.sleep(0.005)
+    raise AssertionError("clients did not block")
+
+
+def test_blocked_fetch_woken_by_add(server, r, q):
+    f = Fetcher(server, q, "BLOCK", 5000)
+    f.start()
+    wait_blocked(r, 1)
+    t = time.time()
+    jid = add(r, q, "wake")
+    f.join(5)
+    assert f.result[0][0] == jid
+    assert f.done_at - t < 0.1
+
+
+def test_block_timeout_returns_null(r, q):
+    t = time.time()
+    assert fetch(r, q, "BLOCK", 150) is None
+    assert 0.14 <= time.time() - t < 0.6
+
+
+def test_blocked_fetchers_are_served_fifo_once(server, r, q):
+    fs = []
+    for i in range(3):
+        f = Fetcher(server, q, "BLOCK", 5000)
+        f.start()
+        wait_blocked(r, i + 1)
+        fs.append(f)
+    ids = [add(r, q, "j%d" % i) for i in range(3)]
+    for f in fs:
+        f.join(5)
+    assert [f.result[0][0] for f in fs] == ids
+
+
+def test_fetch_block_inside_multi_does_not_block(r, q):
+    p = r.pipeline(transaction=True)
+    p.execute_command("JOB.FETCH", q, "BLOCK", 0)
+    assert p.execute() == [None]
+
+
+def test_delayed_jobs_run_on_time_and_in_order(server, r, q):
+    base = now_ms()
+    plan = {}
+    for delay in (450, 150, 300, 50, 600):
+        plan[add(r, q, str(delay), "DELAY", delay)] = base + delay
+    at = base + 700
+    plan[add(r, q, "at", "AT", at)] = at
+    assert stats(r, q)["delayed"] == 6
+    assert fetch(r, q) is None
+    got = []
+    c = server.client()
+    while len(got) < len(plan):
+        job = fetch(c, q, "BLOCK", 2000)
+        got.append((job[0][0], now_ms()))
+        J(c, "JOB.ACK", job[0][0])
+    assert [g[0] for g in got] == sorted(plan, key=plan.get)
+    for jid, t in got:
+        assert -5 <= t - plan[jid] <= 50, (t - plan[jid])
+
+
+def test_exactly_once_under_parallel_workers(server, r, q):
+    n = 400
+    ids = set(add(r, q, "x") for _ in range(n))
+    seen = []
+    lock = threading.Lock()
+
+    def work():
+        c = server.client()
+        while True:
+            jobs = fetch(c, q, "COUNT", 3, "BLOCK", 200)
+            if not jobs:
+                return
+            J(c, "JOB.ACK", *[j[0] for j in jobs])
+            with lock:
+                seen.extend(j[0] for j in jobs)
+
+    ts = [threading.Thread(target=work) for _ in range(8)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(20)
+    assert len(seen) == n and set(seen) == ids
+    st = stats(r, q)
+    assert st["done"] == n and st["completed"] == n and st["ready"] == 0 and st["running"] == 0
+
+
+# ---- unique, limits, ttl ----------------------------------------------------
+
+def test_unique_keys(r, q):
+    a = add(r, q, "x", "UNIQUE", "user:1")
+    assert add(r, q, "y", "UNIQUE", "user:1") == a
+    b = add(r, q + "-other", "x", "UNIQUE", "user:1")  # unique per queue
+    assert b != a
+    assert get(r, a)["unique"] == b"user:1"
+    fetch(r, q)
+    assert add(r, q, "z", "UNIQUE", "user:1") == a  # still running
+    J(r, "JOB.ACK", a)
+    c = add(r, q, "z", "UNIQUE", "user:1")
+    assert c != a and get(r, c)["payload"] == b"z"
+    d = add(r, q, "d", "UNIQUE", "k2", "FOR", 100)
+    assert add(r, q, "d", "UNIQUE", "k2", "FOR", 100) == d
+    time.sleep(0.15)
+    e = add(r, q, "e", "UNIQUE", "k2")
+    assert e != d  # FOR ran out while d was still queued
+    assert add(r, q, "e", "UNIQUE", "k2") == e
+    assert stats(r, q)["ready"] == 3
+
+
+def test_limit_under_parallel_workers(server, r, q):
+    for i in range(24):
+        add(r, q, "a%d" % i, "LIMIT", "acct:a", 2)
+        if i % 2 == 0:
+            add(r, q, "b%d" % i, "LIMIT", "acct:b", 1)
+        if i % 3 == 0:
+            add(r, q, "free%d" % i)
+    total = 24 + 12 + 8
+    running = {"a": 0, "b": 0, "f": 0}
+    peak = {"a": 0, "b": 0, "f": 0}
+    done = []
+    lock = threading.Lock()
+
+    def work():
+        c = server.client()
+        while True:
+            jobs = fetch(c, q, "BLOCK", 300)
+            if not jobs:
+                return
+            k = jobs[0][2][:1].decode()
+            with lock:
+                running[k] += 1
+                peak[k] = max(peak[k], running[k])
+            time.sleep(0.02)
+            with lock:
+                running[k] -= 1
+                done.append(jobs[0][0])
+            J(c, "JOB.ACK", jobs[0][0])
+
+    ts = [threading.Thread(target=work) for _ in range(8)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(20)
+    assert len(done) == total and len(set(done)) == total
+    assert peak["a"] == 2 and peak["b"] == 1
+    assert get(r, done[0])["limit"] in (1, 2, None)
+
+
+def test_limit_skips_to_other_jobs_and_wakes_on_ack(server, r, q):
+    a1 = add(r, q, "a1", "LIMIT", "k", 1)
+    a2 = add(r, q, "a2", "LIMIT", "k", 1)
+    free = add(r, q, "free")
+    assert fetch(r, q)[0][0] == a1
+    assert fetch(r, q)[0][0] == free  # a2 waits for a1
+    f = Fetcher(server, q, "BLOCK", 3000)
+    f.start()
+    wait_blocked(r, 1)
+    assert f.result is None
+    J(r, "JOB.ACK", a1)
+    f.join(3)
+    assert f.result[0][0] == a2
+
+
+def test_ttl_drops_jobs_that_waited_too_long(r, q):
+    add(r, q, "stale", "TTL", 100)
+    keep = add(r, q, "fresh", "TTL", 100000)
+    late = add(r, q, "delayed", "DELAY", 200, "TTL", 1000)  # TTL counts from its run time
+    time.sleep(0.3)
+    got = fetch(r, q, "COUNT", 5)
+    assert sorted(j[0] for j in got) == sorted([keep, late])
+    assert stats(r, q)["expired"] == 1
+
+
+# ---- cancel, pause, list, purge, stats --------------------------------------
+
+def test_cancel(r, q):
+    a = add(r, q, "a", "UNIQUE", "u")
+    b = add(r, q, "b")
+    assert J(r, "JOB.CANCEL", a) == 1
+    assert J(r, "JOB.CANCEL", a) == 0
+    assert get(r, a)["state"] == b"cancelled"
+    assert add(r, q, "a2", "UNIQUE", "u") != a  # the key is free again
+    assert fetch(r, q)[0][0] == b
+    assert J(r, "JOB.CANCEL", b) == 1  # running: its ACK no longer counts
+    assert J(r, "JOB.ACK", b) == 0
+    assert J(r, "JOB.CANCEL", "nope") == 0
+    st = stats(r, q)
+    assert st["cancelled"] == 2 and st["running"] == 0
+    _, jobs = J(r, "JOB.LIST", q, "cancelled", "COUNT", 1)
+    assert as_map(jobs[0])["id"] == a
+    assert J(r, "JOB.PURGE", q, "cancelled") == 2
+    assert J(r, "JOB.PURGE", q, "done") == 0
+    assert stats(r, q)["cancelled"] == 0 and get(r, a) is None
+
+
+def test_pause_and_resume(server, r, q):
+    add(r, q, "x")
+    assert J(r, "JOB.PAUSE", q) == b"OK"
+    assert fetch(r, q) is None
+    assert stats(r, q)["paused"] == 1
+    f = Fetcher(server, q, "BLOCK", 3000)
+    f.start()
+    wait_blocked(r, 1)
+    t = time.time()
+    assert J(r, "JOB.RESUME", q) == b"OK"
+    f.join(3)
+    assert f.result[0][2] == b"x" and f.done_at - t < 0.2
+    assert J(r, "JOB.PAUSE", q + "-new") == b"OK"  # a queue can be paused before its first job
+    add(r, q + "-new", "y")
+    assert fetch(r, q + "-new") is None
+
+
+def test_list_paging_and_purge(r, q):
+    ids = [add(r, q, "j%d" % i) for i in range(25)]
+    seen, cursor, pages = [], b"0", 0
+    while True:
+        cursor, jobs = J(r, "JOB.LIST", q, "ready", "CURSOR", cursor, "COUNT", 10)
+        seen += [as_map(j)["id"] for j in jobs]
+        pages += 1
+        if cursor == b"0":
+            break
+    assert seen == ids and pages == 3
+    later = [add(r, q, "d", "DELAY", 60000) for _ in range(2)]
+    _, jobs = J(r, "JOB.LIST", q, "DELAYED")
+    assert [as_map(j)["id"] for j in jobs] == later
+    fetch(r, q, "COUNT", 2)
+    _, jobs = J(r, "JOB.LIST", q, "running")
+    assert sorted(as_map(j)["id"] for j in jobs) == ids[:2]
+    assert J(r, "JOB.LIST", q, "done") == [b"0", []]
+    assert J(r, "JOB.PURGE", q, "ready") == 23
+    assert J(r, "JOB.PURGE", q, "delayed") == 2
+    assert J(r, "JOB.PURGE", q, "running") == 2
+    assert J(r, "JOB.PURGE", q, "ready") == 0
+    st = stats(r, q)
+    assert (st["ready"], st["delayed"], st["running"]) == (0, 0, 0)
+    assert get(r, ids[0]) is None
+
+
+def test_stats(r, q):
+    empty = stats(r, q)
+    assert empty["ready"] == 0 and empty["added"] == 0 and empty["throughput"] == b"0"
+    for i in range(5):
+        add(r, q, "x%d" % i)
+    add(r, q, "later", "DELAY", 60000)
+    time.sleep(0.05)
+    for j in fetch(r, q, "COUNT", 3):
+        J(r, "JOB.ACK", j[0])
+    fetch(r, q)
+    st = stats(r, q)
+    assert (st["ready"], st["delayed"], st["running"], st["done"]) == (1, 1, 1, 3)
+    assert st["added"] == 6 and st["completed"] == 3
+    assert 50 <= st["oldest_ready_age_ms"] < 2000
+    assert float(st["throughput"]) > 0
+    everything = stats(r)
+    assert q.encode() in everything["queues"]
+    assert everything["done"] >= 3 and everything["added"] >= 6
+
+
+def test_queues_live_in_databases(server, q):
+    c0 = server.client(db=0)
+    c1 = server.client(db=1)
+    jid = add(c1, q, "in db 1")
+    assert fetch(c0, q) is None and get(c0, jid) is None
+    assert fetch(c1, q)[0][0] == jid
+    c0.flushall()  # jobs are not keys
+    assert get(c1, jid)["state"] == b"running"
+
+
+def test_help(r):
+    lines = J(r, "JOB.HELP")
+    assert len(lines) > 20 and any(l.startswith(b"FETCH") for l in lines)
+
+
+# ---- cron -------------------------------------------------------------------
+
+def cron_list(r):
+    return {as_map(c)["name"]: as_map(c) for c in J(r, "JOB.CRON", "LIST")}
+
+
+def test_cron_expressions(r, q):
+    now = now_ms()
+    ok = {
+        "every5": ("*/5 * * * *", 300000),
+        "hourly": ("@hourly", 3600000),
+        "daily": ("@daily", 86400000),
+        "list": ("0,15,30,45 * * * *", 900000),
+        "range": ("10-20/5 8-18 * jan-dec mon-fri", None),
+        "leap": ("0 0 29 2 *", None),
+        "sunday7": ("0 12 * * 7", None),
+        "interval": ("@every 1h30m", None),
+    }
+    for name, (expr, _) in ok.items():
+        assert J(r, "JOB.CRON", q + name, expr, q, "payload", "PRIORITY", 3) == b"OK"
+    cl = cron_list(r)
+    for name, (expr, period) in ok.items():
+        c = cl[(q + name).encode()]
+        assert c["schedule"] == expr.encode() and c["queue"] == q.encode() and c["last_run"] is None
+        nxt = c["next_run"]
+        assert nxt > now
+        if period:
+            assert nxt % period == 0 and nxt - now <= period
+    assert abs(cl[(q + "interval").encode()]["next_run"] - now - 5400000) < 2000
+    t = time.gmtime(cl[(q + "leap").encode()]["next_run"] / 1000)
+    assert (t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min) == (2, 29, 0, 0)
+    t = time.gmtime(cl[(q + "sunday7").encode()]["next_run"] / 1000)
+    assert t.tm_wday == 6 and t.tm_hour == 12  # Python: Monday=0, Sunday=6
+    t = time.gmtime(cl[(q + "range").encode()]["next_run"] / 1000)
+    assert t.tm_wday < 5 and 8 <= t.tm_hour <= 18 and t.tm_min in (10, 15, 20)
+    for bad in ("* * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "*/0 * * * *", "5-1 * * * *",
+                "@every 10", "@every 500ms", "@weekdays", "a b c d e", "* * * * * *", "1,,2 * * * *"):
+        assert "invalid cron expression" in err(J, r, "JOB.CRON", q + "bad", bad, q, "p"), bad
+    assert "never fires" in err(J, r, "JOB.CRON", q + "bad", "0 0 31 2 *", q, "p")
+    assert J(r, "JOB.CRON", "DEL", q + "hourly") == 1
+    assert J(r, "JOB.CRON", "DEL", q + "hourly") == 0
+    assert (q + "hourly").encode() not in cron_list(r)
+    for name in ok:
+        J(r, "JOB.CRON", "DEL", q + name)
+
+
+def test_cron_ticks_reach_a_blocked_worker(server, r, q):
+    assert J(r, "JOB.CRON", q, "@every 1s", q, "tick", "RETRIES", 5) == b"OK"
+    next_run = cron_list(r)[q.encode()]["next_run"]
+    job = fetch(r, q, "BLOCK", 3000)
+    late = now_ms() - next_run
+    assert job[0][2] == b"tick" and 0 <= late <= 50
+    assert get(r, job[0][0])["retries"] == 5
+    c = cron_list(r)[q.encode()]
+    assert c["last_id"] == job[0][0] and c["next_run"] == next_run + 1000
+    J(r, "JOB.CRON", "DEL", q)
+
+
+def test_cron_ticks_across_a_restart(make_server):
+    s = make_server()
+    c = s.client()
+    q = "cron-restart"
+    start = now_ms()
+    assert J(c, "JOB.CRON", "t", "@every 2s", q, "tick") == b"OK"
+    first = cron_list(c)[b"t"]["next_run"]
+    assert 1990 <= first - start <= 2100
+    c.close()
+    s.stop()  # down across the first tick
+    while now_ms() < first + 400:
+        time.sleep(0.05)
+    s.start()
+    c = s.client()
+    time.sleep(0.3)
+    st = stats(c, q)
+    assert st["added"] == 1  # the missed tick, once
+    cl = cron_list(c)[b"t"]
+    assert cl["next_run"] == first + 2000 and cl["last_run"] >= first + 400
+    while now_ms() < first + 2000 + 300:
+        time.sleep(0.05)
+    assert stats(c, q)["added"] == 2
+    c.close()
+    s.stop()  # a restart between ticks adds nothing
+    s.start()
+    c = s.client()
+    time.sleep(0.3)
+    assert stats(c, q)["added"] == 2
+    # redeclaring an unchanged schedule keeps its next run
+    assert J(c, "JOB.CRON", "t", "@every 2s", q, "tick") == b"OK"
+    assert cron_list(c)[b"t"]["next_run"] == first + 4000
+
+
+# ---- durability -------------------------------------------------------------
+
+def test_server_kill9_loses_no_acknowledged_add(make_server):
+    s = make_server("--appendfsync", "always")
+    acked = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def produce(k):
+        c = s.client()
+        i = 0
+        while not stop.is_set():
+            try:
+                jid = add(c, "durable", "p%d-%d" % (k, i))
+            except (redis.ConnectionError, redis.TimeoutError):
+                return
+            with lock:
+                acked.append(jid)
+            i += 1
+
+    c = s.client()
+    running = add(c, "durable", "running")
+    fetch(c, "durable", "LEASE", 600000)
+    ts = [threading.Thread(target=produce, args=(k,)) for k in range(4)]
+    for t in ts:
+        t.start()
+    time.sleep(0.5)
+    s.kill9()
+    stop.set()
+    for t in ts:
+        t.join(5)
+    assert len(acked) > 50
+    s.start()
+    c = s.client()
+    for jid in acked:
+        g = get(c, jid)
+        assert g is not None and g["state"] == b"ready"
+    assert get(c, running)["state"] == b"running"
+    st = stats(c, "durable")
+    assert st["ready"] >= len(acked) and st["running"] == 1
+    assert add(c, "durable", "after") > max(acked)  # ids never go back
+
+
+# ---- bad input --------------------------------------------------------------
+
+def test_bad_input(r, q):
+    arity = "wrong number of arguments"
+    assert arity in err(J, r, "JOB.ADD", q)
+    assert arity in err(J, r, "JOB.FETCH")
+    assert arity in err(J, r, "JOB.ACK")
+    assert arity in err(J, r, "JOB.EXTEND", "id")
+    assert arity in err(J, r, "JOB.LIST", q)
+    assert arity in err(J, r, "JOB.CRON", "name", "* * * * *", q)
+    assert err(J, r, "JOB.ADD", q, "p", "SOON", 5) == "unknown option 'SOON'"
+    assert err(J, r, "JOB.ADD", q, "p", "DELAY") == "syntax error"
+    assert err(J, r, "JOB.ADD", q, "p", "DELAY", "abc") == "value is not an integer or out of range"
+    assert err(J, r, "JOB.ADD", q, "p", "DELAY", "99999999999999999999") == "value is not an integer or out of range"
+    assert "DELAY must be between 0 and" in err(J, r, "JOB.ADD", q, "p", "DELAY", -1)
+    assert "DELAY must be between 0 and" in err(J, r, "JOB.ADD", q, "p", "DELAY", 2 ** 62)
+    assert "AT must be between" in err(J, r, "JOB.ADD", q, "p", "AT", -5)
+    assert "cannot be used together" in err(J, r, "JOB.ADD", q, "p", "DELAY", 1, "AT", 1)
+    assert "PRIORITY must be between" in err(J, r, "JOB.ADD", q, "p", "PRIORITY", 2 ** 40)
+    assert "RETRIES must be between" in err(J, r, "JOB.ADD", q, "p", "RETRIES", -1)
+    assert "TIMEOUT must be between 1" in err(J, r, "JOB.ADD", q, "p", "TIMEOUT", 0)
+    assert "TTL must be between 1" in err(J, r, "JOB.ADD", q, "p", "TTL", 0)
+    assert "FOR must be between 1" in err(J, r, "JOB.ADD", q, "p", "UNIQUE", "k", "FOR", 0)
+    assert err(J, r, "JOB.ADD", q, "p", "UNIQUE", "k", "FOR") == "syntax error"
+    assert err(J, r, "JOB.ADD", q, "p", "LIMIT", "k") == "syntax error"
+    assert "LIMIT must be between 1" in err(J, r, "JOB.ADD", q, "p", "LIMIT", "k", 0)
+    assert "COUNT must be between 1 and 1000" in err(J, r, "JOB.FETCH", q, "COUNT", 0)
+    assert "LEASE must be between 1" in err(J, r, "JOB.FETCH", q, "LEASE", -1)
+    assert err(J, r, "JOB.FETCH", q, "BLOCK", -1) == "timeout is negative"
+    assert err(J, r, "JOB.FETCH", q, "BLOCK", "x") == "timeout is not an integer or out of range"
+    assert err(J, r, "JOB.FETCH", q, "BLOCK") == "syntax error"
+    assert err(J, r, "JOB.FETCH", q, "COUNT", 1, "NOW", 1) == "unknown option 'NOW'"
+    assert "lease must be between 1" in err(J, r, "JOB.EXTEND", "id", 0)
+    assert err(J, r, "JOB.NACK", "id", "AGAIN") == "unknown option 'AGAIN'"
+    assert err(J, r, "JOB.NACK", "id", "ERROR") == "syntax error"
+    assert err(J, r, "JOB.LIST", q, "sleeping") == "unknown state 'sleeping'"
+    assert err(J, r, "JOB.LIST", q, "ready", "CURSOR", "zz") == "invalid cursor"
+    assert "COUNT must be between" in err(J, r, "JOB.LIST", q, "ready", "COUNT", 0)
+    assert err(J, r, "JOB.PURGE", q, "all") == "unknown state 'all'"
+    assert err(J, r, "JOB.STATS", q, "extra") == "syntax error"
+    assert err(J, r, "JOB.CRON", "LIST", "x") == "syntax error"
+    assert err(J, r, "JOB.CRON", "n", "@daily", q, "p", "DELAY", 5) == "unknown option 'DELAY'"
+    # nothing was added by any of that
+    assert stats(r, q)["added"] == 0
