@@ -32,8 +32,8 @@
  * HLEN/HGETALL already show it empty.
  *
  * Reads that need more than one statement (HMGET, HSCAN, HRANDFIELD, HTTL...)
- * run inside one read transaction so they see a single snapshot, unless the
- * connection is already inside one (a read queued in MULTI runs on the writer).
+ * see a single snapshot without opening a transaction: the core runs every
+ * command inside one (see server.h).
  */
 #include "t_hash.h"
 #include <limits.h>
@@ -102,9 +102,6 @@ static const char SQL_LIVE_WALK_SEQ[] =
 static const char SQL_LIVE_NTH[] =
     "SELECT field, value FROM hashes WHERE id=?1 AND (expires_at IS NULL OR expires_at>?2) LIMIT 1 OFFSET ?3";
 
-static const char SQL_READ_BEGIN[] = "BEGIN";
-static const char SQL_READ_END[] = "COMMIT";
-
 /* ---- helpers ------------------------------------------------------------ */
 
 static bool isLiveAt(sqlite3_stmt *s, int col, long long now_ms) {
@@ -133,24 +130,6 @@ request hashScratch(request *r, reply *buf) {
 void hashFlushScratch(request *r, reply *buf) {
     addReplyRaw(r, buf->buf, buf->len);
     replyFree(buf);
-}
-
-/* Read transactions: one snapshot for a multi-statement read. Returns true
- * when it opened one (then hashReadEnd must be called). */
-bool hashReadBegin(request *r) {
-    if (!sqlite3_get_autocommit(storeDb(r->st))) return false;
-    sqlite3_stmt *s = stmtGet(r->st, SQL_READ_BEGIN);
-    if (!s) return false;
-    int rc = sqlite3_step(s);
-    stmtDone(s);
-    return rc == SQLITE_DONE;
-}
-
-void hashReadEnd(request *r, bool began) {
-    if (!began) return;
-    sqlite3_stmt *s = stmtGet(r->st, SQL_READ_END);
-    if (s) { sqlite3_step(s); stmtDone(s); }
-    if (!sqlite3_get_autocommit(storeDb(r->st))) sqlite3_exec(storeDb(r->st), "ROLLBACK", NULL, NULL, NULL);
 }
 
 static uint64_t randomNext(void) {
@@ -394,17 +373,16 @@ void hgetCommand(request *r) {
 }
 
 void hmgetCommand(request *r) {
-    bool began = hashReadBegin(r);
     hkey h;
     int found = hashFind(r, 1, &h);
-    if (found < 0) { hashReadEnd(r, began); return; }
+    if (found < 0) return;
     reply buf;
     request tmp = hashScratch(r, &buf);
     addReplyArrayLen(&tmp, r->argc - 2);
     for (int i = 2; i < r->argc; i++) {
         if (!found) { addReplyNull(&tmp); continue; }
         sqlite3_stmt *s = stmtGet(r->st, SQL_HASH_FIELD_ROW);
-        if (!s) { hashReadEnd(r, began); replyFree(&buf); storeFail(r, "hmget"); return; }
+        if (!s) { replyFree(&buf); storeFail(r, "hmget"); return; }
         sqlite3_bind_int64(s, 1, h.id);
         sqlite3_bind_blob(s, 2, r->argv[i], (int)r->argvlen[i], SQLITE_STATIC);
         int rc = sqlite3_step(s);
@@ -416,14 +394,12 @@ void hmgetCommand(request *r) {
             addReplyNull(&tmp);
         } else {
             stmtDone(s);
-            hashReadEnd(r, began);
             replyFree(&buf);
             storeFail(r, "hmget");
             return;
         }
         stmtDone(s);
     }
-    hashReadEnd(r, began);
     hashFlushScratch(r, &buf);
 }
 
@@ -610,11 +586,9 @@ static void addReplyEmptyScan(request *r) {
 void hscanCommand(request *r) {
     unsigned long long cursor;
     if (!parseCursor(r, 2, &cursor)) return;
-    bool began = hashReadBegin(r);
     hkey h;
     int rc = hashFind(r, 1, &h);
     if (rc <= 0) {
-        hashReadEnd(r, began);
         if (rc == 0) addReplyEmptyScan(r);
         return;
     }
@@ -625,8 +599,8 @@ void hscanCommand(request *r) {
     for (int i = 3; i < r->argc; i++) {
         bool has_arg = i + 1 < r->argc;
         if (argIs(r, i, "count") && has_arg) {
-            if (!getLongLongArg(r, ++i, &count, NULL)) { hashReadEnd(r, began); return; }
-            if (count < 1) { hashReadEnd(r, began); addReplySyntaxError(r); return; }
+            if (!getLongLongArg(r, ++i, &count, NULL)) return;
+            if (count < 1) { addReplySyntaxError(r); return; }
         } else if (argIs(r, i, "match") && has_arg) {
             pat = r->argv[++i];
             plen = r->argvlen[i];
@@ -634,15 +608,14 @@ void hscanCommand(request *r) {
         } else if (argIs(r, i, "novalues")) {
             novalues = true;
         } else {
-            hashReadEnd(r, began);
             addReplySyntaxError(r);
             return;
         }
     }
-    if (cursor > (unsigned long long)INT64_MAX) { hashReadEnd(r, began); addReplyEmptyScan(r); return; }
+    if (cursor > (unsigned long long)INT64_MAX) { addReplyEmptyScan(r); return; }
     if (cursor == 0 && h.stored <= HASH_SMALL) count = HASH_SMALL + 1;
     sqlite3_stmt *s = stmtGet(r->st, SQL_SCAN_PAGE);
-    if (!s) { hashReadEnd(r, began); storeFail(r, "hscan"); return; }
+    if (!s) { storeFail(r, "hscan"); return; }
     sqlite3_bind_int64(s, 1, h.id);
     sqlite3_bind_int64(s, 2, (sqlite3_int64)cursor);
     sqlite3_bind_int64(s, 3, count);
@@ -667,7 +640,6 @@ void hscanCommand(request *r) {
         }
     }
     stmtDone(s);
-    hashReadEnd(r, began);
     if (rc != SQLITE_DONE) { replyFree(&buf); storeFail(r, "hscan"); return; }
     addReplyArrayLen(r, 2);
     addReplyBulkLongLong(r, rows < count ? 0 : last);
@@ -801,20 +773,18 @@ void hrandfieldCommand(request *r) {
             if (l < -LLONG_MAX / 2 || l > LLONG_MAX / 2) { addReplyError(r, "ERR value is out of range"); return; }
         }
     }
-    bool began = hashReadBegin(r);
     hkey h;
     int rc = hashFind(r, 1, &h);
-    if (rc < 0) { hashReadEnd(r, began); return; }
+    if (rc < 0) return;
     if (rc == 0) h.stored = h.expired = 0;
     if (r->argc >= 3) {
         hrandfieldWithCount(r, &h, l, withvalues);
-        hashReadEnd(r, began);
         return;
     }
     long long size = hashLive(&h);
-    if (size <= 0) { hashReadEnd(r, began); addReplyNull(r); return; }
+    if (size <= 0) { addReplyNull(r); return; }
     sqlite3_stmt *s = stmtGet(r->st, SQL_LIVE_NTH);
-    if (!s) { hashReadEnd(r, began); storeFail(r, "hrandfield"); return; }
+    if (!s) { storeFail(r, "hrandfield"); return; }
     sqlite3_bind_int64(s, 1, h.id);
     sqlite3_bind_int64(s, 2, r->now_ms);
     sqlite3_bind_int64(s, 3, (sqlite3_int64)randomBelow((uint64_t)size));
@@ -826,7 +796,6 @@ void hrandfieldCommand(request *r) {
         addReplyNull(r);
     }
     stmtDone(s);
-    hashReadEnd(r, began);
 }
 
 /* ---- registration ---------------------------------------------------------- */

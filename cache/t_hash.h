@@ -41,9 +41,6 @@ const void *hashColBlob(sqlite3_stmt *s, int col, size_t *len);
  * write into the returned request, then flush it into r (or replyFree). */
 request hashScratch(request *r, reply *buf);
 void hashFlushScratch(request *r, reply *buf);
-/* One snapshot for a multi-statement read; hashReadEnd(r, began) after. */
-bool hashReadBegin(request *r);
-void hashReadEnd(request *r, bool began);
 
 /* Registers the commands and the background task of t_hash_ttl.c; called by
  * hashRegister(). */

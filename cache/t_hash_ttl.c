@@ -143,21 +143,17 @@ enum { TTL_REL_S, TTL_REL_MS, TTL_ABS_S, TTL_ABS_MS };
 /* HTTL key FIELDS numfields field... and its three siblings: per field -2 no
  * such field, -1 no TTL, else the TTL (seconds rounded up, as Redis 7.4). */
 static void httlGeneric(request *r, int kind) {
-    bool began = hashReadBegin(r);
     hkey h;
     int found = hashFind(r, 1, &h);
-    if (found < 0 || !parseFields(r, 3, "ERR Number of fields must be a positive integer")) {
-        hashReadEnd(r, began);
-        return;
-    }
+    if (found < 0 || !parseFields(r, 3, "ERR Number of fields must be a positive integer")) return;
     long n = r->argc - 4;
-    if (!found) { hashReadEnd(r, began); addReplyRepeated(r, n, -2); return; }
+    if (!found) { addReplyRepeated(r, n, -2); return; }
     reply buf;
     request tmp = hashScratch(r, &buf);
     addReplyArrayLen(&tmp, n);
     for (int i = 4; i < r->argc; i++) {
         sqlite3_stmt *s = stmtGet(r->st, SQL_HASH_FIELD_ROW);
-        if (!s) { hashReadEnd(r, began); replyFree(&buf); storeFail(r, "httl"); return; }
+        if (!s) { replyFree(&buf); storeFail(r, "httl"); return; }
         sqlite3_bind_int64(s, 1, h.id);
         sqlite3_bind_blob(s, 2, r->argv[i], (int)r->argvlen[i], SQLITE_STATIC);
         int rc = sqlite3_step(s);
@@ -175,10 +171,9 @@ static void httlGeneric(request *r, int kind) {
             }
         }
         stmtDone(s);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) { hashReadEnd(r, began); replyFree(&buf); storeFail(r, "httl"); return; }
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) { replyFree(&buf); storeFail(r, "httl"); return; }
         addReplyLongLong(&tmp, v);
     }
-    hashReadEnd(r, began);
     hashFlushScratch(r, &buf);
 }
 

@@ -39,8 +39,8 @@
  *
  * Threads: write commands run on the writer inside its batch; LLEN, LRANGE,
  * LINDEX and LPOS run on the net thread. Those that read the length and then
- * the elements need both from one snapshot: unless the connection is already
- * inside a transaction, they wrap their statements in BEGIN … COMMIT.
+ * the elements get both from one snapshot: the core runs every read command
+ * inside a read transaction (see server.h).
  */
 #include "t_list.h"
 #include <limits.h>
@@ -90,8 +90,6 @@ static const char SQL_SHIFT_UP[] = "UPDATE list_items SET id=-id, pos=pos+?3 WHE
 static const char SQL_UNSHIFT[] = "UPDATE list_items SET id=?1 WHERE id=-?1";
 static const char SQL_SCAN_FWD[] = "SELECT value FROM list_items WHERE id=?1 ORDER BY pos LIMIT ?2";
 static const char SQL_SCAN_BWD[] = "SELECT value FROM list_items WHERE id=?1 ORDER BY pos DESC LIMIT ?2";
-static const char SQL_READ_BEGIN[] = "BEGIN";
-static const char SQL_READ_END[] = "COMMIT";
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -99,23 +97,6 @@ static const void *colBlob(sqlite3_stmt *s, int col, size_t *len) {
     const void *p = sqlite3_column_blob(s, col);
     *len = (size_t)sqlite3_column_bytes(s, col);
     return p ? p : "";
-}
-
-/* Read commands: hold one snapshot across statements (net thread only; on
- * the writer, or inside EXEC, a transaction is already open). */
-static bool readBegin(request *r) {
-    if (!sqlite3_get_autocommit(storeDb(r->st))) return false;
-    sqlite3_stmt *s = stmtGet(r->st, SQL_READ_BEGIN);
-    if (!s) return false;
-    bool ok = sqlite3_step(s) == SQLITE_DONE;
-    stmtDone(s);
-    return ok;
-}
-
-static void readEnd(request *r, bool began) {
-    if (!began) return;
-    sqlite3_stmt *s = stmtGet(r->st, SQL_READ_END);
-    if (s) { sqlite3_step(s); stmtDone(s); }
 }
 
 /* Find the list at key. Returns 1 found, 0 missing (lk describes an empty
@@ -362,7 +343,6 @@ void llenCommand(request *r) {
 }
 
 void lindexCommand(request *r) {
-    bool began = readBegin(r);
     listkey lk;
     int rc = listLookup(r, 1, &lk);
     long long index;
@@ -381,31 +361,28 @@ void lindexCommand(request *r) {
             }
         }
     }
-    readEnd(r, began);
 }
 
 void lrangeCommand(request *r) {
     long long start, end;
     if (!getLongLongArg(r, 2, &start, NULL) || !getLongLongArg(r, 3, &end, NULL)) return;
-    bool began = readBegin(r);
     listkey lk;
     int rc = listLookup(r, 1, &lk);
-    if (rc < 0) { readEnd(r, began); return; }
+    if (rc < 0) return;
     long long llen = lk.len;
     if (start < 0) start += llen;
     if (end < 0) end += llen;
     if (start < 0) start = 0;
     if (rc == 0 || start > end || start >= llen) {
         addReplyArrayLen(r, 0);
-        readEnd(r, began);
         return;
     }
     if (end >= llen) end = llen - 1;
     long long n = end - start + 1;
     int64_t pos;
-    if (!listPosAt(r, &lk, start, &pos)) { readEnd(r, began); return; }
+    if (!listPosAt(r, &lk, start, &pos)) return;
     sqlite3_stmt *s = stmtGet(r->st, SQL_RANGE);
-    if (!s) { storeFail(r, "lrange"); readEnd(r, began); return; }
+    if (!s) { storeFail(r, "lrange"); return; }
     sqlite3_bind_int64(s, 1, lk.id);
     sqlite3_bind_int64(s, 2, pos);
     sqlite3_bind_int64(s, 3, n);
@@ -420,7 +397,6 @@ void lrangeCommand(request *r) {
     }
     stmtDone(s);
     if (got != n) { r->out->len = mark; storeFail(r, "lrange"); }
-    readEnd(r, began);
 }
 
 /* LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len] */
@@ -453,7 +429,6 @@ void lposCommand(request *r) {
     }
     bool fwd = rank > 0;
     if (rank < 0) rank = -rank;
-    bool began = readBegin(r);
     listkey lk;
     int rc = listLookup(r, 1, &lk);
     if (rc <= 0) {
@@ -461,11 +436,10 @@ void lposCommand(request *r) {
             if (count != -1) addReplyArrayLen(r, 0);
             else addReplyNull(r);
         }
-        readEnd(r, began);
         return;
     }
     sqlite3_stmt *s = stmtGet(r->st, fwd ? SQL_SCAN_FWD : SQL_SCAN_BWD);
-    if (!s) { storeFail(r, "lpos"); readEnd(r, began); return; }
+    if (!s) { storeFail(r, "lpos"); return; }
     sqlite3_bind_int64(s, 1, lk.id);
     sqlite3_bind_int64(s, 2, maxlen ? maxlen : -1);
     const char *ele = r->argv[2];
@@ -502,7 +476,6 @@ void lposCommand(request *r) {
         addReplyNull(r);
     }
     replyFree(&tmp);
-    readEnd(r, began);
 }
 
 /* ---- in-place writes --------------------------------------------------- */

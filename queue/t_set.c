@@ -1,6 +1,6 @@
 /*
  * t_set.c — set commands, plus the helpers the sorted-set files share
- * (t_set.h): typed lookup, element counts, read snapshots, scan arguments.
+ * (t_set.h): typed lookup, element counts, scan arguments.
  * (The in-memory member map of t_set.h lives in t_zset_ops.c.)
  *
  * Storage
@@ -45,8 +45,6 @@ static const char SQL_KEY[] = "SELECT id, type, expires_at, value FROM keys WHER
 static const char SQL_KEY_CREATE[] =
     "INSERT INTO keys(db, key, id, type, expires_at, value) VALUES(?1, ?2, ?3, ?4, NULL, ?5)";
 static const char SQL_KEY_CARD[] = "UPDATE keys SET value=?3 WHERE db=?1 AND key=?2";
-static const char SQL_READ_BEGIN[] = "BEGIN";
-static const char SQL_READ_END[] = "COMMIT";
 
 int szLookup(request *r, const char *key, size_t klen, szkey *k) {
     sqlite3_stmt *s = stmtGet(r->st, SQL_KEY);
@@ -108,21 +106,6 @@ bool szSetCard(request *r, const char *key, size_t klen, long long card) {
     int rc = sqlite3_step(s);
     stmtDone(s);
     return rc == SQLITE_DONE ? true : storeFail(r, "count");
-}
-
-bool szReadBegin(request *r) {
-    if (!sqlite3_get_autocommit(storeDb(r->st))) return false;
-    sqlite3_stmt *s = stmtGet(r->st, SQL_READ_BEGIN);
-    if (!s) return false;
-    bool ok = sqlite3_step(s) == SQLITE_DONE;
-    stmtDone(s);
-    return ok;
-}
-
-void szReadEnd(request *r, bool began) {
-    if (!began) return;
-    sqlite3_stmt *s = stmtGet(r->st, SQL_READ_END);
-    if (s) { sqlite3_step(s); stmtDone(s); }
 }
 
 /* FNV-1a with a murmur finaliser: stable across restarts (it is on disk). */
@@ -364,12 +347,10 @@ static void sremCommand(request *r) {
 }
 
 static void smembersCommand(request *r) {
-    bool began = szReadBegin(r);
     szkey k;
     int found = szLookupArg(r, 1, OBJ_SET, &k);
     if (found == 0) addReplySetLen(r, 0);
     else if (found > 0) replyAllMembers(r, k.id, true);
-    szReadEnd(r, began);
 }
 
 /* SISMEMBER key member: one statement for the key and the probe. */
@@ -396,7 +377,6 @@ static void sismemberCommand(request *r) {
 }
 
 static void smismemberCommand(request *r) {
-    bool began = szReadBegin(r);
     szkey k;
     int found = szLookupArg(r, 1, OBJ_SET, &k);
     if (found >= 0) {
@@ -414,7 +394,6 @@ static void smismemberCommand(request *r) {
         }
         replyFree(&buf);
     }
-    szReadEnd(r, began);
 }
 
 static void scardCommand(request *r) {
@@ -461,7 +440,7 @@ done:
 }
 
 /* SRANDMEMBER key [count] */
-static void srandmemberCommandImpl(request *r) {
+static void srandmemberCommand(request *r) {
     long long count = 0;
     bool with_count = r->argc == 3;
     if (r->argc > 3) { addReplySyntaxError(r); return; }
@@ -511,12 +490,6 @@ static void srandmemberCommandImpl(request *r) {
         for (size_t i = 0; i < picked.n; i++) addReplyBulk(r, picked.e[i].m, picked.e[i].len);
     }
     szmapFree(&picked);
-}
-
-static void srandmemberCommand(request *r) {
-    bool began = szReadBegin(r);
-    srandmemberCommandImpl(r);
-    szReadEnd(r, began);
 }
 
 /* SMOVE source destination member */
@@ -608,7 +581,6 @@ static bool probeWalk(request *r, szkey *ks, int n, int op, request *tmp, long l
 static void algebraReply(request *r, int op, int first, int n, bool card_only, long long limit) {
     szkey *ks = calloc((size_t)n, sizeof(szkey));
     if (!ks) { addReplyError(r, "ERR out of memory"); return; }
-    bool began = szReadBegin(r);
     if (!lookupSets(r, first, n, ks)) goto done;
     reply buf;
     request tmp = szScratch(r, &buf);
@@ -649,7 +621,6 @@ static void algebraReply(request *r, int op, int first, int n, bool card_only, l
     }
     replyFree(&buf);
 done:
-    szReadEnd(r, began);
     free(ks);
 }
 
@@ -763,7 +734,7 @@ bool szParseScanOptions(request *r, long long *count, const char **pat, size_t *
     return true;
 }
 
-static void sscanCommandImpl(request *r) {
+static void sscanCommand(request *r) {
     unsigned long long cursor;
     if (!szParseCursor(r, 2, &cursor)) return;
     szkey k;
@@ -811,12 +782,6 @@ static void sscanCommandImpl(request *r) {
     addReplyArrayLen(r, n);
     addReplyRaw(r, buf.buf, buf.len);
     replyFree(&buf);
-}
-
-static void sscanCommand(request *r) {
-    bool began = szReadBegin(r);
-    sscanCommandImpl(r);
-    szReadEnd(r, began);
 }
 
 #define W (CMD_WRITE | CMD_DENYOOM)

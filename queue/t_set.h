@@ -1,7 +1,7 @@
 /*
  * t_set.h — helpers shared by the set and sorted-set files (t_set.c,
  * t_zset.c, t_zset_ops.c): typed key lookup with the element count kept in
- * keys.value, read snapshots, the member hash sets are keyed by, and an
+ * keys.value, the member hash sets are keyed by, and an
  * in-memory member map for the multi-key algebra (SUNION, ZUNION, ...).
  */
 #ifndef SOLIDIS_T_SET_H
@@ -26,10 +26,6 @@ int szLookupArg(request *r, int idx, int type, szkey *k);
 bool szCreateKey(request *r, const char *key, size_t klen, int type, int64_t id, long long card);
 /* Store a new element count; 0 deletes the key (as Redis does). */
 bool szSetCard(request *r, const char *key, size_t klen, long long card);
-
-/* Read commands: one snapshot across statements (no-op on the writer). */
-bool szReadBegin(request *r);
-void szReadEnd(request *r, bool began);
 
 /* The 63-bit hash (never 0) that orders a set's members on disk. */
 int64_t setMemberHash(const void *p, size_t n);

@@ -359,7 +359,6 @@ static void zscoreCommand(request *r) {
 }
 
 static void zmscoreCommand(request *r) {
-    bool began = szReadBegin(r);
     szkey k;
     int found = szLookupArg(r, 1, OBJ_ZSET, &k);
     if (found >= 0) {
@@ -379,7 +378,6 @@ static void zmscoreCommand(request *r) {
         }
         replyFree(&buf);
     }
-    szReadEnd(r, began);
 }
 
 static void zcardCommand(request *r) {
@@ -392,7 +390,6 @@ static void zcardCommand(request *r) {
 static void zcountGeneric(request *r, bool lex) {
     zspec z = {0};
     if (!(lex ? parseLexRange(r, 2, 3, &z) : parseScoreRange(r, 2, 3, &z))) return;
-    bool began = szReadBegin(r);
     szkey k;
     int found = szLookupArg(r, 1, OBJ_ZSET, &k);
     if (found >= 0) {
@@ -406,7 +403,6 @@ static void zcountGeneric(request *r, bool lex) {
         }
         if (!r->store_error) addReplyLongLong(r, n);
     }
-    szReadEnd(r, began);
     zspecFree(&z);
 }
 
@@ -418,30 +414,28 @@ static void zrankGeneric(request *r, bool rev) {
     if (r->argc > 4) { addReplyArityError(r); return; }
     bool withscore = r->argc == 4;
     if (withscore && !argIs(r, 3, "withscore")) { addReplySyntaxError(r); return; }
-    bool began = szReadBegin(r);
     szkey k;
     double score = 0;
     int found = szLookupArg(r, 1, OBJ_ZSET, &k);
     if (found > 0) found = zget(r, k.id, r->argv[2], r->argvlen[2], &score);
+    if (found < 0) return;
     if (found == 0) {
         if (withscore) addReplyNullArray(r);
         else addReplyNull(r);
-    } else if (found > 0) {
-        sqlite3_stmt *s = stmtGet(r->st, rev ? SQL_AFTER : SQL_BEFORE);
-        if (!s) { storeFail(r, "zrank"); goto done; }
-        sqlite3_bind_int64(s, 1, k.id);
-        sqlite3_bind_double(s, 2, score);
-        sqlite3_bind_blob(s, 3, r->argv[2], (int)r->argvlen[2], SQLITE_STATIC);
-        bool ok = sqlite3_step(s) == SQLITE_ROW;
-        long long rank = ok ? sqlite3_column_int64(s, 0) : 0;
-        stmtDone(s);
-        if (!ok) { storeFail(r, "zrank"); goto done; }
-        if (withscore) addReplyArrayLen(r, 2);
-        addReplyLongLong(r, rank);
-        if (withscore) addReplyDouble(r, score);
+        return;
     }
-done:
-    szReadEnd(r, began);
+    sqlite3_stmt *s = stmtGet(r->st, rev ? SQL_AFTER : SQL_BEFORE);
+    if (!s) { storeFail(r, "zrank"); return; }
+    sqlite3_bind_int64(s, 1, k.id);
+    sqlite3_bind_double(s, 2, score);
+    sqlite3_bind_blob(s, 3, r->argv[2], (int)r->argvlen[2], SQLITE_STATIC);
+    bool ok = sqlite3_step(s) == SQLITE_ROW;
+    long long rank = ok ? sqlite3_column_int64(s, 0) : 0;
+    stmtDone(s);
+    if (!ok) { storeFail(r, "zrank"); return; }
+    if (withscore) addReplyArrayLen(r, 2);
+    addReplyLongLong(r, rank);
+    if (withscore) addReplyDouble(r, score);
 }
 
 static void zrankCommand(request *r) { zrankGeneric(r, false); }
@@ -531,7 +525,6 @@ static void zrangeGeneric(request *r, int start, bool store, int kind, int dir) 
     } else if (!(kind == ZR_SCORE ? parseScoreRange(r, minidx, maxidx, &z) : parseLexRange(r, minidx, maxidx, &z))) {
         return;
     }
-    bool began = store ? false : szReadBegin(r);
     szkey k;
     szmap m = {0};
     int found = szLookup(r, r->argv[start], r->argvlen[start], &k);
@@ -541,7 +534,6 @@ static void zrangeGeneric(request *r, int start, bool store, int kind, int dir) 
     else if (found > 0 && zrangeRun(r, &k, &z, rev, withscores, store ? &m : NULL) && store)
         zsetStoreEntries(r, 1, &m);
     szmapFree(&m);
-    szReadEnd(r, began);
     zspecFree(&z);
 }
 
@@ -629,7 +621,7 @@ static bool zload(request *r, int64_t id, const char *sql, long long limit, long
     return rc == SQLITE_DONE ? true : storeFail(r, "zset");
 }
 
-static void zrandmemberImpl(request *r) {
+static void zrandmemberCommand(request *r) {
     long long count = 1;
     bool with_count = r->argc >= 3, withscores = false;
     if (with_count) {
@@ -685,16 +677,10 @@ static void zrandmemberImpl(request *r) {
     szmapFree(&all);
 }
 
-static void zrandmemberCommand(request *r) {
-    bool began = szReadBegin(r);
-    zrandmemberImpl(r);
-    szReadEnd(r, began);
-}
-
 /* ZSCAN key cursor [MATCH pattern] [COUNT count]. Small sets come back whole
  * (cursor 0), as from Redis's listpack; larger ones page through member
  * order and the cursor is the number of members already walked. */
-static void zscanImpl(request *r) {
+static void zscanCommand(request *r) {
     unsigned long long cursor;
     if (!szParseCursor(r, 2, &cursor)) return;
     szkey k;
@@ -731,12 +717,6 @@ static void zscanImpl(request *r) {
     replyFree(&buf);
 done:
     szmapFree(&m);
-}
-
-static void zscanCommand(request *r) {
-    bool began = szReadBegin(r);
-    zscanImpl(r);
-    szReadEnd(r, began);
 }
 
 #define W (CMD_WRITE | CMD_DENYOOM)

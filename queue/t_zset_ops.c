@@ -235,7 +235,6 @@ static void zsetopGeneric(request *r, int numkeys_idx, bool store, int op, bool 
     int n = (int)setnum;
     zsrc *srcs = calloc((size_t)n, sizeof(zsrc));
     if (!srcs) { addReplyError(r, "ERR out of memory"); return; }
-    bool began = store ? false : szReadBegin(r);
     szmap out = {0};
     int j = numkeys_idx + 1;
     for (int i = 0; i < n; i++, j++) {
@@ -303,7 +302,6 @@ static void zsetopGeneric(request *r, int numkeys_idx, bool store, int op, bool 
     }
 done:
     szmapFree(&out);
-    szReadEnd(r, began);
     free(srcs);
 }
 

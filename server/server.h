@@ -12,6 +12,11 @@
  * writer thread (write commands, inside the writer's open batch transaction).
  * A handler never needs to know which: it gets everything through `request`,
  * and must touch nothing else that is shared.
+ *
+ * Snapshots: every statement of one command sees the same snapshot, so a
+ * handler never opens a transaction of its own. The net thread runs the read
+ * commands of one event-loop turn inside one read transaction (net.c,
+ * beginRead); the writer runs each command inside its batch transaction.
  */
 #ifndef SOLIDIS_SERVER_H
 #define SOLIDIS_SERVER_H
