@@ -192,9 +192,8 @@ void keysCommand(request *r) {
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         if (!isLive(s, 1, r->now_ms)) continue;
-        const char *k = sqlite3_column_blob(s, 0);
-        size_t klen = (size_t)sqlite3_column_bytes(s, 0);
-        if (!k) k = "";
+        size_t klen;
+        const char *k = stmtColumnBlob(s, 0, &klen);
         if (!all && !stringmatchlen(pat, plen, k, klen, false)) continue;
         addReplyBulk(&tmp, k, klen);
         count++;
@@ -271,9 +270,8 @@ void scanCommand(request *r) {
         last = sqlite3_column_int64(s, 0);
         if (!isLive(s, 3, r->now_ms)) continue;
         if (type && strcasecmp(type, typeName(sqlite3_column_int(s, 2))) != 0) continue;
-        const char *k = sqlite3_column_blob(s, 1);
-        size_t klen = (size_t)sqlite3_column_bytes(s, 1);
-        if (!k) k = "";
+        size_t klen;
+        const char *k = stmtColumnBlob(s, 1, &klen);
         if (pat && !stringmatchlen(pat, plen, k, klen, false)) continue;
         addReplyBulk(&tmp, k, klen);
         n++;
@@ -453,8 +451,9 @@ void randomkeyCommand(request *r) {
         sqlite3_bind_int64(s, 2, pick);
         sqlite3_bind_int64(s, 3, r->now_ms);
         if (sqlite3_step(s) == SQLITE_ROW) {
-            const char *k = sqlite3_column_blob(s, 0);
-            addReplyBulk(r, k ? k : "", (size_t)sqlite3_column_bytes(s, 0));
+            size_t klen;
+            const void *k = stmtColumnBlob(s, 0, &klen);
+            addReplyBulk(r, k, klen);
             stmtDone(s);
             return;
         }
@@ -533,8 +532,9 @@ void objectCommand(request *r) {
     long long ival = 0;
     bool isint = false;
     if (type == OBJ_STRING) {
-        const char *v = sqlite3_column_blob(s, 1);
-        enc = stringEncoding(v ? v : "", (size_t)sqlite3_column_bytes(s, 1), sqlite3_column_int(s, 3), &ival, &isint);
+        size_t vlen;
+        const char *v = stmtColumnBlob(s, 1, &vlen);
+        enc = stringEncoding(v, vlen, sqlite3_column_int(s, 3), &ival, &isint);
     }
     stmtDone(s);
     switch (sub) {

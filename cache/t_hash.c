@@ -108,12 +108,6 @@ static bool isLiveAt(sqlite3_stmt *s, int col, long long now_ms) {
     return sqlite3_column_type(s, col) == SQLITE_NULL || sqlite3_column_int64(s, col) > now_ms;
 }
 
-const void *hashColBlob(sqlite3_stmt *s, int col, size_t *len) {
-    const void *p = sqlite3_column_blob(s, col);
-    *len = (size_t)sqlite3_column_bytes(s, col);
-    return p ? p : "";
-}
-
 static void bindKey(sqlite3_stmt *s, request *r, int db, int kidx) {
     sqlite3_bind_int(s, 1, db);
     sqlite3_bind_blob(s, 2, r->argv[kidx], (int)r->argvlen[kidx], SQLITE_STATIC);
@@ -316,7 +310,7 @@ static int fieldGet(request *r, int kidx, const char *f, size_t flen, fieldval *
     }
     if (sqlite3_column_type(s, 2) == SQLITE_NULL || !isLiveAt(s, 4, r->now_ms)) { stmtDone(s); return 0; }
     v->s = s;
-    v->val = hashColBlob(s, 3, &v->len);
+    v->val = stmtColumnBlob(s, 3, &v->len);
     return 1;
 }
 
@@ -388,7 +382,7 @@ void hmgetCommand(request *r) {
         int rc = sqlite3_step(s);
         if (rc == SQLITE_ROW && isLiveAt(s, 1, r->now_ms)) {
             size_t len;
-            const void *p = hashColBlob(s, 0, &len);
+            const void *p = stmtColumnBlob(s, 0, &len);
             addReplyBulk(&tmp, p, len);
         } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
             addReplyNull(&tmp);
@@ -456,7 +450,7 @@ static int fieldRead(request *r, hkey *h, int fidx, char **val, size_t *len) {
     sqlite3_bind_blob(s, 2, r->argv[fidx], (int)r->argvlen[fidx], SQLITE_STATIC);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
-        const void *p = hashColBlob(s, 0, len);
+        const void *p = stmtColumnBlob(s, 0, len);
         *val = malloc(*len + 1);
         if (*val) { memcpy(*val, p, *len); (*val)[*len] = '\0'; }
     }
@@ -544,8 +538,8 @@ static void getallGeneric(request *r, int what) {
         if (sqlite3_column_type(s, 2) == SQLITE_NULL || !isLiveAt(s, 4, r->now_ms)) continue;
         size_t len;
         const void *p;
-        if (what & ALL_FIELDS) { p = hashColBlob(s, 2, &len); addReplyBulk(&tmp, p, len); }
-        if (what & ALL_VALUES) { p = hashColBlob(s, 3, &len); addReplyBulk(&tmp, p, len); }
+        if (what & ALL_FIELDS) { p = stmtColumnBlob(s, 2, &len); addReplyBulk(&tmp, p, len); }
+        if (what & ALL_VALUES) { p = stmtColumnBlob(s, 3, &len); addReplyBulk(&tmp, p, len); }
         n++;
     }
     stmtDone(s);
@@ -628,13 +622,13 @@ void hscanCommand(request *r) {
         last = sqlite3_column_int64(s, 0);
         if (!isLiveAt(s, 3, r->now_ms)) continue;
         size_t flen;
-        const char *f = hashColBlob(s, 1, &flen);
+        const char *f = stmtColumnBlob(s, 1, &flen);
         if (pat && !stringmatchlen(pat, plen, f, flen, false)) continue;
         addReplyBulk(&tmp, f, flen);
         n++;
         if (!novalues) {
             size_t vlen;
-            const void *v = hashColBlob(s, 2, &vlen);
+            const void *v = stmtColumnBlob(s, 2, &vlen);
             addReplyBulk(&tmp, v, vlen);
             n++;
         }
@@ -656,8 +650,8 @@ typedef struct hpair {
 
 static hpair *pairCopy(sqlite3_stmt *s) {
     size_t flen, vlen;
-    const void *f = hashColBlob(s, 0, &flen);
-    const void *v = hashColBlob(s, 1, &vlen);
+    const void *f = stmtColumnBlob(s, 0, &flen);
+    const void *v = stmtColumnBlob(s, 1, &vlen);
     hpair *p = malloc(sizeof(*p) + flen + vlen + 2);
     if (!p) return NULL;
     p->field = (char *)(p + 1);
@@ -790,7 +784,7 @@ void hrandfieldCommand(request *r) {
     sqlite3_bind_int64(s, 3, (sqlite3_int64)randomBelow((uint64_t)size));
     if (sqlite3_step(s) == SQLITE_ROW) {
         size_t len;
-        const void *p = hashColBlob(s, 0, &len);
+        const void *p = stmtColumnBlob(s, 0, &len);
         addReplyBulk(r, p, len);
     } else {
         addReplyNull(r);

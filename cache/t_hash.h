@@ -35,8 +35,6 @@ bool hashSave(request *r, int kidx, hkey *h);
 /* Writer: delete a field. Returns 1 deleted, 0 absent, -1 error. */
 int hashFieldDelete(request *r, hkey *h, const char *f, size_t flen);
 
-/* Blob column helper: never NULL. */
-const void *hashColBlob(sqlite3_stmt *s, int col, size_t *len);
 /* A scratch reply for content whose length is known only at the end:
  * write into the returned request, then flush it into r (or replyFree). */
 request hashScratch(request *r, reply *buf);

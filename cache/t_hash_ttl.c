@@ -254,7 +254,7 @@ static bool hashFieldExpireCycle(request *r) {
         if (sqlite3_step(s) != SQLITE_ROW) { stmtDone(s); continue; }
         int db = sqlite3_column_int(s, 0);
         size_t klen;
-        const void *kp = hashColBlob(s, 1, &klen);
+        const void *kp = stmtColumnBlob(s, 1, &klen);
         long long left = sqlite3_column_int64(s, 2) - n;
         char small[128];
         char *key = klen <= sizeof(small) ? small : malloc(klen);

@@ -78,9 +78,7 @@ static int strGet(request *r, int idx, strval *v) {
         return -1;
     }
     v->s = s;
-    v->val = sqlite3_column_blob(s, 1);
-    v->len = (size_t)sqlite3_column_bytes(s, 1);
-    if (!v->val) v->val = "";
+    v->val = stmtColumnBlob(s, 1, &v->len);
     v->expires_at = exp;
     if (cacheable) readCachePut(r->db, r->argv[idx], r->argvlen[idx], v->val, v->len, exp);
     return 1;

@@ -93,12 +93,6 @@ static const char SQL_SCAN_BWD[] = "SELECT value FROM list_items WHERE id=?1 ORD
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static const void *colBlob(sqlite3_stmt *s, int col, size_t *len) {
-    const void *p = sqlite3_column_blob(s, col);
-    *len = (size_t)sqlite3_column_bytes(s, col);
-    return p ? p : "";
-}
-
 /* Find the list at key. Returns 1 found, 0 missing (lk describes an empty
  * list), -1 when a reply was already given (WRONGTYPE or a storage error).
  * With skip_wrongtype a key of another type counts as missing. */
@@ -234,7 +228,7 @@ bool listPop(request *r, listkey *lk, int where, long long n, char **copy, size_
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         size_t len;
-        const void *p = colBlob(s, 1, &len);
+        const void *p = stmtColumnBlob(s, 1, &len);
         last = sqlite3_column_int64(s, 0);
         if (copy) {
             *copy = malloc(len + 1);
@@ -355,7 +349,7 @@ void lindexCommand(request *r) {
             sqlite3_stmt *s = listAt(r, &lk, index);
             if (s) {
                 size_t len;
-                const void *p = colBlob(s, 1, &len);
+                const void *p = stmtColumnBlob(s, 1, &len);
                 addReplyBulk(r, p, len);
                 stmtDone(s);
             }
@@ -391,7 +385,7 @@ void lrangeCommand(request *r) {
     long long got = 0;
     while (sqlite3_step(s) == SQLITE_ROW) {
         size_t len;
-        const void *p = colBlob(s, 0, &len);
+        const void *p = stmtColumnBlob(s, 0, &len);
         addReplyBulk(r, p, len);
         got++;
     }
@@ -453,7 +447,7 @@ void lposCommand(request *r) {
     long long nout = 0;
     while (sqlite3_step(s) == SQLITE_ROW) {
         size_t len;
-        const void *p = colBlob(s, 0, &len);
+        const void *p = stmtColumnBlob(s, 0, &len);
         if (len == elen && memcmp(p, ele, len) == 0) {
             matches++;
             if (matches >= rank) {

@@ -142,12 +142,6 @@ int setHasMember(request *r, int64_t id, const void *m, size_t len) {
     return -1;
 }
 
-const void *szColBlob(sqlite3_stmt *s, int col, size_t *len) {
-    const void *p = sqlite3_column_blob(s, col);
-    *len = (size_t)sqlite3_column_bytes(s, col);
-    return p ? p : "";
-}
-
 request szScratch(request *r, reply *buf) {
     replyInit(buf);
     request tmp = *r;
@@ -212,7 +206,7 @@ static bool replyAllMembers(request *r, int64_t id, bool as_set) {
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         size_t len;
-        const void *m = szColBlob(s, 1, &len);
+        const void *m = stmtColumnBlob(s, 1, &len);
         addReplyBulk(&tmp, m, len);
         n++;
     }
@@ -243,7 +237,7 @@ static bool collect(request *r, sqlite3_stmt *s, szmap *out) {
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         size_t len;
-        const void *m = szColBlob(s, 1, &len);
+        const void *m = stmtColumnBlob(s, 1, &len);
         bool added;
         szmapAdd(out, m, len, &added);
     }
@@ -559,7 +553,7 @@ static bool probeWalk(request *r, szkey *ks, int n, int op, request *tmp, long l
     *count = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         size_t len;
-        const void *m = szColBlob(s, 1, &len);
+        const void *m = stmtColumnBlob(s, 1, &len);
         bool keep = true;
         for (int j = 1; j < n && keep; j++) {
             if (ks[j].id == 0) { keep = op == OP_DIFF; continue; }
@@ -596,7 +590,7 @@ static void algebraReply(request *r, int op, int first, int n, bool card_only, l
             int rc;
             while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
                 size_t len;
-                const void *m = szColBlob(s, 1, &len);
+                const void *m = stmtColumnBlob(s, 1, &len);
                 bool added;
                 szmapAdd(&all, m, len, &added);
                 if (added) addReplyBulk(&tmp, m, len);
@@ -770,7 +764,7 @@ static void sscanCommand(request *r) {
         seen++;
         last = h;
         size_t len;
-        const void *m = szColBlob(s, 1, &len);
+        const void *m = stmtColumnBlob(s, 1, &len);
         if (pat && !stringmatchlen(pat, plen, m, len, false)) continue;
         addReplyBulk(&tmp, m, len);
         n++;

@@ -32,9 +32,6 @@ int64_t setMemberHash(const void *p, size_t n);
 /* Is `m` a member of the set with this id? -1 on storage error. */
 int setHasMember(request *r, int64_t id, const void *m, size_t len);
 
-/* Blob column helper: never NULL. */
-const void *szColBlob(sqlite3_stmt *s, int col, size_t *len);
-
 /* SSCAN/ZSCAN argument parsing: the cursor (strtoull rules, "ERR invalid
  * cursor") and [MATCH pattern] [COUNT count] from argv[3]. */
 bool szParseCursor(request *r, int idx, unsigned long long *cursor);

@@ -468,7 +468,7 @@ static bool zrangeRun(request *r, const szkey *k, zspec *z, bool rev, bool withs
         int rc;
         while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
             size_t len;
-            const void *m = szColBlob(s, 0, &len);
+            const void *m = stmtColumnBlob(s, 0, &len);
             double score = sqlite3_column_double(s, 1);
             if (store) {
                 bool added;
@@ -613,7 +613,7 @@ static bool zload(request *r, int64_t id, const char *sql, long long limit, long
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         size_t len;
-        const void *p = szColBlob(s, 0, &len);
+        const void *p = stmtColumnBlob(s, 0, &len);
         bool added;
         szmapAdd(m, p, len, &added)->score = sqlite3_column_double(s, 1);
     }

@@ -165,7 +165,7 @@ static bool walkFirst(request *r, zsrc *srcs, int n, int op, int agg, szmap *out
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         size_t len;
-        const void *m = szColBlob(s, 0, &len);
+        const void *m = stmtColumnBlob(s, 0, &len);
         double zscore = sqlite3_column_double(s, 1);
         double score = op == OP_INTER ? srcs[0].weight * zscore : zscore;
         if (isnan(score)) score = 0;
@@ -208,7 +208,7 @@ static bool foldUnion(request *r, zsrc *srcs, int n, int agg, szmap *out) {
         int rc;
         while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
             size_t len;
-            const void *m = szColBlob(s, 0, &len);
+            const void *m = stmtColumnBlob(s, 0, &len);
             double score = srcs[i].weight * sqlite3_column_double(s, 1);
             if (isnan(score)) score = 0;
             bool added;
@@ -363,7 +363,7 @@ static void zpopGeneric(request *r, int first, int nkeys, bool max, bool emitkey
     long got = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         size_t len;
-        const void *m = szColBlob(s, 0, &len);
+        const void *m = stmtColumnBlob(s, 0, &len);
         if (nested) addReplyArrayLen(&tmp, 2);
         addReplyBulk(&tmp, m, len);
         addReplyDouble(&tmp, sqlite3_column_double(s, 1));

@@ -200,6 +200,9 @@ const char *typeName(int type);
  * when it is returned to the pool by stmtDone(). */
 sqlite3_stmt *stmtGet(struct store *st, const char *sql);
 void stmtDone(sqlite3_stmt *s);
+/* A BLOB (or TEXT) column of the current row and its length; never NULL: a
+ * NULL or empty value is "" with length 0. Valid until the next step/reset. */
+const void *stmtColumnBlob(sqlite3_stmt *s, int col, size_t *len);
 sqlite3 *storeDb(struct store *st);
 /* Report an unexpected SQLite failure as an -ERR reply; returns false. */
 bool storeFail(request *r, const char *what);

@@ -170,6 +170,12 @@ void stmtDone(sqlite3_stmt *s) {
     sqlite3_clear_bindings(s);
 }
 
+const void *stmtColumnBlob(sqlite3_stmt *s, int col, size_t *len) {
+    const void *p = sqlite3_column_blob(s, col); /* before _bytes, as SQLite advises */
+    *len = (size_t)sqlite3_column_bytes(s, col);
+    return p ? p : "";
+}
+
 bool storeFail(request *r, const char *what) {
     r->store_error = true;
     addReplyErrorFormat(r, "ERR storage error in %s: %s", what, sqlite3_errmsg(r->st->db));
