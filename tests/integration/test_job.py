@@ -437,6 +437,17 @@ def test_limit_skips_to_other_jobs_and_wakes_on_ack(server, r, q):
     assert f.result[0][0] == a2
 
 
+def test_limit_pages_past_many_blocked_jobs_with_equal_keys(r, q):
+    # same priority and run_at for all: the scan's cursor must page by id
+    held = [add(r, q, "h%d" % i, "AT", 1000, "LIMIT", "one", 1) for i in range(30)]
+    free = add(r, q, "free", "AT", 1000)
+    assert fetch(r, q)[0][0] == held[0]
+    assert fetch(r, q)[0][0] == free
+    assert fetch(r, q) is None
+    J(r, "JOB.ACK", held[0])
+    assert fetch(r, q, "COUNT", 5)[0][0] == held[1]  # one at a time
+
+
 def test_ttl_drops_jobs_that_waited_too_long(r, q):
     add(r, q, "stale", "TTL", 100)
     keep = add(r, q, "fresh", "TTL", 100000)
@@ -496,6 +507,14 @@ def test_list_paging_and_purge(r, q):
         if cursor == b"0":
             break
     assert seen == ids and pages == 3
+    same = [add(r, q + "-same", "s", "AT", 1000) for _ in range(12)]  # equal sort keys
+    seen, cursor = [], b"0"
+    while True:
+        cursor, jobs = J(r, "JOB.LIST", q + "-same", "ready", "CURSOR", cursor, "COUNT", 5)
+        seen += [as_map(j)["id"] for j in jobs]
+        if cursor == b"0":
+            break
+    assert seen == same
     later = [add(r, q, "d", "DELAY", 60000) for _ in range(2)]
     _, jobs = J(r, "JOB.LIST", q, "DELAYED")
     assert [as_map(j)["id"] for j in jobs] == later
@@ -591,6 +610,52 @@ def test_cron_expressions(r, q):
     assert (q + "hourly").encode() not in cron_list(r)
     for name in ok:
         J(r, "JOB.CRON", "DEL", q + name)
+
+
+def cron_field(text, lo, hi, names=()):
+    """The values a cron field allows (a small reference implementation)."""
+    out = set()
+    for item in text.split(","):
+        base, _, step = item.partition("/")
+        if base == "*":
+            a, b = lo, hi
+        else:
+            ends = [names.index(x.lower()) + (1 if len(names) == 12 else 0) if x.isalpha() else int(x)
+                    for x in base.split("-")]
+            a, b = ends[0], ends[-1] if "-" in base else (hi if step else ends[0])
+        out.update(range(a, b + 1, int(step or 1)))
+    return out
+
+
+def reference_next(expr, after_ms):
+    f = expr.split()
+    mins, hours = cron_field(f[0], 0, 59), cron_field(f[1], 0, 23)
+    mdays = cron_field(f[2], 1, 31)
+    months = cron_field(f[3], 1, 12, ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])
+    wdays = {d % 7 for d in cron_field(f[4], 0, 6 if f[4] == "*" else 7, ["sun", "mon", "tue", "wed", "thu", "fri", "sat"])}
+    t = (after_ms // 60000 + 1) * 60
+    for _ in range(400 * 24 * 60):
+        g = time.gmtime(t)
+        md, wd = g.tm_mday in mdays, (g.tm_wday + 1) % 7 in wdays
+        day = (md and wd) if f[2][0] == "*" or f[4][0] == "*" else (md or wd)
+        if g.tm_min in mins and g.tm_hour in hours and g.tm_mon in months and day:
+            return t * 1000
+        t += 60
+    return None
+
+
+def test_cron_next_run_matches_a_reference(r, q):
+    exprs = ["0 0 13 * 5", "30 4 1,15 * fri", "*/7 */5 * * *", "0 0 * * 1-5", "15 10 * feb,mar sun",
+             "5-10/2 0-23/6 */3 * *", "0 12 * * 5-7", "59 23 31 * *", "0 0 1 1 *", "1 2 3 4 *"]
+    t0 = now_ms()
+    for i, e in enumerate(exprs):
+        J(r, "JOB.CRON", "%s-%d" % (q, i), e, q, "p")
+    t1 = now_ms()
+    cl = cron_list(r)
+    for i, e in enumerate(exprs):
+        nxt = cl[("%s-%d" % (q, i)).encode()]["next_run"]
+        assert nxt in (reference_next(e, t0), reference_next(e, t1)), e
+        J(r, "JOB.CRON", "DEL", "%s-%d" % (q, i))
 
 
 def test_cron_ticks_reach_a_blocked_worker(server, r, q):
