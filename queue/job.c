@@ -476,11 +476,13 @@ static int claim(request *r, int64_t id, int qidx, const fetchopts *f) {
     jobBindBlob(s, 5, f->worker, f->wlen);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
+        size_t plen;
+        const void *payload = stmtColumnBlob(s, 1, &plen);
         jobNoteLease(sqlite3_column_int64(s, 2));
         addReplyArrayLen(r, 4);
         addReplyJobId(r, id);
         addReplyBulk(r, r->argv[qidx], r->argvlen[qidx]);
-        addReplyBulk(r, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1));
+        addReplyBulk(r, payload, plen);
         addReplyLongLong(r, sqlite3_column_int64(s, 0));
     }
     stmtDone(s);
@@ -524,9 +526,9 @@ static int readCandidates(request *r, int qidx, const candidate *after, candidat
         x->limit_key = NULL;
         x->limit_len = 0;
         if (sqlite3_column_type(s, 3) != SQLITE_NULL) {
-            x->limit_len = (size_t)sqlite3_column_bytes(s, 3);
-            x->limit_key = malloc(x->limit_len ? x->limit_len : 1);
-            memcpy(x->limit_key, sqlite3_column_blob(s, 3), x->limit_len);
+            const void *key = stmtColumnBlob(s, 3, &x->limit_len);
+            x->limit_key = malloc(x->limit_len + 1);
+            memcpy(x->limit_key, key, x->limit_len);
         }
         x->limit_n = sqlite3_column_int64(s, 4);
         x->expires_at = sqlite3_column_int64(s, 5);

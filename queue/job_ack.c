@@ -71,8 +71,11 @@ static int updateOne(request *r, const char *sql, int idarg, bool touch_always) 
     if (rc == SQLITE_ROW) {
         /* A finished job frees a LIMIT slot: fetchers skipping jobs for it retry. */
         bool limited = sqlite3_column_count(s) > 1 && sqlite3_column_type(s, 1) != SQLITE_NULL;
-        if (touch_always || limited)
-            keyTouched(r, r->db, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
+        if (touch_always || limited) {
+            size_t qlen;
+            const void *queue = stmtColumnBlob(s, 0, &qlen);
+            keyTouched(r, r->db, queue, qlen);
+        }
         r->dirty++;
     }
     stmtDone(s);
@@ -123,9 +126,10 @@ void jobNackCommand(request *r) {
     }
     long long attempts = sqlite3_column_int64(s, 0), retries = sqlite3_column_int64(s, 1);
     long long backoff = sqlite3_column_int64(s, 2);
-    size_t qlen = (size_t)sqlite3_column_bytes(s, 3);
-    char *queue = malloc(qlen ? qlen : 1);
-    memcpy(queue, sqlite3_column_blob(s, 3), qlen);
+    size_t qlen;
+    const void *q = stmtColumnBlob(s, 3, &qlen);
+    char *queue = malloc(qlen + 1);
+    memcpy(queue, q, qlen);
     stmtDone(s);
     bool dead = attempts > retries;
     if (!dead && delay < 0) delay = backoffDelay(backoff, attempts);

@@ -229,9 +229,9 @@ static char *copyCol(sqlite3_stmt *s, int col, size_t *len) {
         *len = 0;
         return NULL;
     }
-    *len = (size_t)sqlite3_column_bytes(s, col);
+    const void *v = stmtColumnBlob(s, col, len);
     char *p = malloc(*len + 1);
-    if (*len) memcpy(p, sqlite3_column_blob(s, col), *len);
+    memcpy(p, v, *len);
     p[*len] = '\0';
     return p;
 }
@@ -406,11 +406,15 @@ static void cronList(request *r) {
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         addReplyMapLen(r, 7);
         for (int i = 0; i < 7; i++) {
+            size_t len;
             addReplyBulkCString(r, fields[i]);
             if (sqlite3_column_type(s, i) == SQLITE_NULL) addReplyNull(r);
             else if (i == 6) addReplyJobId(r, sqlite3_column_int64(s, i));
             else if (i >= 4) addReplyLongLong(r, sqlite3_column_int64(s, i));
-            else addReplyBulk(r, sqlite3_column_blob(s, i), (size_t)sqlite3_column_bytes(s, i));
+            else {
+                const void *v = stmtColumnBlob(s, i, &len);
+                addReplyBulk(r, v, len);
+            }
         }
         n++;
     }

@@ -63,8 +63,8 @@ static void qlistAdd(qlist *l, int db, const void *name, size_t len) {
     qname *q = &l->q[l->n++];
     q->db = db;
     q->len = len;
-    q->name = malloc(len ? len : 1);
-    if (len) memcpy(q->name, name, len);
+    q->name = malloc(len + 1);
+    memcpy(q->name, name, len);
 }
 
 static void qlistFree(qlist *l) {
@@ -77,8 +77,11 @@ static void qlistFree(qlist *l) {
 /* Step a statement returning (db, queue) rows into `l`. */
 static bool collectQueues(sqlite3_stmt *s, qlist *l) {
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        qlistAdd(l, sqlite3_column_int(s, 0), sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1));
+    size_t len;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const void *queue = stmtColumnBlob(s, 1, &len);
+        qlistAdd(l, sqlite3_column_int(s, 0), queue, len);
+    }
     stmtDone(s);
     return rc == SQLITE_DONE;
 }
@@ -107,7 +110,9 @@ int jobReclaimLeases(request *r, int limit, bool always) {
     int n = 0, rc;
     /* All changes are made by the first step; the rows are the touched queues. */
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        keyTouched(r, sqlite3_column_int(s, 0), sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1));
+        size_t qlen;
+        const void *queue = stmtColumnBlob(s, 1, &qlen);
+        keyTouched(r, sqlite3_column_int(s, 0), queue, qlen);
         n++;
     }
     stmtDone(s);

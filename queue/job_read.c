@@ -29,12 +29,16 @@ static const char *job_fields[] = {
 void jobReplyRow(request *r, sqlite3_stmt *s) {
     addReplyMapLen(r, NJOB_FIELDS);
     for (int i = 0; i < NJOB_FIELDS; i++) {
+        size_t len;
         addReplyBulkCString(r, job_fields[i]);
         if (i == 0) addReplyJobId(r, sqlite3_column_int64(s, 0));
         else if (i == 2) addReplyBulkCString(r, jobStateName(sqlite3_column_int(s, 2)));
         else if (sqlite3_column_type(s, i) == SQLITE_NULL) addReplyNull(r);
         else if (sqlite3_column_type(s, i) == SQLITE_INTEGER) addReplyLongLong(r, sqlite3_column_int64(s, i));
-        else addReplyBulk(r, sqlite3_column_blob(s, i), (size_t)sqlite3_column_bytes(s, i));
+        else {
+            const void *v = stmtColumnBlob(s, i, &len);
+            addReplyBulk(r, v, len);
+        }
     }
 }
 
@@ -208,10 +212,12 @@ static long long oldestReady(request *r, const void *queue, size_t qlen) {
 
 /* Add the row's numbers to `st`. */
 static void statsRow(request *r, sqlite3_stmt *s, qstats *st) {
+    size_t qlen;
+    const void *queue = stmtColumnBlob(s, 0, &qlen);
     st->paused += sqlite3_column_int64(s, 1);
     for (int i = 0; i < ST_N; i++) st->n[i] += sqlite3_column_int64(s, 2 + i);
     if (sqlite3_column_int64(s, 2) > 0) {
-        long long at = oldestReady(r, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
+        long long at = oldestReady(r, queue, qlen);
         if (at && (!st->oldest || at < st->oldest)) st->oldest = at;
     }
     long long win = sqlite3_column_int64(s, 13), cur = sqlite3_column_int64(s, 14), prev = sqlite3_column_int64(s, 15);
@@ -258,8 +264,10 @@ void jobStatsCommand(request *r) {
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         statsRow(r, s, &st);
+        size_t qlen;
+        const void *queue = stmtColumnBlob(s, 0, &qlen);
         r->out = &names;
-        addReplyBulk(r, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
+        addReplyBulk(r, queue, qlen);
         r->out = out;
         nq++;
     }

@@ -80,6 +80,12 @@ def test_fetch_reply_shape_and_empty(r, q):
     g = get(r, jid)
     assert g["state"] == b"done" and g["attempts"] == 1
     assert g["finished_at"] >= g["started_at"] >= g["created_at"]
+    # empty queue names, payloads and keys are values like any other
+    e = add(r, "", "", "UNIQUE", "", "LIMIT", "", 1)
+    assert fetch(r, "") == [[e, b"", b"", 1]]
+    assert get(r, e)["payload"] == b"" and get(r, e)["limit_key"] == b""
+    assert J(r, "JOB.NACK", e, "DELAY", 0, "ERROR", "") == 1
+    assert J(r, "JOB.PURGE", "", "ready") == 1
 
 
 def test_fetch_count_and_queue_order(r, q):
