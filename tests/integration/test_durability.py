@@ -16,19 +16,11 @@ import pytest
 import redis
 
 from conftest import IS_REDIS
+from helpers import encode
 
 pytestmark = pytest.mark.skipif(
     IS_REDIS and not os.environ.get("SOLIDIS_DURABILITY_ON_REDIS"),
     reason="Solidis durability guarantees with Solidis options")
-
-
-def resp(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        if not isinstance(a, bytes):
-            a = str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
 
 
 def restart_client(s, timeout=20):
@@ -244,7 +236,7 @@ def test_redis_cli_pipe_mass_insert(make_server, tmp_path):
     n = 50000
     path = tmp_path / "mass.resp"
     with open(path, "wb") as f:
-        f.write(b"".join(resp("SET", "mass:%d" % i, "value-%d" % i) for i in range(n)))
+        f.write(b"".join(encode("SET", "mass:%d" % i, "value-%d" % i) for i in range(n)))
     with open(path, "rb") as f:
         p = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(s.port), "--pipe"],
                            stdin=f, capture_output=True, timeout=60)
@@ -265,8 +257,8 @@ def test_redis_cli_pipe_mass_insert(make_server, tmp_path):
 
 def test_redis_cli_pipe_reports_errors(make_server, tmp_path):
     s = make_server()
-    data = (resp("SET", "a", "1") + resp("INCR", "a") + resp("SET", "b", "x") +
-            resp("INCR", "b") + resp("GET", "a"))
+    data = (encode("SET", "a", "1") + encode("INCR", "a") + encode("SET", "b", "x") +
+            encode("INCR", "b") + encode("GET", "a"))
     p = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(s.port), "--pipe"],
                        input=data, capture_output=True, timeout=30)
     out = p.stdout.decode() + p.stderr.decode()

@@ -7,38 +7,12 @@ redis-py strips the leading "ERR " from error replies.
 import time
 
 import pytest
-import redis
 
 from conftest import IS_REDIS
+from helpers import LLONG_MAX, LLONG_MIN, NOT_INT, err, now_ms, raw, wait_for
 
-NOT_INT = "value is not an integer or out of range"
 NX_XX = "NX and XX, GT or LT options at the same time are not compatible"
 GT_LT = "GT and LT options at the same time are not compatible"
-LLONG_MAX = 9223372036854775807
-LLONG_MIN = -9223372036854775808
-
-
-def raw(r, *args):
-    """One command, reply parsed by the protocol layer only (no redis-py callbacks)."""
-    if r.connection is not None:  # single_connection_client
-        r.connection.send_command(*args)
-        return r.connection.read_response()
-    conn = r.connection_pool.get_connection(args[0])
-    try:
-        conn.send_command(*args)
-        return conn.read_response()
-    finally:
-        r.connection_pool.release(conn)
-
-
-def err(r, *args):
-    with pytest.raises(redis.ResponseError) as e:
-        raw(r, *args)
-    return str(e.value)
-
-
-def now_ms():
-    return int(time.time() * 1000)
 
 
 # ---------------------------------------------------------------- basics
@@ -420,9 +394,7 @@ def test_active_expiry_only_deletes_expired(r):
         p.set("short:%d" % i, 1, px=50)
         p.set("long:%d" % i, 1, ex=100)
     p.execute()
-    deadline = time.time() + 5
-    while time.time() < deadline and r.dbsize() > 400:
-        time.sleep(0.05)
+    wait_for(lambda: r.dbsize() <= 400, timeout=5, interval=0.05)
     assert r.dbsize() == 400
     assert r.exists(*["keep:%d" % i for i in range(200)]) == 200
     assert r.exists(*["long:%d" % i for i in range(200)]) == 200

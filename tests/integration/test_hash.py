@@ -10,102 +10,14 @@ import time
 import pytest
 import redis
 
-from conftest import IS_REDIS, raw_conn
+from conftest import IS_REDIS
+from helpers import (LLONG_MAX, LLONG_MIN, NOT_FLOAT, NOT_INT, OVERFLOW, SYNTAX, WRONGTYPE,
+                     RespClient, err, now_ms, plain, raw, wait_for)
 
-NOT_INT = "value is not an integer or out of range"
-NOT_FLOAT = "value is not a valid float"
 HASH_NOT_INT = "hash value is not an integer"
 HASH_NOT_FLOAT = "hash value is not a float"
-OVERFLOW = "increment or decrement would overflow"
-SYNTAX = "syntax error"
-WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
-LLONG_MAX = 9223372036854775807
-LLONG_MIN = -9223372036854775808
 
 needs_74 = pytest.mark.skipif(IS_REDIS, reason="hash field TTLs are Redis 7.4; reference is 7.0")
-
-
-def raw(r, *args):
-    """One command, reply parsed by the protocol layer only (no redis-py callbacks)."""
-    conn = r.connection_pool.get_connection(args[0])
-    try:
-        conn.send_command(*args)
-        return conn.read_response()
-    finally:
-        r.connection_pool.release(conn)
-
-
-def err(r, *args):
-    with pytest.raises(redis.ResponseError) as e:
-        raw(r, *args)
-    return str(e.value)
-
-
-def now_ms():
-    return int(time.time() * 1000)
-
-
-# --------------------------------------------------------------- a tiny RESP2/3 client
-
-def encode(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        b = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(b), b))
-    return b"".join(out)
-
-
-class Raw:
-    """Raw socket: returns (type_byte, payload) trees so RESP3 shapes can be asserted."""
-
-    def __init__(self, port):
-        self.s = raw_conn(port)
-        self.buf = b""
-
-    def _line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.s.recv(65536)
-            if not chunk:
-                raise ConnectionError("closed")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
-
-    def _bytes(self, n):
-        while len(self.buf) < n + 2:
-            self.buf += self.s.recv(65536)
-        data, self.buf = self.buf[:n], self.buf[n + 2:]
-        return data
-
-    def reply(self):
-        line = self._line()
-        t, rest = line[:1], line[1:]
-        if t in b"$=":
-            n = int(rest)
-            return (t, None if n < 0 else self._bytes(n))
-        if t in b"*~>":
-            n = int(rest)
-            return (t, None if n < 0 else [self.reply() for _ in range(n)])
-        if t == b"%":
-            return (t, [(self.reply(), self.reply()) for _ in range(int(rest))])
-        return (t, rest)
-
-    def call(self, *args):
-        self.s.sendall(encode(*args))
-        return self.reply()
-
-    def close(self):
-        self.s.close()
-
-
-def plain(tree):
-    """Strip type tags: bulk -> bytes, arrays -> lists, maps -> dicts."""
-    t, v = tree
-    if t == b"%":
-        return {plain(k): plain(x) for k, x in v}
-    if isinstance(v, list):
-        return [plain(x) for x in v]
-    return v
 
 
 # --------------------------------------------------------------------- HSET / HGET
@@ -457,12 +369,12 @@ def test_hrandfield_errors(r):
 
 def test_resp3_shapes(server, r):
     r.hset("h", mapping={"a": "1", "b": "2"})
-    c = Raw(server.port)
+    c = RespClient(server.port, replies="tagged")
     try:
         t, _ = c.call("HELLO", "3")
         assert t == b"%"
-        c.s.sendall(encode("HGETALL", "h"))
-        line = c._line()
+        c.send_command("HGETALL", "h")
+        line = c.line()
         assert line == b"%2"                        # a map, not a flat array
         c.buf = line + b"\r\n" + c.buf
         assert plain(c.reply()) == {b"a": b"1", b"b": b"2"}
@@ -708,9 +620,7 @@ def test_sweeper_deletes_expired_fields_and_empty_keys(r):
     assert raw(r, "HPEXPIRE", "lone", "100", "FIELDS", "1", "a") == [1]
     assert r.exists("lone") == 1
     assert r.hlen("h") == 2501
-    deadline = time.time() + 5
-    while time.time() < deadline and r.exists("lone"):
-        time.sleep(0.05)
+    wait_for(lambda: not r.exists("lone"), timeout=5, interval=0.05)
     assert r.exists("lone") == 0                 # swept without anyone touching it
     assert r.hlen("h") == 1
     assert r.hgetall("h") == {b"keep": b"k"}

@@ -7,32 +7,12 @@ redis-py strips the leading "ERR " from error replies.
 import time
 
 import pytest
-import redis
 
-from conftest import IS_REDIS, raw_conn, read_until
+from conftest import IS_REDIS
+from helpers import NOT_INT, err, raw, raw_conn, read_until
 
-NOT_INT = "value is not an integer or out of range"
 DB_RANGE = "DB index is out of range"
 SAME = "source and destination objects are the same"
-
-
-def raw(r, *args):
-    """One command, reply parsed by the protocol layer only (no redis-py callbacks)."""
-    if r.connection is not None:  # single_connection_client
-        r.connection.send_command(*args)
-        return r.connection.read_response()
-    conn = r.connection_pool.get_connection(args[0])
-    try:
-        conn.send_command(*args)
-        return conn.read_response()
-    finally:
-        r.connection_pool.release(conn)
-
-
-def err(r, *args):
-    with pytest.raises(redis.ResponseError) as e:
-        raw(r, *args)
-    return str(e.value)
 
 
 @pytest.fixture

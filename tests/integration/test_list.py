@@ -11,9 +11,8 @@ import time
 import pytest
 import redis
 
-from conftest import IS_REDIS, raw_conn, read_until
-
-WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
+from conftest import IS_REDIS
+from helpers import WRONGTYPE, encode, raw_conn, read_until
 
 
 def err(fn, *args):
@@ -465,21 +464,13 @@ def test_large_list(r):
 
 # ---- RESP3 and raw replies ----------------------------------------------------
 
-def raw(sock, *args):
-    out = b"*%d\r\n" % len(args)
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out += b"$%d\r\n%s\r\n" % (len(a), a)
-    sock.sendall(out)
-
-
 def test_resp3_and_null_kinds(server, r):
     r.rpush("l", "a", "b")
     r.set("s", "x")
     s = raw_conn(server.port)
     try:
         for resp, nullarr, nullbulk in ((2, b"*-1\r\n", b"$-1\r\n"), (3, b"_\r\n", b"_\r\n")):
-            raw(s, "HELLO", resp)
+            s.sendall(encode("HELLO", resp))
             read_until(s, b"proto", timeout=2)
             time.sleep(0.05)
             s.setblocking(False)
@@ -503,7 +494,7 @@ def test_resp3_and_null_kinds(server, r):
                 (("LPUSH", "l", "a"), b":2\r\n"),
             ]
             for cmd, exp in checks:
-                raw(s, *cmd)
+                s.sendall(encode(*cmd))
                 assert read_until(s, len(exp), timeout=5) == exp, (resp, cmd)
     finally:
         s.close()

@@ -11,14 +11,13 @@ Every expectation was checked against a real Redis first:
 Only strings and generic key commands are used.
 """
 import re
-import socket
 import threading
 import time
 
 import pytest
 import redis
 
-from conftest import raw_conn
+from helpers import RespClient, encode
 
 EXECABORT = b"-EXECABORT Transaction discarded because of previous errors.\r\n"
 NOT_INT = b"-ERR value is not an integer or out of range\r\n"
@@ -26,88 +25,10 @@ NOT_INT = b"-ERR value is not an integer or out of range\r\n"
 
 # --------------------------------------------------------------------------- helpers
 
-def enc(*args):
-    """Encode one command as a RESP multibulk."""
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        if not isinstance(a, bytes):
-            a = str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
-
-class Raw:
-    """A plain socket that returns each reply as its exact raw bytes."""
-
-    def __init__(self, port, timeout=10):
-        self.sock = raw_conn(port)
-        self.sock.settimeout(timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = b""
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def _need(self, pos):
-        """Make sure buf has a complete line starting at pos; return its end."""
-        while True:
-            i = self.buf.find(b"\r\n", pos)
-            if i >= 0:
-                return i
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise EOFError("server closed the connection; buffer=%r" % self.buf)
-            self.buf += chunk
-
-    def _skip(self, pos):
-        """Return the end offset of the reply that starts at pos."""
-        eol = self._need(pos)
-        t = self.buf[pos:pos + 1]
-        head = self.buf[pos + 1:eol]
-        end = eol + 2
-        if t in b"+-:_,#(":
-            return end
-        if t in b"$!=":
-            n = int(head)
-            if n < 0:
-                return end
-            while len(self.buf) < end + n + 2:
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    raise EOFError("short bulk")
-                self.buf += chunk
-            return end + n + 2
-        if t in b"*~>%|":
-            n = int(head)
-            if t in b"%|":
-                n *= 2
-            for _ in range(max(n, 0)):
-                end = self._skip(end)
-            return end
-        raise AssertionError("bad reply type %r in %r" % (t, self.buf))
-
-    def reply(self):
-        end = self._skip(0)
-        out, self.buf = self.buf[:end], self.buf[end:]
-        return out
-
-    def call(self, *args):
-        self.send(enc(*args))
-        return self.reply()
-
-    def pipeline(self, *cmds):
-        """Send all commands in one write; return the concatenated raw replies."""
-        self.send(b"".join(enc(*c) for c in cmds))
-        return b"".join(self.reply() for _ in cmds)
-
-    def close(self):
-        self.sock.close()
-
-
 @pytest.fixture
 def raw(server, r):
     """A raw connection on a freshly flushed server (r does the FLUSHALL)."""
-    c = Raw(server.port)
+    c = RespClient(server.port, replies="bytes")
     yield c
     c.close()
 
@@ -145,7 +66,7 @@ def other_cmd(raw, c):
     port = raw.sock.getpeername()[1]
     o = _others.get(id(raw))
     if o is None:
-        o = _others[id(raw)] = Raw(port)
+        o = _others[id(raw)] = RespClient(port, replies="bytes")
     return o.call(*c)
 
 
@@ -387,7 +308,7 @@ def test_queued_commands_see_state_at_exec_time(raw, other):
 
 
 def test_two_clients_queue_interleaved(server, r):
-    a, b = Raw(server.port), Raw(server.port)
+    a, b = RespClient(server.port, replies="bytes"), RespClient(server.port, replies="bytes")
     try:
         assert a.call("MULTI") == b"+OK\r\n"
         assert b.call("MULTI") == b"+OK\r\n"
@@ -859,7 +780,7 @@ def test_readers_never_see_a_half_applied_transaction(server, r):
     writer_errors, txs = [], [0]
 
     def writer():
-        w = Raw(server.port)
+        w = RespClient(server.port, replies="bytes")
         try:
             i = 0
             while not stop.is_set():
@@ -904,13 +825,13 @@ def test_readers_never_see_a_half_applied_transaction(server, r):
 # --------------------------------------------------------------------------- disconnects
 
 def test_client_disconnecting_with_queued_commands(server, r):
-    c = Raw(server.port)
+    c = RespClient(server.port, replies="bytes")
     assert c.pipeline(("MULTI",), ("SET", "k", "v"), ("INCR", "n")) == b"+OK\r\n+QUEUED\r\n+QUEUED\r\n"
     c.close()
     time.sleep(0.1)
     assert r.exists("k", "n") == 0
     # others unaffected, transactions still work
-    other = Raw(server.port)
+    other = RespClient(server.port, replies="bytes")
     try:
         assert other.pipeline(("MULTI",), ("SET", "k", "w"), ("EXEC",)) == b"+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n"
     finally:
@@ -920,10 +841,10 @@ def test_client_disconnecting_with_queued_commands(server, r):
 
 def test_client_disconnecting_with_watches(server, r):
     r.set("k", "1")
-    gone = [Raw(server.port) for _ in range(5)]
+    gone = [RespClient(server.port, replies="bytes") for _ in range(5)]
     for g in gone:
         assert g.call("WATCH", "k", "j") == b"+OK\r\n"
-    survivor = Raw(server.port)
+    survivor = RespClient(server.port, replies="bytes")
     try:
         assert survivor.call("WATCH", "k") == b"+OK\r\n"
         for g in gone[:3]:
@@ -948,9 +869,9 @@ def test_client_disconnecting_with_watches(server, r):
 def test_client_disconnecting_right_after_exec_is_all_or_nothing(server, r):
     n = 200
     for round_ in range(5):
-        c = Raw(server.port)
+        c = RespClient(server.port, replies="bytes")
         cmds = [("MULTI",)] + [("SET", "k%d" % i, round_) for i in range(n)] + [("EXEC",)]
-        c.send(b"".join(enc(*x) for x in cmds))
+        c.send(b"".join(encode(*x) for x in cmds))
         c.close()
         time.sleep(0.05)
         vals = set(r.mget(["k%d" % i for i in range(n)]))

@@ -18,121 +18,16 @@ import time
 
 import pytest
 
-from conftest import ROOT, raw_conn, read_until
+from conftest import ROOT
+from helpers import Err, RespClient, Status, encode, parse_info, raw_conn, read_until, rss_kb
 
 
 # --------------------------------------------------------------------------- helpers
 
-class Err(str):
-    """An error reply (text without the leading '-')."""
-
-
-class Status(str):
-    """A simple-string reply (text without the leading '+')."""
-
-
-def cmd(*args):
-    """Encode one command as a RESP multibulk."""
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        if not isinstance(a, bytes):
-            a = str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
-
-class Raw:
-    """A plain socket plus an incremental RESP2/RESP3 reply parser."""
-
-    def __init__(self, port, timeout=10):
-        self.sock = raw_conn(port)
-        self.sock.settimeout(timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = b""
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def call(self, *args):
-        self.send(cmd(*args))
-        return self.reply()
-
-    def _fill(self):
-        chunk = self.sock.recv(1 << 20)
-        if not chunk:
-            raise ConnectionError("connection closed by server; buffered %r" % self.buf[:200])
-        self.buf += chunk
-
-    def _line(self):
-        while b"\r\n" not in self.buf:
-            self._fill()
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
-
-    def _exact(self, n):
-        while len(self.buf) < n + 2:
-            self._fill()
-        data, self.buf = self.buf[:n], self.buf[n + 2:]
-        return data
-
-    def reply(self):
-        line = self._line()
-        t, rest = line[:1], line[1:]
-        if t == b"+":
-            return Status(rest.decode())
-        if t == b"-":
-            return Err(rest.decode("utf-8", "replace"))
-        if t == b":":
-            return int(rest)
-        if t in (b"$", b"="):
-            n = int(rest)
-            return None if n < 0 else self._exact(n)
-        if t in (b"*", b"~", b">"):
-            n = int(rest)
-            return None if n < 0 else [self.reply() for _ in range(n)]
-        if t == b"%":
-            n = int(rest)
-            return [(self.reply(), self.reply()) for _ in range(n)]
-        if t == b"_":
-            return None
-        if t == b",":
-            return float(rest)
-        if t == b"#":
-            return rest == b"t"
-        raise AssertionError("unexpected reply line %r" % line)
-
-    def read_raw(self, marker):
-        """Raw bytes up to and including the first marker."""
-        while marker not in self.buf:
-            self._fill()
-        i = self.buf.index(marker) + len(marker)
-        got, self.buf = self.buf[:i], self.buf[i:]
-        return got
-
-    def closed(self, timeout=5):
-        """True when the server closes the connection (after draining pending bytes)."""
-        self.sock.settimeout(timeout)
-        deadline = time.time() + timeout
-        try:
-            while time.time() < deadline:
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    return True
-                self.buf += chunk
-        except socket.timeout:
-            return False
-        except ConnectionResetError:
-            return True
-        return False
-
-    def close(self):
-        self.sock.close()
-
-
 def write_sentinel(server):
     """Data written by 'another client' before a hostile case: two dbs, a binary value
     (strings only, so these tests exercise the protocol and nothing else)."""
-    c = Raw(server.port)
+    c = RespClient(server.port)
     assert c.call("SET", "sentinel:str", "still-here") == "OK"
     assert c.call("SET", b"sentinel:bin\x00", b"\x00\xff\r\n") == "OK"
     assert c.call("MSET", "sentinel:a", "1", "sentinel:b", "2", "sentinel:c", "3") == "OK"
@@ -143,7 +38,7 @@ def write_sentinel(server):
 
 def assert_sentinel_intact(server):
     """A fresh client still reads everything write_sentinel() wrote."""
-    c = Raw(server.port)
+    c = RespClient(server.port)
     assert c.call("PING") == "PONG"
     assert c.call("GET", "sentinel:str") == b"still-here"
     assert c.call("GET", b"sentinel:bin\x00") == b"\x00\xff\r\n"
@@ -154,13 +49,11 @@ def assert_sentinel_intact(server):
 
 
 def connected_clients(server):
-    c = Raw(server.port)
-    info = c.call("INFO", "clients").decode()
+    c = RespClient(server.port)
+    info = parse_info(c.call("INFO", "clients"))
     c.close()
-    for line in info.splitlines():
-        if line.startswith("connected_clients:"):
-            return int(line.split(":", 1)[1])
-    raise AssertionError("no connected_clients in INFO clients:\n" + info)
+    assert "connected_clients" in info, info
+    return int(info["connected_clients"])
 
 
 def local_port(sock):
@@ -173,7 +66,7 @@ def wait_gone(server, ports, timeout=10):
     want = {"127.0.0.1:%d" % p for p in ports}
     deadline = time.time() + timeout
     while True:
-        c = Raw(server.port)
+        c = RespClient(server.port)
         listing = c.call("CLIENT", "LIST").decode()
         c.close()
         addrs = set(re.findall(r"\baddr=(\S+)", listing))
@@ -183,21 +76,13 @@ def wait_gone(server, ports, timeout=10):
         time.sleep(0.05)
 
 
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 PROTO_ERR = "ERR Protocol error: "
 
 
 # --------------------------------------------------------------------------- inline
 
 def test_inline_commands_basic(server, r):
-    c = Raw(server.port)
+    c = RespClient(server.port)
     # CRLF and bare LF both end an inline command; empty lines are ignored.
     c.send(b"PING\r\n\r\n\nSET inl:k hello\nGET inl:k\r\n  ping  \r\n")
     assert c.reply() == Status("PONG")
@@ -209,7 +94,7 @@ def test_inline_commands_basic(server, r):
 
 
 def test_inline_echo_two_args_is_arity_error(server, r):
-    c = Raw(server.port)
+    c = RespClient(server.port)
     c.send(b"ECHO  spaced   out \r\n")
     assert c.reply() == Err("ERR wrong number of arguments for 'echo' command")
     c.send(b"ECHO \t  spaced\t \r\n")
@@ -218,7 +103,7 @@ def test_inline_echo_two_args_is_arity_error(server, r):
 
 
 def test_inline_quotes_and_escapes(server, r):
-    c = Raw(server.port)
+    c = RespClient(server.port)
     c.send(b'SET "a b" \'c d\'\r\n')
     assert c.reply() == "OK"
     c.send(b'GET "a b"\r\n')
@@ -248,7 +133,7 @@ def test_inline_quotes_and_escapes(server, r):
 ])
 def test_inline_unbalanced_quotes_closes(server, r, line):
     write_sentinel(server)
-    c = Raw(server.port)
+    c = RespClient(server.port)
     c.send(b"SET uq:before 1\r\n" + line + b"SET uq:after 1\r\n")
     assert c.reply() == "OK"
     assert c.reply() == Err(PROTO_ERR + "unbalanced quotes in request")
@@ -262,7 +147,7 @@ def test_inline_unbalanced_quotes_closes(server, r, line):
 
 def test_inline_too_big(server, r):
     write_sentinel(server)
-    c = Raw(server.port)
+    c = RespClient(server.port)
     c.send(b"a" * (70 * 1024))  # no newline, more than 64 KiB
     assert c.reply() == Err(PROTO_ERR + "too big inline request")
     assert c.closed()
@@ -271,7 +156,7 @@ def test_inline_too_big(server, r):
 
 
 def test_inline_pipelined(server, r):
-    c = Raw(server.port)
+    c = RespClient(server.port)
     n = 2000
     c.send(b"".join(b"INCR inl:ctr\r\n" for _ in range(n)) + b"GET inl:ctr\n")
     for i in range(1, n + 1):
@@ -283,8 +168,8 @@ def test_inline_pipelined(server, r):
 # --------------------------------------------------------------------------- multibulk
 
 def test_multibulk_byte_by_byte(server, r):
-    c = Raw(server.port)
-    data = cmd("SET", "bb:key", "value with\r\nCRLF") + cmd("GET", "bb:key")
+    c = RespClient(server.port)
+    data = encode("SET", "bb:key", "value with\r\nCRLF") + encode("GET", "bb:key")
     for i in range(len(data)):
         c.send(data[i:i + 1])
         if i % 7 == 0:
@@ -301,9 +186,9 @@ def test_multibulk_byte_by_byte(server, r):
 
 def test_multibulk_split_everywhere(server, r):
     """Many commands, split into chunks of every size from 1 to 13 bytes."""
-    c = Raw(server.port)
-    cmds = [cmd("SET", "sp:%d" % i, "x" * i + "\r\n" + str(i)) for i in range(60)]
-    data = b"".join(cmds) + cmd("DBSIZE")
+    c = RespClient(server.port)
+    cmds = [encode("SET", "sp:%d" % i, "x" * i + "\r\n" + str(i)) for i in range(60)]
+    data = b"".join(cmds) + encode("DBSIZE")
     pos, size = 0, 1
     while pos < len(data):
         c.send(data[pos:pos + size])
@@ -323,10 +208,10 @@ def test_pipeline_10000_in_one_write(server, r):
     n = 10000
     parts = []
     for i in range(n // 2):
-        parts.append(cmd("SET", "pl:%d" % i, "val:%d" % i))
-        parts.append(cmd("GET", "pl:%d" % i))
-    data = b"".join(parts) + cmd("DBSIZE")
-    c = Raw(server.port, timeout=30)
+        parts.append(encode("SET", "pl:%d" % i, "val:%d" % i))
+        parts.append(encode("GET", "pl:%d" % i))
+    data = b"".join(parts) + encode("DBSIZE")
+    c = RespClient(server.port, timeout=30)
     replies = []
     errors = []
 
@@ -352,10 +237,10 @@ def test_pipeline_10000_in_one_write(server, r):
 
 
 def test_empty_and_null_multibulk_are_ignored(server, r):
-    c = Raw(server.port)
-    c.send(b"*0\r\n*-1\r\n" + cmd("PING"))
+    c = RespClient(server.port)
+    c.send(b"*0\r\n*-1\r\n" + encode("PING"))
     assert c.reply() == "PONG"
-    c.send(cmd("ECHO", ""))
+    c.send(encode("ECHO", ""))
     assert c.reply() == b""
     c.close()
 
@@ -364,7 +249,7 @@ def test_empty_and_null_multibulk_are_ignored(server, r):
 
 def test_binary_safe_keys_and_values(server, r):
     all_bytes = bytes(range(256))
-    c = Raw(server.port)
+    c = RespClient(server.port)
     key = b"bin:\x00\r\n\xff" + all_bytes
     val = all_bytes * 3 + b"\r\n$5\r\n*1\r\n"  # looks like protocol, must stay data
     assert c.call("SET", key, val) == "OK"
@@ -404,11 +289,11 @@ PROTOCOL_ERRORS = [
                          ids=[m + ":" + repr(b[:12]) for b, m in PROTOCOL_ERRORS])
 def test_protocol_error_replies_and_closes(server, r, bad, msg):
     write_sentinel(server)
-    c = Raw(server.port)
+    c = RespClient(server.port)
     # A trailing command is appended to prove nothing after the error runs, except
     # after an unterminated count line where it would end the line.
-    after = b"" if b"\r\n" not in bad[-2:] else cmd("SET", "pe:after", "1")
-    c.send(cmd("SET", "pe:before", "1") + bad + after)
+    after = b"" if b"\r\n" not in bad[-2:] else encode("SET", "pe:after", "1")
+    c.send(encode("SET", "pe:before", "1") + bad + after)
     assert c.reply() == "OK"
     assert c.reply() == Err(PROTO_ERR + msg)
     assert c.closed(), "server must close the connection after a protocol error"
@@ -422,13 +307,13 @@ def test_huge_bulk_rejected_before_payload(make_server):
     """A bulk longer than proto-max-bulk-len is refused as soon as its header arrives."""
     s = make_server("--proto-max-bulk-len", "1048576")
     write_sentinel(s)
-    c = Raw(s.port)
+    c = RespClient(s.port)
     c.send(b"*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$1048577\r\n")  # header only, no payload sent
     assert c.reply() == Err(PROTO_ERR + "invalid bulk length")
     assert c.closed()
     c.close()
     # exactly the limit is fine
-    ok = Raw(s.port)
+    ok = RespClient(s.port)
     payload = b"\xab" * 1048576
     assert ok.call("SET", "big", payload) == "OK"
     assert ok.call("STRLEN", "big") == 1048576
@@ -443,10 +328,10 @@ def test_huge_multibulk_count_is_not_preallocated(server, r):
     before = rss_kb(server.proc.pid)
     conns = []
     for _ in range(20):
-        c = Raw(server.port)
+        c = RespClient(server.port)
         c.send(b"*2147483647\r\n$4\r\nECHO\r\n")
         conns.append(c)
-    c = Raw(server.port)
+    c = RespClient(server.port)
     c.send(b"*1048577\r\n")
     conns.append(c)
     ports = [local_port(c.sock) for c in conns]
@@ -475,13 +360,13 @@ def test_half_command_then_disconnect(server, r):
     ]
     ports = []
     for h in halves:
-        c = Raw(server.port)
+        c = RespClient(server.port)
         ports.append(local_port(c.sock))
-        c.send(cmd("SET", "half:ok", "1") + h)
+        c.send(encode("SET", "half:ok", "1") + h)
         assert c.reply() == "OK"
         c.close()
     # one more that closes only the writing side, then waits for the server to hang up
-    c = Raw(server.port)
+    c = RespClient(server.port)
     c.send(b"*3\r\n$3\r\nSET\r\n$4\r\nhalf\r\n$5\r\nab")
     c.sock.shutdown(socket.SHUT_WR)
     assert c.closed(), "server should close a half-closed connection with an incomplete command"
@@ -500,7 +385,7 @@ def test_garbage_bytes(server, r):
              bytes(rnd.randrange(256) for _ in range(20000))]
     blobs += [bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 3000))) for _ in range(30)]
     for b in blobs:
-        c = Raw(server.port)
+        c = RespClient(server.port)
         try:
             c.send(b)
             time.sleep(0.002)
@@ -509,7 +394,7 @@ def test_garbage_bytes(server, r):
         c.close()
     assert_sentinel_intact(server)
     # blank lines are not garbage: they are skipped and the connection stays in sync
-    c = Raw(server.port)
+    c = RespClient(server.port)
     c.send(b"\r\n\r\n   \r\n")
     assert c.call("GET", "sentinel:str") == b"still-here"
     c.close()
@@ -518,12 +403,12 @@ def test_garbage_bytes(server, r):
 # --------------------------------------------------------------------------- error texts
 
 def test_unknown_command_text(server, r):
-    c = Raw(server.port)
+    c = RespClient(server.port)
     c.send(b"foo a b\r\n")
     assert c.read_raw(b"\r\n") == b"-ERR unknown command 'foo', with args beginning with: 'a' 'b' \r\n"
-    c.send(cmd("foo", "a", "b"))
+    c.send(encode("foo", "a", "b"))
     assert c.read_raw(b"\r\n") == b"-ERR unknown command 'foo', with args beginning with: 'a' 'b' \r\n"
-    c.send(cmd("FooBar"))
+    c.send(encode("FooBar"))
     assert c.read_raw(b"\r\n") == b"-ERR unknown command 'FooBar', with args beginning with: \r\n"
     c.send(b"foo 'a b'\r\n")
     assert c.read_raw(b"\r\n") == b"-ERR unknown command 'foo', with args beginning with: 'a b' \r\n"
@@ -533,7 +418,7 @@ def test_unknown_command_text(server, r):
 
 
 def test_unknown_command_text_truncation_and_newlines(server, r):
-    c = Raw(server.port)
+    c = RespClient(server.port)
     # the name is cut to 128 bytes; the args part stops once it reaches 128 bytes
     assert c.call("F" * 200, "a" * 200, "b") == Err(
         "ERR unknown command '%s', with args beginning with: '%s' " % ("F" * 128, "a" * 128))
@@ -546,7 +431,7 @@ def test_unknown_command_text_truncation_and_newlines(server, r):
 
 
 def test_wrong_arity_text(server, r):
-    c = Raw(server.port)
+    c = RespClient(server.port)
     assert c.call("GET") == Err("ERR wrong number of arguments for 'get' command")
     assert c.call("gEt") == Err("ERR wrong number of arguments for 'get' command")
     assert c.call("GET", "a", "b") == Err("ERR wrong number of arguments for 'get' command")
@@ -563,17 +448,17 @@ def test_auth_limits_on_unauthenticated_clients(make_server):
     """Before AUTH, Redis refuses >10 args and bulks >16 KiB (protects against
     unauthenticated memory use)."""
     s = make_server("--requirepass", "pw")
-    c = Raw(s.port)
+    c = RespClient(s.port)
     c.send(b"*11\r\n")
     assert c.reply() == Err(PROTO_ERR + "unauthenticated multibulk length")
     assert c.closed()
     c.close()
-    c = Raw(s.port)
+    c = RespClient(s.port)
     c.send(b"*2\r\n$4\r\nAUTH\r\n$16385\r\n")
     assert c.reply() == Err(PROTO_ERR + "unauthenticated bulk length")
     assert c.closed()
     c.close()
-    c = Raw(s.port)
+    c = RespClient(s.port)
     assert c.call("GET", "x") == Err("NOAUTH Authentication required.")
     assert c.call("AUTH", "pw") == "OK"
     assert c.call("ECHO", "a" * 20000) == b"a" * 20000  # limits are lifted after AUTH
@@ -588,7 +473,7 @@ def test_1000_idle_connections(server, r):
     if soft < 1200:
         pytest.skip("ulimit -n is %d; need at least 1200" % soft)
     write_sentinel(server)
-    worker = Raw(server.port)
+    worker = RespClient(server.port)
     conns = []
     try:
         for i in range(1000):
@@ -600,7 +485,7 @@ def test_1000_idle_connections(server, r):
         assert worker.call("INCR", "idle:ctr") == 1
         # a few of the idle ones still work
         for s in random.Random(7).sample(conns, 10) + [conns[0], conns[-1]]:
-            s.sendall(cmd("PING"))
+            s.sendall(encode("PING"))
             assert read_until(s, b"\r\n") == b"+PONG\r\n"
     finally:
         ports = [local_port(s) for s in conns]

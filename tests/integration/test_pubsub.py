@@ -6,13 +6,13 @@ the durable message log.
 Redis-compatible expectations were checked against redis-server 7.0.15
 (SOLIDIS_BIN=/usr/bin/redis-server); REPLAY is Solidis-only.
 """
-import socket
 import time
 
 import pytest
 import redis
 
-from conftest import BIN, IS_REDIS, raw_conn
+from conftest import BIN, IS_REDIS
+from helpers import Err, Push, RespClient, encode, rss_kb, wait_for
 
 # ASan keeps freed memory in quarantine (256 MB) and adds shadow memory.
 RSS_LIMIT_KB = (700 if "asan" in BIN else 300) * 1024
@@ -20,126 +20,13 @@ RSS_LIMIT_KB = (700 if "asan" in BIN else 300) * 1024
 
 # --------------------------------------------------------------------------- helpers
 
-class Err(str):
-    """An error reply (text without the leading '-')."""
-
-
-class Push(list):
-    """A RESP3 push frame ('>')."""
-
-
-def cmd(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        if not isinstance(a, bytes):
-            a = str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
-
-class Raw:
-    """A plain socket plus a RESP2/RESP3 reply parser that tells push frames apart."""
-
-    def __init__(self, port, timeout=10, rcvbuf=None):
-        self.sock = raw_conn(port)
-        if rcvbuf:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        self.sock.settimeout(timeout)
-        self.buf = b""
-
-    def send(self, *args):
-        self.sock.sendall(cmd(*args))
-
-    def call(self, *args):
-        self.send(*args)
-        return self.reply()
-
-    def _fill(self):
-        chunk = self.sock.recv(1 << 20)
-        if not chunk:
-            raise ConnectionError("connection closed by server")
-        self.buf += chunk
-
-    def _line(self):
-        while b"\r\n" not in self.buf:
-            self._fill()
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
-
-    def _exact(self, n):
-        while len(self.buf) < n + 2:
-            self._fill()
-        data, self.buf = self.buf[:n], self.buf[n + 2:]
-        return data
-
-    def reply(self):
-        line = self._line()
-        t, rest = line[:1], line[1:]
-        if t == b"+":
-            return rest.decode()
-        if t == b"-":
-            return Err(rest.decode())
-        if t == b":":
-            return int(rest)
-        if t == b"$":
-            n = int(rest)
-            return None if n < 0 else self._exact(n)
-        if t == b"*":
-            n = int(rest)
-            return None if n < 0 else [self.reply() for _ in range(n)]
-        if t == b">":
-            return Push(self.reply() for _ in range(int(rest)))
-        if t == b"%":
-            return {self.reply(): self.reply() for _ in range(int(rest))}
-        if t == b"_":
-            return None
-        raise AssertionError("unexpected reply line %r" % line)
-
-    def replies(self, n):
-        return [self.reply() for _ in range(n)]
-
-    def nothing_pending(self, wait=0.2):
-        """True when no reply arrives within `wait` seconds."""
-        if self.buf:
-            return False
-        self.sock.settimeout(wait)
-        try:
-            chunk = self.sock.recv(65536)
-        except socket.timeout:
-            return True
-        finally:
-            self.sock.settimeout(10)
-        self.buf += chunk
-        return False
-
-    def close(self):
-        self.sock.close()
-
-
-def wait_for(pred, timeout=5.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(0.02)
-    return pred()
-
-
-def vm_rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
-
-
 @pytest.fixture
 def conns(server, r):
     """Raw connections closed at the end of the test."""
     made = []
 
     def make(**kw):
-        c = Raw(server.port, **kw)
+        c = RespClient(server.port, **kw)
         made.append(c)
         return c
     yield make
@@ -151,7 +38,7 @@ def conns(server, r):
 
 def test_subscribe_publish_roundtrip(conns, r):
     sub = conns()
-    sub.send("SUBSCRIBE", "ch1", "ch2", "ch1")
+    sub.send_command("SUBSCRIBE", "ch1", "ch2", "ch1")
     assert sub.replies(3) == [[b"subscribe", b"ch1", 1], [b"subscribe", b"ch2", 2], [b"subscribe", b"ch1", 2]]
     assert r.publish("ch1", "hello") == 1
     assert sub.reply() == [b"message", b"ch1", b"hello"]
@@ -186,7 +73,7 @@ def test_redis_py_pubsub_client(server, r):
 
 def test_patterns_with_several_matches(conns, r):
     sub = conns()
-    sub.send("PSUBSCRIBE", "news.*", "n*", "h?llo", "h[ae]llo")
+    sub.send_command("PSUBSCRIBE", "news.*", "n*", "h?llo", "h[ae]llo")
     assert [x[2] for x in sub.replies(4)] == [1, 2, 3, 4]
     assert sub.call("SUBSCRIBE", "news.art") == [b"subscribe", b"news.art", 5]
     # one channel subscription + two matching patterns: three frames, count 3
@@ -214,13 +101,13 @@ def test_unsubscribe_all_replies(conns):
     assert sub.call("UNSUBSCRIBE") == [b"unsubscribe", None, 0]
     assert sub.call("PUNSUBSCRIBE") == [b"punsubscribe", None, 0]
     assert sub.call("SUNSUBSCRIBE") == [b"sunsubscribe", None, 0]
-    sub.send("UNSUBSCRIBE", "a", "b")
+    sub.send_command("UNSUBSCRIBE", "a", "b")
     assert sub.replies(2) == [[b"unsubscribe", b"a", 0], [b"unsubscribe", b"b", 0]]
-    sub.send("SUBSCRIBE", "a", "b", "c")
+    sub.send_command("SUBSCRIBE", "a", "b", "c")
     sub.replies(3)
     assert sub.call("PSUBSCRIBE", "p*") == [b"psubscribe", b"p*", 4]
     assert sub.call("SSUBSCRIBE", "s1") == [b"ssubscribe", b"s1", 1]
-    sub.send("UNSUBSCRIBE")
+    sub.send_command("UNSUBSCRIBE")
     got = sub.replies(3)
     assert sorted(x[1] for x in got) == [b"a", b"b", b"c"]
     assert [x[0] for x in got] == [b"unsubscribe"] * 3
@@ -246,7 +133,7 @@ def test_resp2_subscribed_mode(conns, r):
     assert sub.call("PSUBSCRIBE", "x*") == [b"psubscribe", b"x*", 2]
     assert r.publish("c", "still") == 1
     assert sub.reply() == [b"message", b"c", b"still"]
-    sub.send("UNSUBSCRIBE")
+    sub.send_command("UNSUBSCRIBE")
     assert sub.reply() == [b"unsubscribe", b"c", 1]
     assert sub.call("GET", "k").startswith("ERR Can't execute")  # the pattern remains
     assert sub.call("PUNSUBSCRIBE", "x*") == [b"punsubscribe", b"x*", 0]
@@ -259,7 +146,7 @@ def test_resp2_subscribed_mode(conns, r):
 
 def test_resp3_push_frames_interleaved(conns, r):
     sub = conns()
-    assert sub.call("HELLO", "3")[b"proto"] == 3
+    assert sub.call("HELLO", "3").get(b"proto") == 3
     first = sub.call("SUBSCRIBE", "c3")
     assert isinstance(first, Push) and first == [b"subscribe", b"c3", 1]
     # a RESP3 subscriber may run normal commands
@@ -267,7 +154,7 @@ def test_resp3_push_frames_interleaved(conns, r):
     assert sub.call("GET", "k") == b"v"
     assert sub.call("PING") == "PONG"
     assert r.publish("c3", "m1") == 1
-    sub.send("GET", "k")
+    sub.send_command("GET", "k")
     got = sub.replies(2)
     assert isinstance(got[0], Push) and got[0] == [b"message", b"c3", b"m1"]
     assert got[1] == b"v" and not isinstance(got[1], Push)
@@ -282,7 +169,7 @@ def test_resp3_publisher_subscribed_to_itself(conns):
     c.call("HELLO", "3")
     assert c.call("SUBSCRIBE", "self") == [b"subscribe", b"self", 1]
     assert c.call("PSUBSCRIBE", "s*") == [b"psubscribe", b"s*", 2]
-    c.send("PUBLISH", "self", "me")
+    c.send_command("PUBLISH", "self", "me")
     got = c.replies(3)
     # the frames come before the reply, as in Redis
     assert all(isinstance(x, Push) for x in got[:2])
@@ -293,8 +180,8 @@ def test_resp3_publisher_subscribed_to_itself(conns):
 def test_publisher_gone_before_reply_still_delivers(conns, server):
     sub = conns()
     sub.call("SUBSCRIBE", "orphan")
-    pub = Raw(server.port)
-    pub.sock.sendall(b"".join(cmd("PUBLISH", "orphan", "m%d" % i) for i in range(50)))
+    pub = RespClient(server.port)
+    pub.sock.sendall(b"".join(encode("PUBLISH", "orphan", "m%d" % i) for i in range(50)))
     pub.close()  # gone before reading any reply
     got = [sub.reply() for _ in range(50)]
     assert [m[2] for m in got] == [b"m%d" % i for i in range(50)]
@@ -303,9 +190,9 @@ def test_publisher_gone_before_reply_still_delivers(conns, server):
 def test_client_reply_off_still_publishes(conns):
     sub, pub = conns(), conns()
     sub.call("SUBSCRIBE", "quiet")
-    pub.send("CLIENT", "REPLY", "OFF")
-    pub.send("PUBLISH", "quiet", "shh")
-    pub.send("CLIENT", "REPLY", "ON")
+    pub.send_command("CLIENT", "REPLY", "OFF")
+    pub.send_command("PUBLISH", "quiet", "shh")
+    pub.send_command("CLIENT", "REPLY", "ON")
     assert pub.reply() == "OK"  # the first reply is the one of REPLY ON
     assert sub.reply() == [b"message", b"quiet", b"shh"]
 
@@ -315,7 +202,7 @@ def test_ordering_of_many_messages(conns, server):
     sub.call("SUBSCRIBE", "seq")
     pub = conns()
     n = 3000
-    pub.sock.sendall(b"".join(cmd("PUBLISH", "seq", "m%d" % i) for i in range(n)))
+    pub.sock.sendall(b"".join(encode("PUBLISH", "seq", "m%d" % i) for i in range(n)))
     assert pub.replies(n) == [1] * n
     got = [sub.reply() for _ in range(n)]
     assert [m[2] for m in got] == [b"m%d" % i for i in range(n)]
@@ -324,7 +211,7 @@ def test_ordering_of_many_messages(conns, server):
 
 def test_shard_channels(conns, r):
     sub = conns()
-    sub.send("SSUBSCRIBE", "s1", "s2")
+    sub.send_command("SSUBSCRIBE", "s1", "s2")
     assert sub.replies(2) == [[b"ssubscribe", b"s1", 1], [b"ssubscribe", b"s2", 2]]
     assert sub.call("SUBSCRIBE", "s1") == [b"subscribe", b"s1", 1]  # separate counts
     assert r.execute_command("SPUBLISH", "s1", "shard") == 1
@@ -343,10 +230,10 @@ def test_pubsub_introspection(conns, r):
     assert r.execute_command("PUBSUB", "CHANNELS") == []
     assert r.execute_command("PUBSUB", "NUMPAT") == 0
     a, b = conns(), conns()
-    a.send("SUBSCRIBE", "news.1", "news.2", "sport")
+    a.send_command("SUBSCRIBE", "news.1", "news.2", "sport")
     a.replies(3)
     b.call("SUBSCRIBE", "news.1")
-    b.send("PSUBSCRIBE", "news.*", "x*")
+    b.send_command("PSUBSCRIBE", "news.*", "x*")
     b.replies(2)
     a.call("PSUBSCRIBE", "news.*")
     assert sorted(r.execute_command("PUBSUB", "CHANNELS")) == [b"news.1", b"news.2", b"sport"]
@@ -385,10 +272,10 @@ def test_errors(conns, r):
 
 def test_subscriber_disconnect_cleans_up(server, r):
     for _ in range(20):
-        s = Raw(server.port)
-        s.send("SUBSCRIBE", "churn", "churn2")
+        s = RespClient(server.port)
+        s.send_command("SUBSCRIBE", "churn", "churn2")
         s.replies(2)
-        s.send("PSUBSCRIBE", "ch*")
+        s.send_command("PSUBSCRIBE", "ch*")
         s.close()
     assert wait_for(lambda: r.execute_command("PUBSUB", "NUMSUB", "churn") == [b"churn", 0])
     assert wait_for(lambda: r.execute_command("PUBSUB", "NUMPAT") == 0)
@@ -399,12 +286,12 @@ def test_many_channels_one_client(conns, r):
     sub = conns()
     n = 5000
     names = [b"ch:%d" % i for i in range(n)]
-    sub.send("SUBSCRIBE", *names)
+    sub.send_command("SUBSCRIBE", *names)
     assert [x[2] for x in sub.replies(n)] == list(range(1, n + 1))
     assert len(r.execute_command("PUBSUB", "CHANNELS")) == n
     assert r.publish("ch:4321", "hit") == 1
     assert sub.reply() == [b"message", b"ch:4321", b"hit"]
-    sub.send("UNSUBSCRIBE")
+    sub.send_command("UNSUBSCRIBE")
     got = sub.replies(n)
     assert sorted(x[1] for x in got) == sorted(names)
     assert [x[2] for x in got] == list(range(n - 1, -1, -1))
@@ -423,7 +310,7 @@ def test_slow_subscriber_is_disconnected(conns, server, r):
     fast = conns()
     assert fast.call("SUBSCRIBE", "big") == [b"subscribe", b"big", 1]
     payload = b"x" * (1 << 20)
-    frame_len = len(cmd("message", "big", payload)) - 1  # roughly one frame
+    frame_len = len(encode("message", "big", payload)) - 1  # roughly one frame
     got = 0
     disconnected_after = None
     for i in range(120):
@@ -453,7 +340,7 @@ def test_slow_subscriber_is_disconnected(conns, server, r):
             break
         total += len(chunk)
     assert total < 40 * frame_len
-    assert vm_rss_kb(server.proc.pid) < RSS_LIMIT_KB
+    assert rss_kb(server.proc.pid) < RSS_LIMIT_KB
     assert r.ping()
     assert r.publish("big", "small") == 1
     assert fast.reply() == [b"message", b"big", b"small"]
@@ -466,7 +353,7 @@ solidis_only = pytest.mark.skipif(IS_REDIS, reason="PUBSUB REPLAY is a Solidis e
 
 @solidis_only
 def test_replay_after_reconnect(server, r):
-    sub = Raw(server.port)
+    sub = RespClient(server.port)
     sub.call("SUBSCRIBE", "feed")
     assert r.publish("feed", "seen") == 1
     assert sub.reply() == [b"message", b"feed", b"seen"]
@@ -476,9 +363,9 @@ def test_replay_after_reconnect(server, r):
     for i in range(5):
         assert r.publish("feed", "missed%d" % i) == 0
     r.publish("other", "noise")
-    sub = Raw(server.port)
+    sub = RespClient(server.port)
     sub.call("SUBSCRIBE", "feed")
-    sub.send("UNSUBSCRIBE")
+    sub.send_command("UNSUBSCRIBE")
     sub.reply()
     all_msgs = sub.call("PUBSUB", "REPLAY", "feed", "0")
     assert [p for _, p in all_msgs] == [b"seen"] + [b"missed%d" % i for i in range(5)]

@@ -12,169 +12,16 @@ import time
 
 import pytest
 
-from conftest import IS_REDIS, raw_conn
+from conftest import IS_REDIS
+from helpers import Err, Map, RespClient, Status, encode, info_sections, parse_info, wait_for
 
 
 # --------------------------------------------------------------------------- helpers
-
-class Err(str):
-    """An error reply (text without the leading '-')."""
-
-
-class Status(str):
-    """A simple-string reply (text without the leading '+')."""
-
-
-class Map(list):
-    """A RESP3 map reply, as a list of (key, value) pairs in wire order."""
-
-    def get(self, key, default=None):
-        for k, v in self:
-            if k == key:
-                return v
-        return default
-
-
-class SetReply(list):
-    """A RESP3 set reply."""
-
-
-def cmd(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        if not isinstance(a, bytes):
-            a = str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
-
-class Raw:
-    """A plain socket plus an incremental RESP2/RESP3 reply parser."""
-
-    def __init__(self, port, timeout=10):
-        self.sock = raw_conn(port)
-        self.sock.settimeout(timeout)
-        self.buf = b""
-        self.tape = None  # when a list, collects the raw bytes each reply consumed
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def call(self, *args):
-        self.send(cmd(*args))
-        return self.reply()
-
-    def _fill(self):
-        chunk = self.sock.recv(1 << 20)
-        if not chunk:
-            raise ConnectionError("connection closed by server; buffered %r" % self.buf[:200])
-        self.buf += chunk
-
-    def _line(self):
-        while b"\r\n" not in self.buf:
-            self._fill()
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        if self.tape is not None:
-            self.tape.append(line + b"\r\n")
-        return line
-
-    def _exact(self, n):
-        while len(self.buf) < n + 2:
-            self._fill()
-        if self.tape is not None:
-            self.tape.append(self.buf[:n + 2])
-        data, self.buf = self.buf[:n], self.buf[n + 2:]
-        return data
-
-    def reply(self):
-        line = self._line()
-        t, rest = line[:1], line[1:]
-        if t == b"+":
-            return Status(rest.decode())
-        if t == b"-":
-            return Err(rest.decode("utf-8", "replace"))
-        if t == b":":
-            return int(rest)
-        if t in (b"$", b"="):
-            n = int(rest)
-            return None if n < 0 else self._exact(n)
-        if t in (b"*", b">"):
-            n = int(rest)
-            return None if n < 0 else [self.reply() for _ in range(n)]
-        if t == b"~":
-            return SetReply(self.reply() for _ in range(int(rest)))
-        if t == b"%":
-            n = int(rest)
-            return Map((self.reply(), self.reply()) for _ in range(n))
-        if t == b"_":
-            return None
-        if t == b",":
-            return float(rest)
-        if t == b"#":
-            return rest == b"t"
-        raise AssertionError("unexpected reply line %r" % line)
-
-    def raw_reply_bytes(self, *args):
-        """Send a command and return the exact bytes of its (single) reply."""
-        self.send(cmd(*args))
-        self.tape = []
-        try:
-            self.reply()
-            return b"".join(self.tape)
-        finally:
-            self.tape = None
-
-    def nothing_pending(self, wait=0.2):
-        self.sock.settimeout(wait)
-        try:
-            chunk = self.sock.recv(65536)
-            self.buf += chunk
-            return False
-        except socket.timeout:
-            return True
-        finally:
-            self.sock.settimeout(10)
-
-    def closed(self, timeout=5):
-        self.sock.settimeout(timeout)
-        try:
-            while True:
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    return True
-                self.buf += chunk
-        except socket.timeout:
-            return False
-        except ConnectionResetError:
-            return True
-        finally:
-            self.sock.settimeout(10)
-
-    def close(self):
-        self.sock.close()
-
 
 def pairs(flat):
     """RESP2 flat [k1, v1, k2, v2, ...] -> dict."""
     assert len(flat) % 2 == 0, flat
     return dict(zip(flat[::2], flat[1::2]))
-
-
-def parse_info(text):
-    if isinstance(text, bytes):
-        text = text.decode()
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#") and ":" in line:
-            k, v = line.split(":", 1)
-            out[k] = v
-    return out
-
-
-def info_sections(text):
-    if isinstance(text, bytes):
-        text = text.decode()
-    return [l[2:].strip().lower() for l in text.splitlines() if l.startswith("# ")]
 
 
 def client_fields(line):
@@ -191,7 +38,7 @@ def debug_args():
 @pytest.fixture
 def c(server, r):
     """A raw connection on a flushed server."""
-    conn = Raw(server.port)
+    conn = RespClient(server.port)
     yield conn
     conn.close()
 
@@ -231,7 +78,7 @@ def test_hello_resp2(c):
 
 
 def test_hello_resp3_map_and_back(c):
-    c.send(cmd("HELLO", "3"))
+    c.send(encode("HELLO", "3"))
     assert c.sock.recv(1, socket.MSG_PEEK) == b"%", "HELLO 3 must answer with a RESP3 map"
     rep = c.reply()
     assert isinstance(rep, Map) and len(rep) == 7
@@ -239,9 +86,9 @@ def test_hello_resp3_map_and_back(c):
     assert rep.get(b"proto") == 3
     assert rep.get(b"id") == c.call("CLIENT", "ID")
     assert rep.get(b"modules") == []
-    assert c.raw_reply_bytes("GET", "hello:missing") == b"_\r\n"
+    assert c.call_bytes("GET", "hello:missing") == b"_\r\n"
     assert pairs(c.call("HELLO", "2"))[b"proto"] == 2
-    assert c.raw_reply_bytes("GET", "hello:missing") == b"$-1\r\n"
+    assert c.call_bytes("GET", "hello:missing") == b"$-1\r\n"
 
 
 def test_hello_errors(c):
@@ -251,7 +98,7 @@ def test_hello_errors(c):
     assert c.call("HELLO", "3", "SETNAME", "bad name") == Err(
         "ERR Client names cannot contain spaces, newlines or special characters.")
     # a failed HELLO leaves the connection in RESP2
-    assert c.raw_reply_bytes("GET", "hello:missing") == b"$-1\r\n"
+    assert c.call_bytes("GET", "hello:missing") == b"$-1\r\n"
 
 
 def test_hello_setname(c):
@@ -265,7 +112,7 @@ def test_hello_setname(c):
 
 def test_hello_auth(make_server):
     s = make_server("--requirepass", "pw")
-    c = Raw(s.port)
+    c = RespClient(s.port)
     rep = c.call("HELLO", "3")
     assert isinstance(rep, Err)
     assert rep.startswith("NOAUTH HELLO must be called with the client already authenticated")
@@ -282,7 +129,7 @@ def test_hello_auth(make_server):
 @pytest.mark.skipif(IS_REDIS, reason="7.2 wording ('HELLO <proto> AUTH'); Redis 7.0 says 'HELLO AUTH'")
 def test_hello_noauth_text_72(make_server):
     s = make_server("--requirepass", "pw")
-    c = Raw(s.port)
+    c = RespClient(s.port)
     assert c.call("HELLO", "3") == Err(
         "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
         "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
@@ -294,7 +141,7 @@ def test_hello_noauth_text_72(make_server):
 
 def test_auth_requirepass(make_server):
     s = make_server("--requirepass", "pw")
-    c = Raw(s.port)
+    c = RespClient(s.port)
     c.send(b"GET x\r\n")  # inline too
     assert c.reply() == Err("NOAUTH Authentication required.")
     assert c.call("SET", "x", "1") == Err("NOAUTH Authentication required.")
@@ -306,7 +153,7 @@ def test_auth_requirepass(make_server):
     assert c.call("AUTH", "pw") == Status("OK")
     assert c.call("SET", "x", "1") == Status("OK")
     c.close()
-    c = Raw(s.port)
+    c = RespClient(s.port)
     assert c.call("AUTH", "default", "pw") == Status("OK")
     assert c.call("GET", "x") == b"1"
     c.close()
@@ -316,7 +163,7 @@ def test_auth_requirepass(make_server):
     p = s.cli("GET", "x")
     assert b"NOAUTH" in p.stdout + p.stderr
     # QUIT is allowed without authentication
-    c = Raw(s.port)
+    c = RespClient(s.port)
     assert c.call("QUIT") == Status("OK")
     assert c.closed()
     c.close()
@@ -353,7 +200,7 @@ def test_select_and_dbsize(c):
 
 def test_databases_option(make_server):
     s = make_server("--databases", "4")
-    c = Raw(s.port)
+    c = RespClient(s.port)
     assert c.call("SELECT", "3") == "OK"
     assert c.call("SELECT", "4") == Err("ERR DB index is out of range")
     assert c.call("CONFIG", "GET", "databases") == [b"databases", b"4"]
@@ -390,8 +237,8 @@ def test_flushdb_and_flushall(c):
 # --------------------------------------------------------------------------- QUIT / RESET
 
 def test_quit(server, r):
-    c = Raw(server.port)
-    c.send(cmd("SET", "quit:before", "1") + cmd("QUIT") + cmd("SET", "quit:after", "1"))
+    c = RespClient(server.port)
+    c.send(encode("SET", "quit:before", "1") + encode("QUIT") + encode("SET", "quit:after", "1"))
     assert c.reply() == "OK"
     assert c.reply() == Status("OK")
     assert c.closed(), "QUIT closes the connection after replying"
@@ -404,20 +251,20 @@ def test_reset(c):
     assert c.call("HELLO", "3", "SETNAME", "before-reset").get(b"proto") == 3
     assert c.call("SELECT", "2") == "OK"
     assert c.call("SET", "in-db2", "1") == "OK"
-    c.send(cmd("CLIENT", "REPLY", "OFF"))  # no reply; RESET turns replies back on
-    c.send(cmd("RESET"))
+    c.send(encode("CLIENT", "REPLY", "OFF"))  # no reply; RESET turns replies back on
+    c.send(encode("RESET"))
     assert c.reply() == Status("RESET")
     info = client_fields(c.call("CLIENT", "INFO"))
     assert info["name"] == ""
     assert info["db"] == "0"
     assert info["resp"] == "2"
     assert c.call("GET", "in-db2") is None
-    assert c.raw_reply_bytes("CLIENT", "GETNAME") == b"$-1\r\n"
+    assert c.call_bytes("CLIENT", "GETNAME") == b"$-1\r\n"
 
 
 def test_reset_deauthenticates(make_server):
     s = make_server("--requirepass", "pw")
-    c = Raw(s.port)
+    c = RespClient(s.port)
     assert c.call("AUTH", "pw") == "OK"
     assert c.call("SET", "k", "v") == "OK"
     assert c.call("RESET") == Status("RESET")
@@ -430,7 +277,7 @@ def test_reset_deauthenticates(make_server):
 def test_client_id_setname_getname(server, c):
     cid = c.call("CLIENT", "ID")
     assert isinstance(cid, int) and cid > 0
-    other = Raw(server.port)
+    other = RespClient(server.port)
     assert other.call("CLIENT", "ID") != cid, "ids are unique"
     other.close()
     assert c.call("CLIENT", "GETNAME") is None
@@ -466,7 +313,7 @@ def test_client_info_and_list(server, c):
     assert f["addr"] == "%s:%d" % local
     assert f["laddr"] == "127.0.0.1:%d" % server.port
 
-    other = Raw(server.port)
+    other = RespClient(server.port)
     assert other.call("CLIENT", "SETNAME", "other") == "OK"
     oid = other.call("CLIENT", "ID")
     listing = c.call("CLIENT", "LIST").decode()
@@ -484,9 +331,9 @@ def test_client_info_and_list(server, c):
 
 
 def test_client_kill(server, c):
-    v1 = Raw(server.port)
-    v2 = Raw(server.port)
-    v3 = Raw(server.port)
+    v1 = RespClient(server.port)
+    v2 = RespClient(server.port)
+    v3 = RespClient(server.port)
     id1 = v1.call("CLIENT", "ID")
     addr2 = "%s:%d" % v2.sock.getsockname()
     addr3 = "%s:%d" % v3.sock.getsockname()
@@ -505,24 +352,24 @@ def test_client_kill(server, c):
     assert c.call("CLIENT", "KILL", "ADDR", me) == 0
     assert c.call("PING") == "PONG"
     # ...unless asked to
-    c.send(cmd("CLIENT", "KILL", "ADDR", me, "SKIPME", "no"))
+    c.send(encode("CLIENT", "KILL", "ADDR", me, "SKIPME", "no"))
     assert c.closed()
     for v in (v1, v2, v3):
         v.close()
-    fresh = Raw(server.port)
+    fresh = RespClient(server.port)
     assert fresh.call("PING") == "PONG"
     fresh.close()
 
 
 def test_client_reply_off_on_skip(server, r, c):
-    c.send(cmd("CLIENT", "REPLY", "OFF"))
-    c.send(cmd("SET", "rep:a", "1"))
-    c.send(cmd("INCR", "rep:a"))
+    c.send(encode("CLIENT", "REPLY", "OFF"))
+    c.send(encode("SET", "rep:a", "1"))
+    c.send(encode("INCR", "rep:a"))
     assert c.nothing_pending(), "no replies while CLIENT REPLY OFF"
     assert c.call("CLIENT", "REPLY", "ON") == Status("OK")
     assert c.call("GET", "rep:a") == b"2", "commands ran while replies were off"
-    c.send(cmd("CLIENT", "REPLY", "SKIP"))
-    c.send(cmd("INCR", "rep:a"))  # reply skipped
+    c.send(encode("CLIENT", "REPLY", "SKIP"))
+    c.send(encode("INCR", "rep:a"))  # reply skipped
     assert c.call("INCR", "rep:a") == 4, "only the one command after SKIP is silent"
     assert c.call("CLIENT", "REPLY", "maybe") == Err("ERR syntax error")
     assert r.get("rep:a") == b"4"
@@ -556,7 +403,7 @@ def connect_when_slot_free(port, timeout=5):
     """A working connection; retries while the server still counts a just-closed one."""
     deadline = time.time() + timeout
     while True:
-        n = Raw(port)
+        n = RespClient(port)
         rep = n.call("PING")
         if rep == "PONG" or time.time() > deadline:
             assert rep == "PONG", rep
@@ -568,8 +415,8 @@ def connect_when_slot_free(port, timeout=5):
 def test_maxclients(make_server):
     s = make_server("--maxclients", "3")
     held = [connect_when_slot_free(s.port) for _ in range(3)]
-    extra = Raw(s.port)
-    extra.send(cmd("PING"))
+    extra = RespClient(s.port)
+    extra.send(encode("PING"))
     assert extra.reply() == Err("ERR max number of clients reached")
     assert extra.closed()
     extra.close()
@@ -583,8 +430,8 @@ def test_maxclients(make_server):
 
 def test_timeout_closes_idle_clients(make_server):
     s = make_server("--timeout", "1")
-    idle = Raw(s.port)
-    busy = Raw(s.port)
+    idle = RespClient(s.port)
+    busy = RespClient(s.port)
     assert idle.call("PING") == "PONG"
     t0 = time.time()
     closed = False
@@ -706,7 +553,7 @@ def test_info_stats_count_commands(server, c):
     after = int(parse_info(c.call("INFO", "stats"))["total_commands_processed"])
     assert after - before >= 26
     clients = int(parse_info(c.call("INFO", "clients"))["connected_clients"])
-    extra = [Raw(server.port) for _ in range(3)]
+    extra = [RespClient(server.port) for _ in range(3)]
     for e in extra:
         assert e.call("PING") == "PONG"
     assert int(parse_info(c.call("INFO", "clients"))["connected_clients"]) >= clients + 3
@@ -783,13 +630,9 @@ def test_time(c):
 
 
 def wait_bgsave_done(c, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        f = parse_info(c.call("INFO", "persistence"))
-        if f.get("rdb_bgsave_in_progress", "0") == "0":
-            return
-        time.sleep(0.05)
-    raise AssertionError("BGSAVE still in progress")
+    def done():
+        return parse_info(c.call("INFO", "persistence")).get("rdb_bgsave_in_progress", "0") == "0"
+    assert wait_for(done, timeout, interval=0.05), "BGSAVE still in progress"
 
 
 def test_lastsave_save_bgsave(c):
@@ -809,7 +652,7 @@ def test_lastsave_save_bgsave(c):
 
 def test_debug_sleep(make_server):
     s = make_server(*debug_args())
-    c = Raw(s.port)
+    c = RespClient(s.port)
     assert c.call("DEBUG", "SLEEP", "0") == Status("OK")
     t = time.time()
     assert c.call("DEBUG", "SLEEP", "0.2") == Status("OK")
@@ -823,11 +666,11 @@ def test_debug_sleep(make_server):
 @pytest.mark.parametrize("mode", [[], ["NOSAVE"], ["SAVE"]], ids=["plain", "nosave", "save"])
 def test_shutdown_exits_zero(make_server, mode):
     s = make_server()
-    c = Raw(s.port)
+    c = RespClient(s.port)
     assert c.call("SET", "k", "v") == "OK"
     assert c.call("SHUTDOWN", "bogus") == Err("ERR syntax error")
     assert c.call("PING") == "PONG", "a rejected SHUTDOWN leaves the server running"
-    c.send(cmd("SHUTDOWN", *mode))
+    c.send(encode("SHUTDOWN", *mode))
     assert c.closed(10), "SHUTDOWN closes the connection without a reply"
     assert c.buf == b""
     c.close()
@@ -841,36 +684,36 @@ def test_shutdown_exits_zero(make_server, mode):
 
 def test_resp3_reply_types(server, c):
     assert c.call("HELLO", "3").get(b"proto") == 3
-    assert c.raw_reply_bytes("CONFIG", "GET", "port") == (
+    assert c.call_bytes("CONFIG", "GET", "port") == (
         b"%%1\r\n$4\r\nport\r\n$%d\r\n%d\r\n" % (len(str(server.port)), server.port))
-    assert c.raw_reply_bytes("CONFIG", "GET", "no-such-option") == b"%0\r\n"
-    assert c.raw_reply_bytes("GET", "r3:missing") == b"_\r\n"
-    assert c.raw_reply_bytes("CLIENT", "GETNAME") == b"_\r\n"
-    assert c.raw_reply_bytes("SET", "r3:s", "v") == b"+OK\r\n"
-    assert c.raw_reply_bytes("GET", "r3:s") == b"$1\r\nv\r\n"
-    assert c.raw_reply_bytes("EXISTS", "r3:s") == b":1\r\n"
-    assert c.raw_reply_bytes("MGET", "r3:s", "r3:missing") == b"*2\r\n$1\r\nv\r\n_\r\n"
-    assert c.raw_reply_bytes("INCR", "r3:s").startswith(b"-ERR ")
-    assert c.raw_reply_bytes("PING") == b"+PONG\r\n"
+    assert c.call_bytes("CONFIG", "GET", "no-such-option") == b"%0\r\n"
+    assert c.call_bytes("GET", "r3:missing") == b"_\r\n"
+    assert c.call_bytes("CLIENT", "GETNAME") == b"_\r\n"
+    assert c.call_bytes("SET", "r3:s", "v") == b"+OK\r\n"
+    assert c.call_bytes("GET", "r3:s") == b"$1\r\nv\r\n"
+    assert c.call_bytes("EXISTS", "r3:s") == b":1\r\n"
+    assert c.call_bytes("MGET", "r3:s", "r3:missing") == b"*2\r\n$1\r\nv\r\n_\r\n"
+    assert c.call_bytes("INCR", "r3:s").startswith(b"-ERR ")
+    assert c.call_bytes("PING") == b"+PONG\r\n"
     # the same commands in RESP2
     assert pairs(c.call("HELLO", "2"))[b"proto"] == 2
-    assert c.raw_reply_bytes("CONFIG", "GET", "no-such-option") == b"*0\r\n"
-    assert c.raw_reply_bytes("GET", "r3:missing") == b"$-1\r\n"
-    assert c.raw_reply_bytes("MGET", "r3:s", "r3:missing") == b"*2\r\n$1\r\nv\r\n$-1\r\n"
+    assert c.call_bytes("CONFIG", "GET", "no-such-option") == b"*0\r\n"
+    assert c.call_bytes("GET", "r3:missing") == b"$-1\r\n"
+    assert c.call_bytes("MGET", "r3:s", "r3:missing") == b"*2\r\n$1\r\nv\r\n$-1\r\n"
 
 
 def test_resp3_collection_types(c):
     assert c.call("HELLO", "3").get(b"proto") == 3
-    assert c.raw_reply_bytes("HSET", "r3:h", "f", "v") == b":1\r\n"
-    assert c.raw_reply_bytes("HGETALL", "r3:h") == b"%1\r\n$1\r\nf\r\n$1\r\nv\r\n"
-    assert c.raw_reply_bytes("SADD", "r3:set", "m") == b":1\r\n"
-    assert c.raw_reply_bytes("SMEMBERS", "r3:set") == b"~1\r\n$1\r\nm\r\n"
-    assert c.raw_reply_bytes("ZADD", "r3:z", "1.5", "m") == b":1\r\n"
-    assert c.raw_reply_bytes("ZSCORE", "r3:z", "m") == b",1.5\r\n"
-    assert c.raw_reply_bytes("RPUSH", "r3:l", "a") == b":1\r\n"
-    assert c.raw_reply_bytes("LRANGE", "r3:l", "0", "-1") == b"*1\r\n$1\r\na\r\n"
-    assert c.raw_reply_bytes("GET", "r3:h").startswith(b"-WRONGTYPE ")
+    assert c.call_bytes("HSET", "r3:h", "f", "v") == b":1\r\n"
+    assert c.call_bytes("HGETALL", "r3:h") == b"%1\r\n$1\r\nf\r\n$1\r\nv\r\n"
+    assert c.call_bytes("SADD", "r3:set", "m") == b":1\r\n"
+    assert c.call_bytes("SMEMBERS", "r3:set") == b"~1\r\n$1\r\nm\r\n"
+    assert c.call_bytes("ZADD", "r3:z", "1.5", "m") == b":1\r\n"
+    assert c.call_bytes("ZSCORE", "r3:z", "m") == b",1.5\r\n"
+    assert c.call_bytes("RPUSH", "r3:l", "a") == b":1\r\n"
+    assert c.call_bytes("LRANGE", "r3:l", "0", "-1") == b"*1\r\n$1\r\na\r\n"
+    assert c.call_bytes("GET", "r3:h").startswith(b"-WRONGTYPE ")
     assert pairs(c.call("HELLO", "2"))[b"proto"] == 2
-    assert c.raw_reply_bytes("HGETALL", "r3:h") == b"*2\r\n$1\r\nf\r\n$1\r\nv\r\n"
-    assert c.raw_reply_bytes("SMEMBERS", "r3:set") == b"*1\r\n$1\r\nm\r\n"
-    assert c.raw_reply_bytes("ZSCORE", "r3:z", "m") == b"$3\r\n1.5\r\n"
+    assert c.call_bytes("HGETALL", "r3:h") == b"*2\r\n$1\r\nf\r\n$1\r\nv\r\n"
+    assert c.call_bytes("SMEMBERS", "r3:set") == b"*1\r\n$1\r\nm\r\n"
+    assert c.call_bytes("ZSCORE", "r3:z", "m") == b"$3\r\n1.5\r\n"

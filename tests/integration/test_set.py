@@ -7,29 +7,9 @@ redis-py strips the leading "ERR " from error replies; `err()` returns the rest.
 import socket
 
 import pytest
-import redis
 
-from conftest import IS_REDIS, raw_conn
-
-SYNTAX = "syntax error"
-NOT_INT = "value is not an integer or out of range"
-WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
-
-
-def raw(r, *args):
-    """Send one command; the reply as parsed by the protocol layer only."""
-    conn = r.connection_pool.get_connection(args[0])
-    try:
-        conn.send_command(*args)
-        return conn.read_response()
-    finally:
-        r.connection_pool.release(conn)
-
-
-def err(r, *args):
-    with pytest.raises(redis.ResponseError) as e:
-        raw(r, *args)
-    return str(e.value)
+from conftest import IS_REDIS
+from helpers import NOT_INT, SYNTAX, WRONGTYPE, RespClient, err, raw
 
 
 def members(r, key):
@@ -391,42 +371,10 @@ def test_survives_restart(make_server):
 
 # ------------------------------------------------------------ RESP3
 
-class RespConn:
-    """Raw socket returning (type_byte, payload) trees so frame kinds can be asserted."""
-
-    def __init__(self, port):
-        self.sock = raw_conn(port)
-        self.f = self.sock.makefile("rb")
-
-    def call(self, *args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        self.sock.sendall(b"".join(out))
-        return self.read()
-
-    def read(self):
-        line = self.f.readline()[:-2]
-        t, rest = line[:1], line[1:]
-        if t in (b"$", b"="):
-            n = int(rest)
-            return (t, None if n < 0 else self.f.read(n + 2)[:-2])
-        if t in (b"*", b"~", b">"):
-            n = int(rest)
-            return (t, None if n < 0 else [self.read() for _ in range(n)])
-        if t == b"%":
-            return (t, [(self.read(), self.read()) for _ in range(int(rest))])
-        return (t, rest)
-
-    def close(self):
-        self.sock.close()
-
-
 def test_resp3_reply_types(server, r):
     r.sadd("s", "a", "b")
     r.sadd("t", "b", "c")
-    c = RespConn(server.port)
+    c = RespClient(server.port, replies="tagged")
     try:
         assert c.call("HELLO", "3")[0] == b"%"
         t, v = c.call("SMEMBERS", "s")

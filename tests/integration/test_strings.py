@@ -7,42 +7,12 @@ after it; other codes (e.g. WRONGTYPE) would be kept.
 import time
 
 import pytest
-import redis
 
-from conftest import IS_REDIS, raw_conn, read_until
+from conftest import IS_REDIS
+from helpers import (LLONG_MAX, LLONG_MIN, NOT_FLOAT, NOT_INT, OVERFLOW, SYNTAX, RespClient, err,
+                     now_ms, raw, raw_conn, read_until)
 
-NOT_INT = "value is not an integer or out of range"
-OVERFLOW = "increment or decrement would overflow"
-NOT_FLOAT = "value is not a valid float"
 NAN_INF = "increment would produce NaN or Infinity"
-SYNTAX = "syntax error"
-LLONG_MAX = 9223372036854775807
-LLONG_MIN = -9223372036854775808
-
-
-def raw(r, *args):
-    """Send one command and return the reply as parsed by the protocol layer only
-    (no redis-py response callbacks: +OK stays b"OK", floats stay bulk strings)."""
-    if r.connection is not None:  # single_connection_client
-        r.connection.send_command(*args)
-        return r.connection.read_response()
-    conn = r.connection_pool.get_connection(args[0])
-    try:
-        conn.send_command(*args)
-        return conn.read_response()
-    finally:
-        r.connection_pool.release(conn)
-
-
-def err(r, *args):
-    """Run a command that must fail; return the error text (without the 'ERR ' prefix)."""
-    with pytest.raises(redis.ResponseError) as e:
-        raw(r, *args)
-    return str(e.value)
-
-
-def now_ms():
-    return int(time.time() * 1000)
 
 
 # ---------------------------------------------------------------- GET / SET
@@ -623,87 +593,38 @@ def test_pipelined_commands(r):
 
 # ---------------------------------------------------------------- RESP3
 
-class Resp3Reader:
-    """Minimal RESP2/RESP3 parser over a socket (for protocol-level checks)."""
-
-    def __init__(self, sock):
-        self.sock = sock
-        self.buf = b""
-
-    def _fill(self):
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise EOFError("connection closed")
-        self.buf += chunk
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            self._fill()
-        ln, self.buf = self.buf.split(b"\r\n", 1)
-        return ln
-
-    def exact(self, n):
-        while len(self.buf) < n + 2:
-            self._fill()
-        data, self.buf = self.buf[:n], self.buf[n + 2:]
-        return data
-
-    def read(self):
-        ln = self.line()
-        t, rest = ln[:1], ln[1:]
-        if t in (b"+", b"-"):
-            return (t, rest)
-        if t == b":":
-            return int(rest)
-        if t == b"_":
-            return ("null",)
-        if t in (b"$", b"="):
-            n = int(rest)
-            return None if n < 0 else self.exact(n)
-        if t in (b"*", b"~", b">"):
-            n = int(rest)
-            return None if n < 0 else [self.read() for _ in range(n)]
-        if t == b"%":
-            return {self.read(): self.read() for _ in range(int(rest))}
-        if t in (b",", b"#", b"("):
-            return (t, rest)
-        raise AssertionError("unexpected reply line %r" % ln)
-
-
 def test_resp3_null_and_hello(server, r):
-    s = raw_conn(server.port)
-    s.settimeout(10)
+    rd = RespClient(server.port, replies="tagged")
     try:
-        rd = Resp3Reader(s)
-        s.sendall(b"*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n")
-        hello = rd.read()
-        assert isinstance(hello, dict)
-        assert hello[b"proto"] == 3
-        assert b"version" in hello and b"role" in hello
+        rd.send(b"*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n")
+        t, hello = rd.reply()
+        assert t == b"%"
+        hello = dict(hello)
+        assert hello[(b"$", b"proto")] == (b":", b"3")
+        assert (b"$", b"version") in hello and (b"$", b"role") in hello
         # GET on a missing key is the RESP3 null
-        s.sendall(b"*2\r\n$3\r\nGET\r\n$7\r\nmissing\r\n")
+        rd.send(b"*2\r\n$3\r\nGET\r\n$7\r\nmissing\r\n")
         assert rd.line() == b"_"
         assert rd.buf == b""
-        s.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\nv1\r\n")
-        assert rd.read() == (b"+", b"OK")
-        s.sendall(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n")
-        assert rd.read() == b"v1"
-        s.sendall(b"*4\r\n$4\r\nMGET\r\n$1\r\nk\r\n$1\r\nx\r\n$1\r\nk\r\n")
-        assert rd.read() == [b"v1", ("null",), b"v1"]
-        s.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\nv2\r\n"
-                  b"*4\r\n$3\r\nSET\r\n$2\r\nk2\r\n$1\r\nv\r\n$2\r\nXX\r\n")
-        assert rd.read() == (b"+", b"OK")
-        assert rd.read() == ("null",)
-        s.sendall(b"*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n")
-        assert rd.read() == 1
+        rd.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\nv1\r\n")
+        assert rd.reply() == (b"+", b"OK")
+        rd.send(b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n")
+        assert rd.reply() == (b"$", b"v1")
+        rd.send(b"*4\r\n$4\r\nMGET\r\n$1\r\nk\r\n$1\r\nx\r\n$1\r\nk\r\n")
+        assert rd.reply() == (b"*", [(b"$", b"v1"), (b"_", b""), (b"$", b"v1")])
+        rd.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\nv2\r\n"
+                b"*4\r\n$3\r\nSET\r\n$2\r\nk2\r\n$1\r\nv\r\n$2\r\nXX\r\n")
+        assert rd.reply() == (b"+", b"OK")
+        assert rd.reply() == (b"_", b"")
+        rd.send(b"*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n")
+        assert rd.reply() == (b":", b"1")
         # back to RESP2: null bulk again
-        s.sendall(b"*2\r\n$5\r\nHELLO\r\n$1\r\n2\r\n")
-        hello2 = rd.read()
-        assert isinstance(hello2, list)
-        s.sendall(b"*2\r\n$3\r\nGET\r\n$7\r\nmissing\r\n")
+        rd.send(b"*2\r\n$5\r\nHELLO\r\n$1\r\n2\r\n")
+        assert rd.reply()[0] == b"*"
+        rd.send(b"*2\r\n$3\r\nGET\r\n$7\r\nmissing\r\n")
         assert rd.line() == b"$-1"
     finally:
-        s.close()
+        rd.close()
 
 
 def test_inline_commands(server, r):

@@ -12,6 +12,7 @@ import pytest
 import redis
 
 from conftest import IS_REDIS
+from helpers import wait_for
 
 pytestmark = pytest.mark.skipif(IS_REDIS, reason="Solidis writer internals")
 
@@ -38,9 +39,7 @@ def test_failure_in_a_batch_keeps_a_served_waiter_served_once(server, r):
 
     t = threading.Thread(target=pop)
     t.start()
-    deadline = time.time() + 5
-    while time.time() < deadline and int(r.info("clients")["blocked_clients"]) < 1:
-        time.sleep(0.01)
+    wait_for(lambda: int(r.info("clients")["blocked_clients"]) >= 1, timeout=5, interval=0.01)
     p = r.pipeline(transaction=False)
     p.rpush("q", "x")
     p.execute_command("DEBUG", "FAIL-WRITE")

@@ -13,30 +13,11 @@ import time
 import pytest
 import redis
 
-from conftest import IS_REDIS, raw_conn
+from conftest import IS_REDIS
+from helpers import NOT_FLOAT, NOT_INT, SYNTAX, WRONGTYPE, RespClient, err, raw
 
-SYNTAX = "syntax error"
-NOT_INT = "value is not an integer or out of range"
-NOT_FLOAT = "value is not a valid float"
 RANGE_FLOAT = "min or max is not a float"
 RANGE_LEX = "min or max not valid string range item"
-WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
-
-
-def raw(r, *args):
-    """Send one command; the reply as parsed by the protocol layer only."""
-    conn = r.connection_pool.get_connection(args[0])
-    try:
-        conn.send_command(*args)
-        return conn.read_response()
-    finally:
-        r.connection_pool.release(conn)
-
-
-def err(r, *args):
-    with pytest.raises(redis.ResponseError) as e:
-        raw(r, *args)
-    return str(e.value)
 
 
 def zr(r, key, *extra):
@@ -659,38 +640,6 @@ def test_survives_restart(make_server):
 
 # ------------------------------------------------------------ RESP3
 
-class RespConn:
-    """Raw socket returning (type_byte, payload) trees so frame kinds can be asserted."""
-
-    def __init__(self, port):
-        self.sock = raw_conn(port)
-        self.f = self.sock.makefile("rb")
-
-    def call(self, *args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        self.sock.sendall(b"".join(out))
-        return self.read()
-
-    def read(self):
-        line = self.f.readline()[:-2]
-        t, rest = line[:1], line[1:]
-        if t in (b"$", b"="):
-            n = int(rest)
-            return (t, None if n < 0 else self.f.read(n + 2)[:-2])
-        if t in (b"*", b"~", b">"):
-            n = int(rest)
-            return (t, None if n < 0 else [self.read() for _ in range(n)])
-        if t == b"%":
-            return (t, [(self.read(), self.read()) for _ in range(int(rest))])
-        return (t, rest)
-
-    def close(self):
-        self.sock.close()
-
-
 def B(v):
     return (b"$", v)
 
@@ -702,7 +651,7 @@ def D(v):
 def test_resp3_reply_types(server, r):
     r.zadd("z", {"a": 1.5, "b": 2, "c": float("inf")})
     r.zadd("y", {"a": 1})
-    c = RespConn(server.port)
+    c = RespClient(server.port, replies="tagged")
     try:
         assert c.call("HELLO", "3")[0] == b"%"
         assert c.call("ZSCORE", "z", "a") == D(b"1.5")
