@@ -23,7 +23,7 @@ DEB_PACKAGES := build-essential pkg-config libevent-dev libsqlite3-dev sqlite3 l
 
 .PHONY: all run test unit integration asan bench deps clean
 
-all: $(BIN)/solidis-server $(BIN)/test-hiredis-pipeline $(BIN)/solidis-jobs $(BIN)/solidis-jobload
+all: $(BIN)/solidis-server $(BIN)/test-hiredis-pipeline $(BIN)/solidis-jobs $(BIN)/solidis-jobload $(BIN)/solidis-pubload
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -43,6 +43,10 @@ $(BIN)/solidis-jobs: $(wildcard clients/c/*.c) $(wildcard clients/c/*.h)
 	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) -o $@ $(filter %.c,$^) -lhiredis -lpthread
 
 $(BIN)/solidis-jobload: tests/bench/jobload.c
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) -o $@ $< -lhiredis -lpthread
+
+$(BIN)/solidis-pubload: tests/bench/pubload.c
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) -o $@ $< -lhiredis -lpthread
 

@@ -44,7 +44,8 @@ static struct {
     struct event_base *base;
     struct evconnlistener *listeners[MAX_LISTENERS];
     int nlisteners;
-    struct event *done_ev, *flush_ev, *cron_ev, *endread_ev;
+    struct event *done_ev, *flush_ev, *cron_ev, *endread_ev, *writes_ev;
+    client *pending_writes;     /* clients with pushed output to write this turn */
     bool read_txn;              /* a read transaction is open on rst */
     client *clients;
     long nclients;
@@ -57,6 +58,8 @@ static struct {
 
 static void processInput(client *c);
 static void clientFree(client *c);
+static void dropPendingWrite(client *c);
+static void writePending(evutil_socket_t fd, short what, void *arg);
 
 store *netReadStore(void) { return net.rst; }
 long netClientCount(void) { return net.nclients; }
@@ -389,6 +392,7 @@ static void clientFree(client *c) {
     if (c->next) c->next->prev = c->prev;
     net.nclients--;
     if (c->has_pending) requestFreeArgv(&c->pending);
+    dropPendingWrite(c);
     free(c->proto_err);
     if (c->reader) redisReaderFree(c->reader);
     replyFree(&c->out);
@@ -570,6 +574,7 @@ bool netInit(struct event_base *base, char *err, size_t errlen) {
     net.flush_ev = event_new(base, -1, 0, flushBatch, NULL);
     net.cron_ev = event_new(base, -1, EV_PERSIST, cron, NULL);
     net.endread_ev = event_new(base, -1, 0, endRead, NULL);
+    net.writes_ev = event_new(base, -1, 0, writePending, NULL);
     struct timeval tv = {0, 100000};
     event_add(net.cron_ev, &tv);
     writerSetNotify(writerNotify, NULL);
@@ -598,6 +603,7 @@ void netShutdown(void) {
     net.nlisteners = 0;
     if (server_config.unixsocket && server_config.unixsocket[0]) unlink(server_config.unixsocket);
     flushBatch(-1, 0, NULL);
+    writePending(-1, 0, NULL);
     writerStop();
     deliverDone(-1, 0, NULL);
     /* Push remaining replies out: a short blocking best-effort flush. */
@@ -621,6 +627,7 @@ void netShutdown(void) {
     event_free(net.cron_ev);
     endRead(-1, 0, NULL);
     event_free(net.endread_ev);
+    event_free(net.writes_ev);
     storeClose(net.rst);
 }
 
@@ -693,6 +700,26 @@ long clientSubscriptions(client *c) { return c->subscriptions; }
 #define PUBSUB_SOFT_LIMIT (8LL * 1024 * 1024)
 #define PUBSUB_SOFT_SECONDS 60
 
+/* End of a loop turn: write what pushes queued, one write() per client no
+ * matter how many messages a fan-out gave it. */
+static void writePending(evutil_socket_t fd, short what, void *arg) {
+    (void)fd; (void)what; (void)arg;
+    while (net.pending_writes) {
+        client *c = net.pending_writes;
+        net.pending_writes = c->pw_next;
+        c->pending_write = false;
+        c->pw_next = NULL;
+        flushReplies(c); /* may close and free c: it is off the list already */
+    }
+}
+
+static void dropPendingWrite(client *c) {
+    if (!c->pending_write) return;
+    for (client **p = &net.pending_writes; *p; p = &(*p)->pw_next)
+        if (*p == c) { *p = c->pw_next; break; }
+    c->pending_write = false;
+}
+
 void clientPush(client *c, const void *buf, size_t len) {
     if (c->flags & CLIENT_CLOSED) return;
     replyAppend(&c->out, buf, len);
@@ -709,5 +736,10 @@ void clientPush(client *c, const void *buf, size_t len) {
     } else {
         c->obuf_soft_since = 0;
     }
-    if (!(c->flags & CLIENT_WANT_WRITE)) flushReplies(c);
+    if (!(c->flags & CLIENT_WANT_WRITE) && !c->pending_write) {
+        c->pending_write = true;
+        c->pw_next = net.pending_writes;
+        if (!net.pending_writes) event_active(net.writes_ev, EV_WRITE, 0);
+        net.pending_writes = c;
+    }
 }

@@ -53,6 +53,8 @@ typedef struct client {
     long subscriptions;       /* channels + patterns + shard channels */
     long sub_channels, sub_patterns, sub_shard;
     long long obuf_soft_since; /* pub/sub soft output limit exceeded since (ms), 0 = not */
+    bool pending_write;       /* pushed output waits for the end of this loop turn */
+    struct client *pw_next;   /* net.pending_writes list */
     struct client *prev, *next;
 } client;
 
