@@ -42,7 +42,17 @@ CASES=(
   "ZADD c50 P1|200000|-t zadd -c 50 -P 1"
   "ZRANGEBYSCORE c50 P1|200000|-c 50 -P 1 ZRANGEBYSCORE myzset -inf +inf LIMIT 0 10"
   "BLPOP/LPUSH pair c25+c25|100000|PAIR"
+  "PUBLISH 1 subscriber|100000|PUB 1"
+  "PUBLISH 10 subscribers|50000|PUB 10"
+  "PUBLISH 100 subscribers|10000|PUB 100"
+  "jobs end-to-end 4p/8w|100000|JOBS"
 )
+# PUB n:  bin/solidis-pubload, n subscribers, pipelined PUBLISH; publishes/s,
+#         and publish->receive latency p50/p99 in the notes.
+# JOBS:   bin/solidis-jobload, 4 producers + 8 workers, 100-byte payloads:
+#         JOB.ADD/FETCH/ACK with leases on Solidis against the classic
+#         LPUSH + BLMOVE + LREM reliable queue on redis-server; jobs/s, and
+#         ADD->FETCH latency p50/p99 in the notes.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT" || exit 1
@@ -226,6 +236,29 @@ run_pair() {
   RPS="$(awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')"
 }
 
+# run_tool WHICH PORT N KIND [ARG]: run a load tool of ours; RPS from its
+# RESULT line (pub_per_sec or jobs_per_sec), latency appended to NOTES.
+run_tool() {
+  local which="$1" port="$2" n="$3" kind="$4" arg="${5:-}" out line rate
+  RPS=fail
+  ensure_up "$which" || return 0
+  if [ "$kind" = PUB ]; then
+    out="$(timeout -k 5 "$RUN_TIMEOUT" "$ROOT/bin/solidis-pubload" --port "$port" --subscribers "$arg" --messages "$n" 2>&1)"
+    rate=pub_per_sec
+  else
+    local mode=""; [ "$which" = redis ] && mode="--redis"
+    out="$(timeout -k 5 "$RUN_TIMEOUT" "$ROOT/bin/solidis-jobload" $mode --port "$port" --jobs "$n" --quiet 2>&1)"
+    rate=jobs_per_sec
+  fi
+  line="$(printf '%s\n' "$out" | grep '^RESULT' | tail -1)"
+  if [ -z "$line" ]; then
+    echo "bench:   $which: $kind failed: $(printf '%s' "$out" | tail -c 300 | tr '\n' ' ')" >&2
+    return 0
+  fi
+  RPS="$(printf '%s\n' "$line" | tr ' ' '\n' | awk -F= -v k="$rate" '$1 == k { printf "%.0f", $2 }')"
+  NOTES+=("$CURRENT_CASE, $which: latency p50 $(printf '%s\n' "$line" | tr ' ' '\n' | awk -F= '$1=="p50_ms"{print $2}') ms, p99 $(printf '%s\n' "$line" | tr ' ' '\n' | awk -F= '$1=="p99_ms"{print $2}') ms")
+}
+
 ratio() {  # solidis/redis with 2 decimals, or "-" if either failed
   awk -v r="$1" -v s="$2" 'BEGIN {
     if (r ~ /^[0-9.]+$/ && s ~ /^[0-9.]+$/ && r + 0 > 0) printf "%.2f\n", s / r; else print "-" }'
@@ -239,7 +272,10 @@ for spec in "${CASES[@]}"; do
   n="$(awk -v b="$base" -v s="$SCALE" 'BEGIN { n = int(b * s + 0.5); if (n < 1) n = 1; print n }')"
   read -r -a argv <<<"$args"
   echo "bench: $name (-n $n $args)" >&2
-  if [ "$args" = PAIR ]; then
+  if [ "${args%% *}" = PUB ] || [ "$args" = JOBS ]; then
+    run_tool redis "$REDIS_PORT" "$n" ${args}; r="$RPS"
+    run_tool solidis "$SOLIDIS_PORT" "$n" ${args}; s="$RPS"
+  elif [ "$args" = PAIR ]; then
     run_pair redis "$REDIS_PORT" "$n"; r="$RPS"
     run_pair solidis "$SOLIDIS_PORT" "$n"; s="$RPS"
   else
