@@ -71,11 +71,10 @@ static const char JOB_SCHEMA[] =
     /* completions in the current and the previous minute, for the rate */
     "  win INTEGER NOT NULL DEFAULT 0, win_done INTEGER NOT NULL DEFAULT 0, prev_done INTEGER NOT NULL DEFAULT 0,"
     "  PRIMARY KEY(db, queue)) WITHOUT ROWID;"
+    /* A queue's first job finds no row to update: jobInsert() adds it. */
     "CREATE TRIGGER IF NOT EXISTS jobs_count_insert AFTER INSERT ON jobs BEGIN"
-    "  INSERT INTO job_queues(db, queue, n_ready, n_delayed, added)"
-    "  VALUES(new.db, new.queue, new.state=0, new.state=1, 1)"
-    "  ON CONFLICT(db, queue) DO UPDATE SET n_ready=n_ready+(new.state=0),"
-    "  n_delayed=n_delayed+(new.state=1), added=added+1;"
+    "  UPDATE job_queues SET n_ready=n_ready+(new.state=0), n_delayed=n_delayed+(new.state=1), added=added+1"
+    "  WHERE db=new.db AND queue=new.queue;"
     "END;"
     /* READY -> RUNNING is counted by FETCH itself, once per queue and call;
      * RUNNING -> DONE, the other hot transition, has a trigger of its own. */
@@ -287,6 +286,8 @@ syntax:
 
 static const char SQL_UNIQUE_FIND[] = "SELECT id, unique_until FROM jobs WHERE db=?1 AND queue=?2 AND unique_key=?3";
 static const char SQL_UNIQUE_RELEASE[] = "UPDATE jobs SET unique_key=NULL WHERE id=?1";
+static const char SQL_QUEUE_NEW[] =
+    "INSERT INTO job_queues(db, queue, n_ready, n_delayed, added) VALUES(?1, ?2, ?3, ?4, 1)";
 static const char SQL_INSERT[] =
     "INSERT INTO jobs(id, db, queue, state, priority, run_at, retries, backoff, timeout, unique_key, unique_until,"
     " limit_key, limit_n, expires_at, created_at, updated_at, payload)"
@@ -342,9 +343,22 @@ bool jobInsert(request *r, int db, const char *queue, size_t qlen, const void *p
     bindOptional(s, 14, o->ttl ? run_at + o->ttl : 0);
     sqlite3_bind_int64(s, 15, now);
     sqlite3_bind_blob(s, 16, payload, (int)plen, SQLITE_STATIC);
+    sqlite3 *db3 = storeDb(r->st);
+    int before = sqlite3_total_changes(db3);
     int rc = sqlite3_step(s);
     stmtDone(s);
     if (rc != SQLITE_DONE) return storeFail(r, "job add");
+    if (sqlite3_total_changes(db3) - before == 1) { /* the trigger found no job_queues row */
+        s = stmtGet(r->st, SQL_QUEUE_NEW);
+        if (!s) return storeFail(r, "job add");
+        sqlite3_bind_int(s, 1, db);
+        sqlite3_bind_blob(s, 2, queue, (int)qlen, SQLITE_STATIC);
+        sqlite3_bind_int(s, 3, state == JOB_READY);
+        sqlite3_bind_int(s, 4, state == JOB_DELAYED);
+        rc = sqlite3_step(s);
+        stmtDone(s);
+        if (rc != SQLITE_DONE) return storeFail(r, "job add");
+    }
     /* Also for a delayed job: parked fetchers then recompute their wake-up. */
     keyTouched(r, db, queue, qlen);
     r->dirty++;
