@@ -20,8 +20,11 @@
  *     jobs_limit(db, limit_key)                RUNNING jobs under a LIMIT
  *     jobs_ttl(expires_at)                     waiting jobs with a TTL
  *   job_queues(db, queue, paused, n_<state>..., totals) holds per-queue
- *   counters kept exact by triggers on jobs, so JOB.STATS is O(1) and FETCH
- *   skips empty queues without touching the jobs table.
+ *   counters, so JOB.STATS is O(1) and FETCH skips empty queues without
+ *   touching the jobs table. Triggers on jobs keep them exact, in the same
+ *   transaction as the change, except for the two hottest steps: FETCH counts
+ *   its READY -> RUNNING claims itself, once per queue, and a queue's first
+ *   ADD creates its row (the insert trigger only updates).
  *
  * Life of a job: ADD inserts READY (or DELAYED). FETCH first does the
  * due time-driven work (expired leases, due cron ticks, due delayed jobs of
