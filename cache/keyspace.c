@@ -119,14 +119,6 @@ static bool sameArg(request *r, int a, int b) {
     return r->argvlen[a] == r->argvlen[b] && memcmp(r->argv[a], r->argv[b], r->argvlen[a]) == 0;
 }
 
-/* A scratch reply for content whose length is known only at the end. */
-static request scratch(request *r, reply *buf) {
-    replyInit(buf);
-    request tmp = *r;
-    tmp.out = buf;
-    return tmp;
-}
-
 /* ---- KEYS --------------------------------------------------------------- */
 
 static const char SQL_KEYS_ALL[] = "SELECT key, expires_at FROM keys WHERE db=?1";
@@ -186,8 +178,7 @@ void keysCommand(request *r) {
     sqlite3_bind_int(s, 1, r->db);
     if (n > 0) sqlite3_bind_blob(s, 2, prefix, (int)n, SQLITE_STATIC);
     if (upper) sqlite3_bind_blob(s, 3, upper, (int)hi, SQLITE_STATIC);
-    reply buf;
-    request tmp = scratch(r, &buf);
+    size_t mark = addReplyDeferredLen(r);
     long count = 0;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -195,16 +186,14 @@ void keysCommand(request *r) {
         size_t klen;
         const char *k = stmtColumnBlob(s, 0, &klen);
         if (!all && !stringmatchlen(pat, plen, k, klen, false)) continue;
-        addReplyBulk(&tmp, k, klen);
+        addReplyBulk(r, k, klen);
         count++;
     }
     stmtDone(s);
     free(prefix);
     free(upper);
-    if (rc != SQLITE_DONE) { replyFree(&buf); storeFail(r, "keys"); return; }
-    addReplyArrayLen(r, count);
-    addReplyRaw(r, buf.buf, buf.len);
-    replyFree(&buf);
+    if (rc != SQLITE_DONE) { storeFail(r, "keys"); discardDeferredReply(r, mark); return; }
+    setDeferredArrayLen(r, mark, count);
 }
 
 /* ---- SCAN --------------------------------------------------------------- */
@@ -250,9 +239,7 @@ void scanCommand(request *r) {
         }
     }
     if (cursor > (unsigned long long)INT64_MAX) { /* past every id */
-        addReplyArrayLen(r, 2);
-        addReplyBulkCString(r, "0");
-        addReplyArrayLen(r, 0);
+        setDeferredScanReply(r, addReplyDeferredLen(r), 0, 0);
         return;
     }
     sqlite3_stmt *s = stmtGet(r->st, SQL_SCAN);
@@ -260,8 +247,7 @@ void scanCommand(request *r) {
     sqlite3_bind_int(s, 1, r->db);
     sqlite3_bind_int64(s, 2, (sqlite3_int64)cursor);
     sqlite3_bind_int64(s, 3, count);
-    reply buf;
-    request tmp = scratch(r, &buf);
+    size_t mark = addReplyDeferredLen(r);
     long n = 0;
     long long rows = 0, last = 0;
     int rc;
@@ -273,16 +259,12 @@ void scanCommand(request *r) {
         size_t klen;
         const char *k = stmtColumnBlob(s, 1, &klen);
         if (pat && !stringmatchlen(pat, plen, k, klen, false)) continue;
-        addReplyBulk(&tmp, k, klen);
+        addReplyBulk(r, k, klen);
         n++;
     }
     stmtDone(s);
-    if (rc != SQLITE_DONE) { replyFree(&buf); storeFail(r, "scan"); return; }
-    addReplyArrayLen(r, 2);
-    addReplyBulkLongLong(r, rows < count ? 0 : last);
-    addReplyArrayLen(r, n);
-    addReplyRaw(r, buf.buf, buf.len);
-    replyFree(&buf);
+    if (rc != SQLITE_DONE) { storeFail(r, "scan"); discardDeferredReply(r, mark); return; }
+    setDeferredScanReply(r, mark, rows < count ? 0 : last, n);
 }
 
 /* ---- RENAME / RENAMENX / MOVE ------------------------------------------- */

@@ -113,19 +113,6 @@ static void bindKey(sqlite3_stmt *s, request *r, int db, int kidx) {
     sqlite3_bind_blob(s, 2, r->argv[kidx], (int)r->argvlen[kidx], SQLITE_STATIC);
 }
 
-/* A scratch reply for content whose length is known only at the end. */
-request hashScratch(request *r, reply *buf) {
-    replyInit(buf);
-    request tmp = *r;
-    tmp.out = buf;
-    return tmp;
-}
-
-void hashFlushScratch(request *r, reply *buf) {
-    addReplyRaw(r, buf->buf, buf->len);
-    replyFree(buf);
-}
-
 static uint64_t randomNext(void) {
     static __thread uint64_t state;
     if (!state) state = (uint64_t)ustime() ^ ((uint64_t)(uintptr_t)&state << 17) ^ 0x9e3779b97f4a7c15ULL;
@@ -370,31 +357,29 @@ void hmgetCommand(request *r) {
     hkey h;
     int found = hashFind(r, 1, &h);
     if (found < 0) return;
-    reply buf;
-    request tmp = hashScratch(r, &buf);
-    addReplyArrayLen(&tmp, r->argc - 2);
+    size_t mark = r->out->len;
+    addReplyArrayLen(r, r->argc - 2);
     for (int i = 2; i < r->argc; i++) {
-        if (!found) { addReplyNull(&tmp); continue; }
+        if (!found) { addReplyNull(r); continue; }
         sqlite3_stmt *s = stmtGet(r->st, SQL_HASH_FIELD_ROW);
-        if (!s) { replyFree(&buf); storeFail(r, "hmget"); return; }
+        if (!s) { storeFail(r, "hmget"); discardDeferredReply(r, mark); return; }
         sqlite3_bind_int64(s, 1, h.id);
         sqlite3_bind_blob(s, 2, r->argv[i], (int)r->argvlen[i], SQLITE_STATIC);
         int rc = sqlite3_step(s);
         if (rc == SQLITE_ROW && isLiveAt(s, 1, r->now_ms)) {
             size_t len;
             const void *p = stmtColumnBlob(s, 0, &len);
-            addReplyBulk(&tmp, p, len);
+            addReplyBulk(r, p, len);
         } else if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
-            addReplyNull(&tmp);
+            addReplyNull(r);
         } else {
             stmtDone(s);
-            replyFree(&buf);
             storeFail(r, "hmget");
+            discardDeferredReply(r, mark);
             return;
         }
         stmtDone(s);
     }
-    hashFlushScratch(r, &buf);
 }
 
 void hexistsCommand(request *r) {
@@ -519,8 +504,7 @@ static void getallGeneric(request *r, int what) {
     sqlite3_stmt *s = stmtGet(r->st, SQL_ALL);
     if (!s) { storeFail(r, "hgetall"); return; }
     bindKey(s, r, r->db, 1);
-    reply buf;
-    request tmp = hashScratch(r, &buf);
+    size_t mark = addReplyDeferredLen(r);
     long n = 0;
     int rc;
     bool first = true;
@@ -530,7 +514,6 @@ static void getallGeneric(request *r, int what) {
             if (!isLiveAt(s, 1, r->now_ms)) break;
             if (sqlite3_column_int(s, 0) != OBJ_HASH) {
                 stmtDone(s);
-                replyFree(&buf);
                 addReplyWrongType(r);
                 return;
             }
@@ -538,15 +521,14 @@ static void getallGeneric(request *r, int what) {
         if (sqlite3_column_type(s, 2) == SQLITE_NULL || !isLiveAt(s, 4, r->now_ms)) continue;
         size_t len;
         const void *p;
-        if (what & ALL_FIELDS) { p = stmtColumnBlob(s, 2, &len); addReplyBulk(&tmp, p, len); }
-        if (what & ALL_VALUES) { p = stmtColumnBlob(s, 3, &len); addReplyBulk(&tmp, p, len); }
+        if (what & ALL_FIELDS) { p = stmtColumnBlob(s, 2, &len); addReplyBulk(r, p, len); }
+        if (what & ALL_VALUES) { p = stmtColumnBlob(s, 3, &len); addReplyBulk(r, p, len); }
         n++;
     }
     stmtDone(s);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) { replyFree(&buf); storeFail(r, "hgetall"); return; }
-    if (what == (ALL_FIELDS | ALL_VALUES)) addReplyMapLen(r, n);
-    else addReplyArrayLen(r, n);
-    hashFlushScratch(r, &buf);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) { storeFail(r, "hgetall"); discardDeferredReply(r, mark); return; }
+    if (what == (ALL_FIELDS | ALL_VALUES)) setDeferredMapLen(r, mark, n);
+    else setDeferredArrayLen(r, mark, n);
 }
 
 void hgetallCommand(request *r) { getallGeneric(r, ALL_FIELDS | ALL_VALUES); }
@@ -568,11 +550,7 @@ static bool parseCursor(request *r, int idx, unsigned long long *cursor) {
     return true;
 }
 
-static void addReplyEmptyScan(request *r) {
-    addReplyArrayLen(r, 2);
-    addReplyBulkCString(r, "0");
-    addReplyArrayLen(r, 0);
-}
+static void addReplyEmptyScan(request *r) { setDeferredScanReply(r, addReplyDeferredLen(r), 0, 0); }
 
 /* HSCAN key cursor [MATCH pattern] [COUNT count] [NOVALUES]
  * The cursor is the seq of the last field returned: a field present for the
@@ -613,8 +591,7 @@ void hscanCommand(request *r) {
     sqlite3_bind_int64(s, 1, h.id);
     sqlite3_bind_int64(s, 2, (sqlite3_int64)cursor);
     sqlite3_bind_int64(s, 3, count);
-    reply buf;
-    request tmp = hashScratch(r, &buf);
+    size_t mark = addReplyDeferredLen(r);
     long n = 0;
     long long rows = 0, last = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -624,21 +601,18 @@ void hscanCommand(request *r) {
         size_t flen;
         const char *f = stmtColumnBlob(s, 1, &flen);
         if (pat && !stringmatchlen(pat, plen, f, flen, false)) continue;
-        addReplyBulk(&tmp, f, flen);
+        addReplyBulk(r, f, flen);
         n++;
         if (!novalues) {
             size_t vlen;
             const void *v = stmtColumnBlob(s, 2, &vlen);
-            addReplyBulk(&tmp, v, vlen);
+            addReplyBulk(r, v, vlen);
             n++;
         }
     }
     stmtDone(s);
-    if (rc != SQLITE_DONE) { replyFree(&buf); storeFail(r, "hscan"); return; }
-    addReplyArrayLen(r, 2);
-    addReplyBulkLongLong(r, rows < count ? 0 : last);
-    addReplyArrayLen(r, n);
-    hashFlushScratch(r, &buf);
+    if (rc != SQLITE_DONE) { storeFail(r, "hscan"); discardDeferredReply(r, mark); return; }
+    setDeferredScanReply(r, mark, rows < count ? 0 : last, n);
 }
 
 /* ---- HRANDFIELD ------------------------------------------------------------ */

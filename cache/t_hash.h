@@ -35,10 +35,6 @@ bool hashSave(request *r, int kidx, hkey *h);
 /* Writer: delete a field. Returns 1 deleted, 0 absent, -1 error. */
 int hashFieldDelete(request *r, hkey *h, const char *f, size_t flen);
 
-/* A scratch reply for content whose length is known only at the end:
- * write into the returned request, then flush it into r (or replyFree). */
-request hashScratch(request *r, reply *buf);
-void hashFlushScratch(request *r, reply *buf);
 
 /* Registers the commands and the background task of t_hash_ttl.c; called by
  * hashRegister(). */

@@ -92,12 +92,11 @@ static void hexpireGeneric(request *r, bool unit_ms, bool absolute) {
     if (!parseFields(r, fields_at, "ERR Parameter `numFields` should be greater than 0")) return;
     long n = r->argc - fields_at - 1;
     if (!found) { addReplyRepeated(r, n, -2); return; }
-    reply buf;
-    request tmp = hashScratch(r, &buf);
-    addReplyArrayLen(&tmp, n);
+    size_t mark = r->out->len;
+    addReplyArrayLen(r, n);
     for (int i = fields_at + 1; i < r->argc; i++) {
         sqlite3_stmt *s = stmtGet(r->st, SQL_HASH_FIELD_ROW);
-        if (!s) { replyFree(&buf); storeFail(r, "hexpire"); return; }
+        if (!s) { storeFail(r, "hexpire"); discardDeferredReply(r, mark); return; }
         sqlite3_bind_int64(s, 1, h.id);
         sqlite3_bind_blob(s, 2, r->argv[i], (int)r->argvlen[i], SQLITE_STATIC);
         int rc = sqlite3_step(s);
@@ -105,32 +104,31 @@ static void hexpireGeneric(request *r, bool unit_ms, bool absolute) {
         bool has_ttl = exists && sqlite3_column_type(s, 1) != SQLITE_NULL;
         long long prev = has_ttl ? sqlite3_column_int64(s, 1) : 0;
         stmtDone(s);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) { replyFree(&buf); storeFail(r, "hexpire"); return; }
-        if (!exists) { addReplyLongLong(&tmp, -2); continue; }
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) { storeFail(r, "hexpire"); discardDeferredReply(r, mark); return; }
+        if (!exists) { addReplyLongLong(r, -2); continue; }
         /* A field without a TTL counts as an infinite one for GT/LT. */
         if (!has_ttl ? (cond & (HFE_XX | HFE_GT)) != 0
                      : (cond == HFE_NX || (cond == HFE_GT && prev >= at) || (cond == HFE_LT && prev <= at))) {
-            addReplyLongLong(&tmp, 0);
+            addReplyLongLong(r, 0);
             continue;
         }
         if (at <= r->now_ms) {
-            if (hashFieldDelete(r, &h, r->argv[i], r->argvlen[i]) < 0) { replyFree(&buf); return; }
-            addReplyLongLong(&tmp, 2);
+            if (hashFieldDelete(r, &h, r->argv[i], r->argvlen[i]) < 0) { discardDeferredReply(r, mark); return; }
+            addReplyLongLong(r, 2);
             continue;
         }
         s = stmtGet(r->st, SQL_FIELD_SET_TTL);
-        if (!s) { replyFree(&buf); storeFail(r, "hexpire"); return; }
+        if (!s) { storeFail(r, "hexpire"); discardDeferredReply(r, mark); return; }
         sqlite3_bind_int64(s, 1, h.id);
         sqlite3_bind_blob(s, 2, r->argv[i], (int)r->argvlen[i], SQLITE_STATIC);
         sqlite3_bind_int64(s, 3, at);
         rc = sqlite3_step(s);
         stmtDone(s);
-        if (rc != SQLITE_DONE) { replyFree(&buf); storeFail(r, "hexpire"); return; }
+        if (rc != SQLITE_DONE) { storeFail(r, "hexpire"); discardDeferredReply(r, mark); return; }
         h.changed = true;
-        addReplyLongLong(&tmp, 1);
+        addReplyLongLong(r, 1);
     }
-    if (hashSave(r, 1, &h)) hashFlushScratch(r, &buf);
-    else replyFree(&buf);
+    if (!hashSave(r, 1, &h)) discardDeferredReply(r, mark);
 }
 
 void hexpireCommand(request *r) { hexpireGeneric(r, false, false); }
@@ -148,12 +146,11 @@ static void httlGeneric(request *r, int kind) {
     if (found < 0 || !parseFields(r, 3, "ERR Number of fields must be a positive integer")) return;
     long n = r->argc - 4;
     if (!found) { addReplyRepeated(r, n, -2); return; }
-    reply buf;
-    request tmp = hashScratch(r, &buf);
-    addReplyArrayLen(&tmp, n);
+    size_t mark = r->out->len;
+    addReplyArrayLen(r, n);
     for (int i = 4; i < r->argc; i++) {
         sqlite3_stmt *s = stmtGet(r->st, SQL_HASH_FIELD_ROW);
-        if (!s) { replyFree(&buf); storeFail(r, "httl"); return; }
+        if (!s) { storeFail(r, "httl"); discardDeferredReply(r, mark); return; }
         sqlite3_bind_int64(s, 1, h.id);
         sqlite3_bind_blob(s, 2, r->argv[i], (int)r->argvlen[i], SQLITE_STATIC);
         int rc = sqlite3_step(s);
@@ -171,10 +168,9 @@ static void httlGeneric(request *r, int kind) {
             }
         }
         stmtDone(s);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) { replyFree(&buf); storeFail(r, "httl"); return; }
-        addReplyLongLong(&tmp, v);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) { storeFail(r, "httl"); discardDeferredReply(r, mark); return; }
+        addReplyLongLong(r, v);
     }
-    hashFlushScratch(r, &buf);
 }
 
 void httlCommand(request *r) { httlGeneric(r, TTL_REL_S); }
@@ -189,33 +185,31 @@ void hpersistCommand(request *r) {
     if (found < 0 || !parseFields(r, 3, "ERR Number of fields must be a positive integer")) return;
     long n = r->argc - 4;
     if (!found) { addReplyRepeated(r, n, -2); return; }
-    reply buf;
-    request tmp = hashScratch(r, &buf);
-    addReplyArrayLen(&tmp, n);
+    size_t mark = r->out->len;
+    addReplyArrayLen(r, n);
     for (int i = 4; i < r->argc; i++) {
         sqlite3_stmt *s = stmtGet(r->st, SQL_HASH_FIELD_ROW);
-        if (!s) { replyFree(&buf); storeFail(r, "hpersist"); return; }
+        if (!s) { storeFail(r, "hpersist"); discardDeferredReply(r, mark); return; }
         sqlite3_bind_int64(s, 1, h.id);
         sqlite3_bind_blob(s, 2, r->argv[i], (int)r->argvlen[i], SQLITE_STATIC);
         int rc = sqlite3_step(s);
         bool exists = rc == SQLITE_ROW;
         bool has_ttl = exists && sqlite3_column_type(s, 1) != SQLITE_NULL;
         stmtDone(s);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) { replyFree(&buf); storeFail(r, "hpersist"); return; }
-        if (!has_ttl) { addReplyLongLong(&tmp, exists ? -1 : -2); continue; }
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) { storeFail(r, "hpersist"); discardDeferredReply(r, mark); return; }
+        if (!has_ttl) { addReplyLongLong(r, exists ? -1 : -2); continue; }
         s = stmtGet(r->st, SQL_FIELD_SET_TTL);
-        if (!s) { replyFree(&buf); storeFail(r, "hpersist"); return; }
+        if (!s) { storeFail(r, "hpersist"); discardDeferredReply(r, mark); return; }
         sqlite3_bind_int64(s, 1, h.id);
         sqlite3_bind_blob(s, 2, r->argv[i], (int)r->argvlen[i], SQLITE_STATIC);
         sqlite3_bind_null(s, 3);
         rc = sqlite3_step(s);
         stmtDone(s);
-        if (rc != SQLITE_DONE) { replyFree(&buf); storeFail(r, "hpersist"); return; }
+        if (rc != SQLITE_DONE) { storeFail(r, "hpersist"); discardDeferredReply(r, mark); return; }
         h.changed = true;
-        addReplyLongLong(&tmp, 1);
+        addReplyLongLong(r, 1);
     }
-    if (hashSave(r, 1, &h)) hashFlushScratch(r, &buf);
-    else replyFree(&buf);
+    if (!hashSave(r, 1, &h)) discardDeferredReply(r, mark);
 }
 
 /* ---- the sweeper -------------------------------------------------------------- */

@@ -275,19 +275,6 @@ static bool listPosAt(request *r, const listkey *lk, long long index, int64_t *p
     return true;
 }
 
-/* A helper failed (storeFail) after part of a multi-element reply was
- * written: drop that part and keep only the error line it appended last. */
-void listKeepOnlyError(request *r, size_t mark) {
-    reply *o = r->out;
-    if (!r->store_error || o->len < mark + 3) return;
-    size_t start = o->len - 2;
-    while (start > mark && o->buf[start - 1] != '\n') start--;
-    if (start > mark) {
-        memmove(o->buf + mark, o->buf + start, o->len - start);
-        o->len = mark + (o->len - start);
-    }
-}
-
 /* ---- push / pop -------------------------------------------------------- */
 
 static void pushGeneric(request *r, int where, bool xx) {
@@ -322,7 +309,7 @@ static void popGeneric(request *r, int where) {
     long long n = count < lk.len ? count : lk.len;
     size_t mark = r->out->len;
     if (hascount) addReplyArrayLen(r, n);
-    if (!listPop(r, &lk, where, n, NULL, NULL) || !listCommit(r, &lk)) listKeepOnlyError(r, mark);
+    if (!listPop(r, &lk, where, n, NULL, NULL) || !listCommit(r, &lk)) discardDeferredReply(r, mark);
 }
 
 void lpopCommand(request *r) { popGeneric(r, LIST_HEAD); }
@@ -390,7 +377,7 @@ void lrangeCommand(request *r) {
         got++;
     }
     stmtDone(s);
-    if (got != n) { r->out->len = mark; storeFail(r, "lrange"); }
+    if (got != n) { storeFail(r, "lrange"); discardDeferredReply(r, mark); }
 }
 
 /* LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len] */
@@ -439,11 +426,8 @@ void lposCommand(request *r) {
     const char *ele = r->argv[2];
     size_t elen = r->argvlen[2];
     long long index = 0, matches = 0, found = -1;
-    /* Matches are collected before the reply header, whose length they fix. */
-    reply tmp;
-    replyInit(&tmp);
-    request sub = *r;
-    sub.out = &tmp;
+    /* With COUNT the matches come before the reply header, whose length they fix. */
+    size_t mark = addReplyDeferredLen(r);
     long long nout = 0;
     while (sqlite3_step(s) == SQLITE_ROW) {
         size_t len;
@@ -453,7 +437,7 @@ void lposCommand(request *r) {
             if (matches >= rank) {
                 long long mi = fwd ? index : lk.len - index - 1;
                 if (count == -1) { found = mi; break; }
-                addReplyLongLong(&sub, mi);
+                addReplyLongLong(r, mi);
                 nout++;
                 if (count && matches - rank + 1 >= count) break;
             }
@@ -461,15 +445,9 @@ void lposCommand(request *r) {
         index++;
     }
     stmtDone(s);
-    if (count != -1) {
-        addReplyArrayLen(r, nout);
-        addReplyRaw(r, tmp.buf, tmp.len);
-    } else if (found >= 0) {
-        addReplyLongLong(r, found);
-    } else {
-        addReplyNull(r);
-    }
-    replyFree(&tmp);
+    if (count != -1) setDeferredArrayLen(r, mark, nout);
+    else if (found >= 0) addReplyLongLong(r, found);
+    else addReplyNull(r);
 }
 
 /* ---- in-place writes --------------------------------------------------- */

@@ -35,9 +35,6 @@ bool listPush(request *r, listkey *lk, int where, char **vals, size_t *lens, int
 /* Pop n (<= len) elements from one end. Each is replied as a bulk, or, when
  * `copy` is given (n == 1), copied into a malloc'd buffer. */
 bool listPop(request *r, listkey *lk, int where, long long n, char **copy, size_t *copylen);
-/* After a failed helper, drop the part of a multi-element reply written
- * since `mark` and keep only the error line. */
-void listKeepOnlyError(request *r, size_t mark);
 
 /* Registers the commands of t_list_block.c; called by listRegister(). */
 void listBlockRegister(void);

@@ -107,7 +107,7 @@ static int popFirstNonEmpty(request *r, int first, int nkeys, int where, long lo
         addReplyBulk(r, lk.key, lk.klen);
         if (!single) addReplyArrayLen(r, n);
         if (!listPop(r, &lk, where, n, NULL, NULL) || !listCommit(r, &lk)) {
-            listKeepOnlyError(r, mark);
+            discardDeferredReply(r, mark);
             return -1;
         }
         return 1;

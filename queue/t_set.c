@@ -142,13 +142,6 @@ int setHasMember(request *r, int64_t id, const void *m, size_t len) {
     return -1;
 }
 
-request szScratch(request *r, reply *buf) {
-    replyInit(buf);
-    request tmp = *r;
-    tmp.out = buf;
-    return tmp;
-}
-
 /* ---- set statements ----------------------------------------------------- */
 
 static const char SQL_ADD[] = "INSERT OR IGNORE INTO set_members(id, h, member) VALUES(?1, ?2, ?3)";
@@ -200,22 +193,23 @@ static bool replyAllMembers(request *r, int64_t id, bool as_set) {
     sqlite3_stmt *s = stmtGet(r->st, SQL_ALL);
     if (!s) return storeFail(r, "smembers");
     sqlite3_bind_int64(s, 1, id);
-    reply buf;
-    request tmp = szScratch(r, &buf);
+    size_t mark = addReplyDeferredLen(r);
     long n = 0;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         size_t len;
         const void *m = stmtColumnBlob(s, 1, &len);
-        addReplyBulk(&tmp, m, len);
+        addReplyBulk(r, m, len);
         n++;
     }
     stmtDone(s);
-    if (rc != SQLITE_DONE) { replyFree(&buf); return storeFail(r, "smembers"); }
-    if (as_set) addReplySetLen(r, n);
-    else addReplyArrayLen(r, n);
-    addReplyRaw(r, buf.buf, buf.len);
-    replyFree(&buf);
+    if (rc != SQLITE_DONE) {
+        storeFail(r, "smembers");
+        discardDeferredReply(r, mark);
+        return false;
+    }
+    if (as_set) setDeferredSetLen(r, mark, n);
+    else setDeferredArrayLen(r, mark, n);
     return true;
 }
 
@@ -373,20 +367,13 @@ static void sismemberCommand(request *r) {
 static void smismemberCommand(request *r) {
     szkey k;
     int found = szLookupArg(r, 1, OBJ_SET, &k);
-    if (found >= 0) {
-        reply buf;
-        request tmp = szScratch(r, &buf);
-        int i = 2;
-        for (; i < r->argc; i++) {
-            int rc = found ? setHasMember(r, k.id, r->argv[i], r->argvlen[i]) : 0;
-            if (rc < 0) break;
-            addReplyLongLong(&tmp, rc);
-        }
-        if (i == r->argc) {
-            addReplyArrayLen(r, r->argc - 2);
-            addReplyRaw(r, buf.buf, buf.len);
-        }
-        replyFree(&buf);
+    if (found < 0) return;
+    size_t mark = r->out->len;
+    addReplyArrayLen(r, r->argc - 2);
+    for (int i = 2; i < r->argc; i++) {
+        int rc = found ? setHasMember(r, k.id, r->argv[i], r->argvlen[i]) : 0;
+        if (rc < 0) { discardDeferredReply(r, mark); return; }
+        addReplyLongLong(r, rc);
     }
 }
 
@@ -417,19 +404,19 @@ static void spopCommand(request *r) {
     }
     szmap picked = {0};
     if (!randomPick(r, &k, count < 0 ? 1 : count, &picked)) { szmapFree(&picked); return; }
-    reply buf;
-    request tmp = szScratch(r, &buf);
+    size_t mark = r->out->len;
+    if (count >= 0) addReplySetLen(r, (long)picked.n);
     for (size_t i = 0; i < picked.n; i++) {
-        if (memberWrite(r, k.id, picked.e[i].m, picked.e[i].len, false) < 0) goto done;
-        addReplyBulk(&tmp, picked.e[i].m, picked.e[i].len);
+        if (memberWrite(r, k.id, picked.e[i].m, picked.e[i].len, false) < 0) goto fail;
+        addReplyBulk(r, picked.e[i].m, picked.e[i].len);
     }
-    if (!szSetCard(r, r->argv[1], r->argvlen[1], k.card - (long long)picked.n)) goto done;
+    if (!szSetCard(r, r->argv[1], r->argvlen[1], k.card - (long long)picked.n)) goto fail;
     keyTouched(r, r->db, r->argv[1], r->argvlen[1]);
     r->dirty += (int)picked.n;
-    if (count >= 0) addReplySetLen(r, (long)picked.n);
-    addReplyRaw(r, buf.buf, buf.len);
-done:
-    replyFree(&buf);
+    szmapFree(&picked);
+    return;
+fail:
+    discardDeferredReply(r, mark);
     szmapFree(&picked);
 }
 
@@ -457,24 +444,21 @@ static void srandmemberCommand(request *r) {
         long long n = with_count ? -count : 1;
         szmap all = {0};
         if (k.card <= SET_EXACT_RANDOM && n > 1 && !loadAll(r, k.id, &all)) { szmapFree(&all); return; }
-        reply buf;
-        request tmp = szScratch(r, &buf);
+        size_t mark = r->out->len;
+        if (with_count) addReplyArrayLen(r, n);
         for (long long i = 0; i < n; i++) {
             if (all.n) {
                 szentry *e = &all.e[randomNext() % all.n];
-                addReplyBulk(&tmp, e->m, e->len);
+                addReplyBulk(r, e->m, e->len);
                 continue;
             }
             szmap one = {0};
             bool ok = randomPick(r, &k, 1, &one);
-            if (ok && one.n) addReplyBulk(&tmp, one.e[0].m, one.e[0].len);
+            if (ok && one.n) addReplyBulk(r, one.e[0].m, one.e[0].len);
             szmapFree(&one);
-            if (!ok) { replyFree(&buf); szmapFree(&all); return; }
+            if (!ok) { discardDeferredReply(r, mark); break; }
         }
         szmapFree(&all);
-        if (with_count) addReplyArrayLen(r, n);
-        addReplyRaw(r, buf.buf, buf.len);
-        replyFree(&buf);
         return;
     }
     if (count >= k.card) { replyAllMembers(r, k.id, false); return; }
@@ -544,8 +528,8 @@ static void sortByCard(szkey *ks, int n) {
 }
 
 /* Walk set ks[0] and keep members present in all (inter) or none (diff) of
- * the others. Emits to tmp, or only counts (limit: stop at that many). */
-static bool probeWalk(request *r, szkey *ks, int n, int op, request *tmp, long long limit, long long *count) {
+ * the others. Replies each one (emit) or only counts (limit: stop at that many). */
+static bool probeWalk(request *r, szkey *ks, int n, int op, bool emit, long long limit, long long *count) {
     sqlite3_stmt *s = stmtGet(r->st, SQL_ALL);
     if (!s) return storeFail(r, "sinter");
     sqlite3_bind_int64(s, 1, ks[0].id);
@@ -563,7 +547,7 @@ static bool probeWalk(request *r, szkey *ks, int n, int op, request *tmp, long l
             keep = op == OP_INTER ? has == 1 : has == 0;
         }
         if (!keep) continue;
-        if (tmp) addReplyBulk(tmp, m, len);
+        if (emit) addReplyBulk(r, m, len);
         if (++*count == limit) break;
     }
     stmtDone(s);
@@ -576,8 +560,7 @@ static void algebraReply(request *r, int op, int first, int n, bool card_only, l
     szkey *ks = calloc((size_t)n, sizeof(szkey));
     if (!ks) { addReplyError(r, "ERR out of memory"); return; }
     if (!lookupSets(r, first, n, ks)) goto done;
-    reply buf;
-    request tmp = szScratch(r, &buf);
+    size_t mark = addReplyDeferredLen(r);
     long long count = 0;
     bool ok = true;
     if (op == OP_UNION) {
@@ -593,7 +576,7 @@ static void algebraReply(request *r, int op, int first, int n, bool card_only, l
                 const void *m = stmtColumnBlob(s, 1, &len);
                 bool added;
                 szmapAdd(&all, m, len, &added);
-                if (added) addReplyBulk(&tmp, m, len);
+                if (added) addReplyBulk(r, m, len);
             }
             stmtDone(s);
             if (rc != SQLITE_DONE) ok = storeFail(r, "sunion");
@@ -604,16 +587,11 @@ static void algebraReply(request *r, int op, int first, int n, bool card_only, l
         if (op == OP_INTER) sortByCard(ks, n);
         bool empty = ks[0].id == 0;
         for (int i = 1; i < n && op == OP_INTER; i++) empty |= ks[i].id == 0;
-        if (!empty) ok = probeWalk(r, ks, n, op, card_only ? NULL : &tmp, limit, &count);
+        if (!empty) ok = probeWalk(r, ks, n, op, !card_only, limit, &count);
     }
-    if (ok) {
-        if (card_only) addReplyLongLong(r, count);
-        else {
-            addReplySetLen(r, (long)count);
-            addReplyRaw(r, buf.buf, buf.len);
-        }
-    }
-    replyFree(&buf);
+    if (!ok) discardDeferredReply(r, mark);
+    else if (card_only) addReplyLongLong(r, count);
+    else setDeferredSetLen(r, mark, (long)count);
 done:
     free(ks);
 }
@@ -735,9 +713,7 @@ static void sscanCommand(request *r) {
     int found = szLookupArg(r, 1, OBJ_SET, &k);
     if (found < 0) return;
     if (!found || cursor > (unsigned long long)INT64_MAX) {
-        addReplyArrayLen(r, 2);
-        addReplyBulkCString(r, "0");
-        addReplyArrayLen(r, 0);
+        setDeferredScanReply(r, addReplyDeferredLen(r), 0, 0);
         return;
     }
     long long count;
@@ -752,8 +728,7 @@ static void sscanCommand(request *r) {
         sqlite3_bind_int64(s, 2, (sqlite3_int64)cursor);
         sqlite3_bind_int64(s, 3, -1);
     }
-    reply buf;
-    request tmp = szScratch(r, &buf);
+    size_t mark = addReplyDeferredLen(r);
     long n = 0;
     long long seen = 0, last = 0, next = 0;
     int rc;
@@ -766,16 +741,12 @@ static void sscanCommand(request *r) {
         size_t len;
         const void *m = stmtColumnBlob(s, 1, &len);
         if (pat && !stringmatchlen(pat, plen, m, len, false)) continue;
-        addReplyBulk(&tmp, m, len);
+        addReplyBulk(r, m, len);
         n++;
     }
     stmtDone(s);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) { replyFree(&buf); storeFail(r, "sscan"); return; }
-    addReplyArrayLen(r, 2);
-    addReplyBulkLongLong(r, next);
-    addReplyArrayLen(r, n);
-    addReplyRaw(r, buf.buf, buf.len);
-    replyFree(&buf);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) { storeFail(r, "sscan"); discardDeferredReply(r, mark); return; }
+    setDeferredScanReply(r, mark, next, n);
 }
 
 #define W (CMD_WRITE | CMD_DENYOOM)

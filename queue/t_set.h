@@ -37,9 +37,6 @@ int setHasMember(request *r, int64_t id, const void *m, size_t len);
 bool szParseCursor(request *r, int idx, unsigned long long *cursor);
 bool szParseScanOptions(request *r, long long *count, const char **pat, size_t *plen);
 
-/* A scratch reply for content whose length is known only at the end. */
-request szScratch(request *r, reply *buf);
-
 /* ---- member map ------------------------------------------------------- */
 
 typedef struct szentry {
@@ -68,7 +65,7 @@ void szmapSortByScore(szmap *m);
 
 /* One element of a sorted-set reply: RESP3 pairs [member, double] when
  * withscores, RESP2 a flat member, score. */
-void zsetEmitEntry(request *tmp, const void *m, size_t len, double score, bool withscores);
+void zsetEmitEntry(request *r, const void *m, size_t len, double score, bool withscores);
 /* The reply header for n such elements. */
 void zsetEmitHeader(request *r, long n, bool withscores);
 /* Replace key argv[dstidx] with a sorted set of m's entries (deleting it when

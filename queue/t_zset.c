@@ -174,10 +174,10 @@ static sqlite3_stmt *zspecStmt(request *r, int64_t id, const zspec *z, int q) {
 
 /* ---- shared reply / store helpers (t_set.h) ------------------------------ */
 
-void zsetEmitEntry(request *tmp, const void *m, size_t len, double score, bool withscores) {
-    if (withscores && tmp->resp >= 3) addReplyArrayLen(tmp, 2);
-    addReplyBulk(tmp, m, len);
-    if (withscores) addReplyDouble(tmp, score);
+void zsetEmitEntry(request *r, const void *m, size_t len, double score, bool withscores) {
+    if (withscores && r->resp >= 3) addReplyArrayLen(r, 2);
+    addReplyBulk(r, m, len);
+    if (withscores) addReplyDouble(r, score);
 }
 
 void zsetEmitHeader(request *r, long n, bool withscores) {
@@ -361,22 +361,15 @@ static void zscoreCommand(request *r) {
 static void zmscoreCommand(request *r) {
     szkey k;
     int found = szLookupArg(r, 1, OBJ_ZSET, &k);
-    if (found >= 0) {
-        reply buf;
-        request tmp = szScratch(r, &buf);
-        int i = 2;
-        for (; i < r->argc; i++) {
-            double score;
-            int rc = found ? zget(r, k.id, r->argv[i], r->argvlen[i], &score) : 0;
-            if (rc < 0) break;
-            if (rc) addReplyDouble(&tmp, score);
-            else addReplyNull(&tmp);
-        }
-        if (i == r->argc) {
-            addReplyArrayLen(r, r->argc - 2);
-            addReplyRaw(r, buf.buf, buf.len);
-        }
-        replyFree(&buf);
+    if (found < 0) return;
+    size_t mark = r->out->len;
+    addReplyArrayLen(r, r->argc - 2);
+    for (int i = 2; i < r->argc; i++) {
+        double score;
+        int rc = found ? zget(r, k.id, r->argv[i], r->argvlen[i], &score) : 0;
+        if (rc < 0) { discardDeferredReply(r, mark); return; }
+        if (rc) addReplyDouble(r, score);
+        else addReplyNull(r);
     }
 }
 
@@ -459,12 +452,11 @@ static bool zrangeRun(request *r, const szkey *k, zspec *z, bool rev, bool withs
     } else if (z->offset < 0 || (z->offset > 0 && z->offset >= k->card)) {
         z->empty = true;
     }
-    reply buf;
-    request tmp = szScratch(r, &buf);
+    size_t mark = addReplyDeferredLen(r);
     long n = 0;
     if (!z->empty) {
         sqlite3_stmt *s = zspecStmt(r, k->id, z, rev ? Q_DESC : Q_ASC);
-        if (!s) { replyFree(&buf); return false; }
+        if (!s) return false;
         int rc;
         while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
             size_t len;
@@ -474,18 +466,18 @@ static bool zrangeRun(request *r, const szkey *k, zspec *z, bool rev, bool withs
                 bool added;
                 szmapAdd(store, m, len, &added)->score = score;
             } else {
-                zsetEmitEntry(&tmp, m, len, score, withscores);
+                zsetEmitEntry(r, m, len, score, withscores);
             }
             n++;
         }
         stmtDone(s);
-        if (rc != SQLITE_DONE) { replyFree(&buf); return storeFail(r, "zrange"); }
+        if (rc != SQLITE_DONE) {
+            storeFail(r, "zrange");
+            discardDeferredReply(r, mark);
+            return false;
+        }
     }
-    if (!store) {
-        zsetEmitHeader(r, n, withscores);
-        addReplyRaw(r, buf.buf, buf.len);
-    }
-    replyFree(&buf);
+    if (!store) setDeferredArrayLen(r, mark, withscores && r->resp < 3 ? n * 2 : n); /* as zsetEmitHeader */
     return true;
 }
 
@@ -699,22 +691,17 @@ static void zscanCommand(request *r) {
         if ((long long)m.n == count && cursor + (unsigned long long)count < (unsigned long long)k.card)
             next = cursor + (unsigned long long)count;
     }
-    reply buf;
-    request tmp = szScratch(r, &buf);
+    size_t mark = addReplyDeferredLen(r);
     long n = 0;
     for (size_t i = 0; i < m.n; i++) {
         if (pat && !stringmatchlen(pat, plen, m.e[i].m, m.e[i].len, false)) continue;
         char sbuf[64];
         int sl = d2string(sbuf, sizeof(sbuf), m.e[i].score);
-        addReplyBulk(&tmp, m.e[i].m, m.e[i].len);
-        addReplyBulk(&tmp, sbuf, (size_t)sl);
+        addReplyBulk(r, m.e[i].m, m.e[i].len);
+        addReplyBulk(r, sbuf, (size_t)sl);
         n += 2;
     }
-    addReplyArrayLen(r, 2);
-    addReplyBulkLongLong(r, (long long)next);
-    addReplyArrayLen(r, n);
-    addReplyRaw(r, buf.buf, buf.len);
-    replyFree(&buf);
+    setDeferredScanReply(r, mark, (long long)next, n);
 done:
     szmapFree(&m);
 }

@@ -355,41 +355,39 @@ static void zpopGeneric(request *r, int first, int nkeys, bool max, bool emitkey
     if (count == 0) { addReplyArrayLen(r, 0); return; }
     long long n = count < 0 ? 1 : count;
     if (n > k.card) n = k.card;
-    reply buf;
-    request tmp = szScratch(r, &buf);
+    /* Reply shapes: [m, s, ...] or [[m, s], ...] (nested), and with emitkey
+     * [key, m, s, ...] or [key, [[m, s], ...]]. The counts come last. */
+    size_t outer = addReplyDeferredLen(r);
+    if (emitkey && nested) addReplyArrayLen(r, 2);
+    if (emitkey) addReplyBulk(r, r->argv[idx], r->argvlen[idx]);
+    size_t inner = addReplyDeferredLen(r);
     sqlite3_stmt *s = endStmt(r, max ? SQL_LAST : SQL_FIRST, k.id, n);
-    if (!s) { replyFree(&buf); return; }
+    if (!s) { discardDeferredReply(r, outer); return; }
     int rc;
     long got = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         size_t len;
         const void *m = stmtColumnBlob(s, 0, &len);
-        if (nested) addReplyArrayLen(&tmp, 2);
-        addReplyBulk(&tmp, m, len);
-        addReplyDouble(&tmp, sqlite3_column_double(s, 1));
+        if (nested) addReplyArrayLen(r, 2);
+        addReplyBulk(r, m, len);
+        addReplyDouble(r, sqlite3_column_double(s, 1));
         got++;
     }
     stmtDone(s);
-    if (rc != SQLITE_DONE) { replyFree(&buf); storeFail(r, "zpop"); return; }
-    s = endStmt(r, max ? SQL_DEL_LAST : SQL_DEL_FIRST, k.id, n);
-    rc = s ? sqlite3_step(s) : SQLITE_ERROR;
-    stmtDone(s);
-    if (rc != SQLITE_DONE) { replyFree(&buf); if (!r->store_error) storeFail(r, "zpop"); return; }
-    if (!szSetCard(r, r->argv[idx], r->argvlen[idx], k.card - got)) { replyFree(&buf); return; }
+    if (rc == SQLITE_DONE) {
+        s = endStmt(r, max ? SQL_DEL_LAST : SQL_DEL_FIRST, k.id, n);
+        rc = s ? sqlite3_step(s) : SQLITE_ERROR;
+        stmtDone(s);
+    }
+    if (rc != SQLITE_DONE || !szSetCard(r, r->argv[idx], r->argvlen[idx], k.card - got)) {
+        if (!r->store_error) storeFail(r, "zpop");
+        discardDeferredReply(r, outer);
+        return;
+    }
     keyTouched(r, r->db, r->argv[idx], r->argvlen[idx]);
     r->dirty += (int)got;
-    if (!nested && !emitkey) addReplyArrayLen(r, got * 2);
-    else if (nested && !emitkey) addReplyArrayLen(r, got);
-    else if (!nested) {
-        addReplyArrayLen(r, got * 2 + 1);
-        addReplyBulk(r, r->argv[idx], r->argvlen[idx]);
-    } else {
-        addReplyArrayLen(r, 2);
-        addReplyBulk(r, r->argv[idx], r->argvlen[idx]);
-        addReplyArrayLen(r, got);
-    }
-    addReplyRaw(r, buf.buf, buf.len);
-    replyFree(&buf);
+    if (emitkey && !nested) setDeferredArrayLen(r, outer, got * 2 + 1);
+    else setDeferredArrayLen(r, inner, nested ? got : got * 2);
 }
 
 static void zpopMinMax(request *r, bool max) {

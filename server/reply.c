@@ -4,7 +4,9 @@
  * Every handler answers through these helpers into a `reply` buffer that the
  * executing thread owns (the client's on the net thread, the job's on the
  * writer). The protocol version lives on the request, so one helper call
- * produces the right frame for both RESP2 and RESP3 clients.
+ * produces the right frame for both RESP2 and RESP3 clients. A reply whose
+ * element count is known only at the end takes a deferred length: the
+ * header is inserted at a mark once the elements are written.
  */
 #include "server.h"
 #include <stdarg.h>
@@ -52,13 +54,18 @@ void replyAppend(reply *o, const void *p, size_t n) {
 
 void addReplyRaw(request *r, const char *s, size_t n) { replyAppend(r->out, s, n); }
 
-static void addPrefixLen(request *r, char prefix, long long n) {
-    char buf[32];
+/* "<prefix><n>\r\n" into buf (at least 32 bytes); returns its length. */
+static size_t formatPrefixLen(char *buf, char prefix, long long n) {
     buf[0] = prefix;
-    int l = ll2string(buf + 1, sizeof(buf) - 1, n);
+    int l = ll2string(buf + 1, 31, n);
     buf[l + 1] = '\r';
     buf[l + 2] = '\n';
-    replyAppend(r->out, buf, (size_t)l + 3);
+    return (size_t)l + 3;
+}
+
+static void addPrefixLen(request *r, char prefix, long long n) {
+    char buf[32];
+    replyAppend(r->out, buf, formatPrefixLen(buf, prefix, n));
 }
 
 void addReplyStatus(request *r, const char *s) {
@@ -183,3 +190,59 @@ void addReplyArityError(request *r) {
 
 void addReplySyntaxError(request *r) { addReplyError(r, ERR_SYNTAX); }
 void addReplyWrongType(request *r) { addReplyError(r, ERR_WRONGTYPE); }
+
+/* ---- deferred lengths ----------------------------------------------------- */
+
+/* A reply whose element count is known only at the end: the handler notes
+ * the position, writes the elements, then inserts the header there. Moving
+ * the elements costs one memmove, as the copy out of a scratch buffer did. */
+size_t addReplyDeferredLen(request *r) { return r->out->len; }
+
+static void insertAt(reply *o, size_t at, const char *p, size_t n) {
+    size_t tail = o->len - at;
+    replyAppend(o, p, n); /* room for n more bytes; the copy at the end is overwritten */
+    memmove(o->buf + at + n, o->buf + at, tail);
+    memcpy(o->buf + at, p, n);
+}
+
+static void setDeferredPrefixLen(request *r, size_t mark, char prefix, long long n) {
+    char buf[32];
+    insertAt(r->out, mark, buf, formatPrefixLen(buf, prefix, n));
+}
+
+void setDeferredArrayLen(request *r, size_t mark, long n) { setDeferredPrefixLen(r, mark, '*', n); }
+
+void setDeferredMapLen(request *r, size_t mark, long n) {
+    if (r->resp >= 3) setDeferredPrefixLen(r, mark, '%', n);
+    else setDeferredPrefixLen(r, mark, '*', 2 * (long long)n);
+}
+
+void setDeferredSetLen(request *r, size_t mark, long n) { setDeferredPrefixLen(r, mark, r->resp >= 3 ? '~' : '*', n); }
+
+void setDeferredScanReply(request *r, size_t mark, long long cursor, long n) {
+    char buf[128], num[32];
+    size_t l = formatPrefixLen(buf, '*', 2);
+    int nl = ll2string(num, sizeof(num), cursor);
+    l += formatPrefixLen(buf + l, '$', nl);
+    memcpy(buf + l, num, (size_t)nl);
+    l += (size_t)nl;
+    buf[l++] = '\r';
+    buf[l++] = '\n';
+    l += formatPrefixLen(buf + l, '*', n);
+    insertAt(r->out, mark, buf, l);
+}
+
+/* Error replies never contain a newline (addReplyError), so after a storage
+ * error the last line is the whole error. */
+void discardDeferredReply(request *r, size_t mark) {
+    reply *o = r->out;
+    if (o->len <= mark) return;
+    if (!r->store_error || o->len < mark + 3) {
+        o->len = mark;
+        return;
+    }
+    size_t start = o->len - 2;
+    while (start > mark && o->buf[start - 1] != '\n') start--;
+    memmove(o->buf + mark, o->buf + start, o->len - start);
+    o->len = mark + (o->len - start);
+}

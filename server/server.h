@@ -104,6 +104,25 @@ void addReplyArityError(request *r);
 void addReplySyntaxError(request *r);
 void addReplyWrongType(request *r);
 
+/* Deferred lengths, for replies whose element count is known only at the
+ * end (Redis's addReplyDeferredLen):
+ *     size_t mark = addReplyDeferredLen(r);
+ *     ... add the n elements ...
+ *     setDeferredArrayLen(r, mark, n);
+ * The header goes in at the mark (RESP2/RESP3 aware as addReply*Len). A SCAN
+ * family reply [cursor, [n elements]] takes setDeferredScanReply; an empty
+ * one is setDeferredScanReply(r, addReplyDeferredLen(r), 0, 0).
+ * A command that fails midway calls discardDeferredReply(r, mark) to drop
+ * what it wrote since the mark (addReplyDeferredLen(), or r->out->len taken
+ * before a header it wrote itself), keeping only the error line when the
+ * failure was a storage error (storeFail() appended it last). */
+size_t addReplyDeferredLen(request *r);
+void setDeferredArrayLen(request *r, size_t mark, long n);
+void setDeferredMapLen(request *r, size_t mark, long n);  /* n pairs: *2n / %n */
+void setDeferredSetLen(request *r, size_t mark, long n);  /* *n / ~n */
+void setDeferredScanReply(request *r, size_t mark, long long cursor, long n);
+void discardDeferredReply(request *r, size_t mark);
+
 /* Common error texts, as Redis spells them. */
 #define ERR_SYNTAX "ERR syntax error"
 #define ERR_NOT_INT "ERR value is not an integer or out of range"
