@@ -648,9 +648,10 @@ static void jobFetchCommand(request *r) {
         addReplyArrayLen(r, got);
         jobReplyAppend(r, &tmp);
     } else if (f.block_ms >= 0 && !r->in_multi) {
-        int idx[f.nqueues];
+        int *idx = malloc(sizeof(int) * (size_t)f.nqueues);
         for (int i = 0; i < f.nqueues; i++) idx[i] = 1 + i;
         requestBlock(r, idx, f.nqueues, f.block_ms ? r->now_ms + f.block_ms : 0, false);
+        free(idx);
         long long timed = jobNextTimedWork(r);
         if (timed && (!wake || timed < wake)) wake = timed;
         if (wake) requestBlockWake(r, wake > r->now_ms ? wake : r->now_ms + 1);
