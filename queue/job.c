@@ -628,25 +628,20 @@ static void jobFetchCommand(request *r) {
     fetchopts f;
     if (!parseFetch(r, &f)) return;
     if (jobReclaimLeases(r, 128, false) < 0 || jobCronRunDue(r, 16, false) < 0) return;
-    reply tmp, *out = r->out;
-    replyInit(&tmp);
-    r->out = &tmp;
+    size_t mark = addReplyDeferredLen(r);
     long long got = 0, wake = 0;
     for (int q = 0; q < f.nqueues && got < f.count; q++) {
         int n = fetchQueue(r, 1 + q, &f, (int)(f.count - got), &wake);
         if (n < 0) {
-            r->out = out;
-            replyFree(&tmp);
-            storeFail(r, "job fetch");
+            if (!r->store_error) storeFail(r, "job fetch");
+            discardDeferredReply(r, mark);
             return;
         }
         got += n;
     }
-    r->out = out;
     if (got) {
         r->dirty++;
-        addReplyArrayLen(r, got);
-        jobReplyAppend(r, &tmp);
+        setDeferredArrayLen(r, mark, got);
     } else if (f.block_ms >= 0 && !r->in_multi) {
         int *idx = malloc(sizeof(int) * (size_t)f.nqueues);
         for (int i = 0; i < f.nqueues; i++) idx[i] = 1 + i;
@@ -658,7 +653,6 @@ static void jobFetchCommand(request *r) {
     } else {
         addReplyNullArray(r);
     }
-    replyFree(&tmp);
 }
 
 /* ---- registration ------------------------------------------------------ */

@@ -398,10 +398,8 @@ static void cronList(request *r) {
     if (!s) { storeFail(r, "job cron"); return; }
     sqlite3_bind_int(s, 1, r->db);
     static const char *fields[] = {"name", "schedule", "queue", "payload", "next_run", "last_run", "last_id"};
-    reply tmp, *out = r->out;
-    replyInit(&tmp);
-    r->out = &tmp;
-    long long n = 0;
+    size_t mark = addReplyDeferredLen(r);
+    long n = 0;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         addReplyMapLen(r, 7);
@@ -419,13 +417,12 @@ static void cronList(request *r) {
         n++;
     }
     stmtDone(s);
-    r->out = out;
-    if (rc != SQLITE_DONE) storeFail(r, "job cron");
-    else {
-        addReplyArrayLen(r, n);
-        jobReplyAppend(r, &tmp);
+    if (rc == SQLITE_DONE) {
+        setDeferredArrayLen(r, mark, n);
+    } else {
+        storeFail(r, "job cron");
+        discardDeferredReply(r, mark);
     }
-    replyFree(&tmp);
 }
 
 /* JOB.CRON name expr queue payload [options] | JOB.CRON DEL name | JOB.CRON LIST */
