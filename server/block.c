@@ -183,7 +183,9 @@ void blockServeReady(void (*run)(wjob *j), joblist *done) {
             j->req.block->blocked = false;
             replyReset(&j->out);
             run(j);
-            if (j->req.block && j->req.block->blocked) continue; /* still nothing: keep its place */
+            /* Still nothing: it keeps its place, and the waiters behind it
+             * on this key would find nothing either. */
+            if (j->req.block && j->req.block->blocked) break;
             unpark(j);
             joblistPush(done, j);
         }
@@ -191,6 +193,8 @@ void blockServeReady(void (*run)(wjob *j), joblist *done) {
     for (int i = 0; i < b.nready; i++) free(b.ready[i].key);
     b.nready = 0;
 }
+
+bool blockHasReady(void) { return b.nready > 0 || b.released.head != NULL; }
 
 void blockExpire(long long now, joblist *done) {
     wjob *next;

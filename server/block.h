@@ -23,6 +23,8 @@ bool blockParkIfBlocked(wjob *j);
  * appending the ones now served (and those released by FORGET/UNBLOCK) to
  * `done`. */
 void blockServeReady(void (*run)(wjob *j), joblist *done);
+/* Keys touched outside a client batch (background tasks) wait to be served. */
+bool blockHasReady(void);
 /* Reply the timeout reply to parked requests past their deadline. */
 void blockExpire(long long now, joblist *done);
 /* A batch attempt was rolled back: jobs of the batch that it parked are

@@ -285,6 +285,7 @@ static void *writerMain(void *arg) {
         long long wait_ms = runTasks(now);
         long long deadline = blockNextDeadline();
         if (deadline && deadline - now < wait_ms) wait_ms = deadline - now;
+        if (blockHasReady()) wait_ms = 0; /* a task touched keys that waiters want */
         pthread_mutex_lock(&w.lock);
         if (!w.in_head && !w.stopping && wait_ms > 0) {
             long long until = now + (wait_ms < 1000 ? wait_ms : 1000);
@@ -309,7 +310,7 @@ static void *writerMain(void *arg) {
 
         applyFsyncMode();
         joblist done = {NULL, NULL};
-        if (jobs || blockWakeDuePending(mstime())) {
+        if (jobs || blockWakeDuePending(mstime()) || blockHasReady()) {
             runBatch(jobs, &done);
             if (w.want_checkpoint) {
                 w.want_checkpoint = false;
