@@ -17,7 +17,8 @@
  *   hashes_by_seq(id, seq)                               HSCAN / HGETALL order
  *   hashes_expiring(expires_at) partial                  the sweeper's work list
  *   hashes_key_expiring(id, expires_at) partial          expired fields of one key
- *   keys.value of a hash = the number of rows it has in `hashes`.
+ *   keys.value of a hash = the number of rows it has in `hashes` (keyrow.count,
+ *   kept by keyCreate/keySetCount).
  *
  * Field TTLs. A field whose expires_at <= now is gone for every reader at
  * once: reads filter it in SQL. HLEN stays O(1)-ish: it is keys.value minus
@@ -60,19 +61,12 @@ static const char SCHEMA[] =
 
 /* ---- SQL ---------------------------------------------------------------- */
 
-static const char SQL_HKEY[] =
-    "SELECT id, type, expires_at, value, "
-    "(SELECT count(*) FROM hashes WHERE id=keys.id AND expires_at<=?3) "
-    "FROM keys WHERE db=?1 AND key=?2";
+/* A found hash's fields already past their TTL (an empty seek of the partial
+ * index for a hash that never had field TTLs). */
+static const char SQL_HASH_EXPIRED[] = "SELECT count(*) FROM hashes WHERE id=?1 AND expires_at<=?2";
 /* The same for a writer, plus the highest seq (new fields go above it). */
-static const char SQL_HKEY_W[] =
-    "SELECT id, type, expires_at, value, "
-    "(SELECT count(*) FROM hashes WHERE id=keys.id AND expires_at<=?3), "
-    "(SELECT max(seq) FROM hashes WHERE id=keys.id) "
-    "FROM keys WHERE db=?1 AND key=?2";
-static const char SQL_KEY_INSERT[] =
-    "INSERT INTO keys(db, key, id, type, expires_at, value) VALUES(?1, ?2, ?3, 4, NULL, ?4)";
-const char SQL_HASH_KEY_COUNT[] = "UPDATE keys SET value=?3 WHERE db=?1 AND key=?2";
+static const char SQL_HASH_EXPIRED_W[] =
+    "SELECT (SELECT count(*) FROM hashes WHERE id=?1 AND expires_at<=?2), (SELECT max(seq) FROM hashes WHERE id=?1)";
 static const char SQL_PURGE_KEY[] = "DELETE FROM hashes WHERE id=?1 AND expires_at<=?2";
 
 /* One field together with its key: a single statement, a single snapshot. */
@@ -128,63 +122,53 @@ static uint64_t randomBelow(uint64_t n) { return n ? randomNext() % n : 0; }
 
 static long long hashLive(const hkey *h) { return h->stored - h->expired; }
 
-/* Look the hash at argv[kidx] up. Returns 1 found, 0 missing, -1 replied
- * (WRONGTYPE or storage error). On the writer an expired key is deleted. */
-static int hashFindGeneric(request *r, int kidx, hkey *h, bool writer) {
+/* Look the hash at argv[kidx] up (id and stored count; h->expired is left
+ * 0). Returns 1 found, 0 missing, -1 replied (WRONGTYPE or storage error).
+ * On the writer an expired key is deleted. */
+int hashFind(request *r, int kidx, hkey *h) {
     memset(h, 0, sizeof(*h));
-    sqlite3_stmt *s = stmtGet(r->st, writer ? SQL_HKEY_W : SQL_HKEY);
-    if (!s) { storeFail(r, "hash lookup"); return -1; }
-    bindKey(s, r, r->db, kidx);
-    sqlite3_bind_int64(s, 3, r->now_ms);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW) {
-        stmtDone(s);
-        if (rc != SQLITE_DONE) { storeFail(r, "hash lookup"); return -1; }
-        return 0;
+    keyrow row;
+    int rc = lookupTyped(r, kidx, OBJ_HASH, &row);
+    if (rc == 1) {
+        h->id = row.id;
+        h->stored = row.count;
     }
-    int type = sqlite3_column_int(s, 1);
-    bool live = isLiveAt(s, 2, r->now_ms);
-    h->id = sqlite3_column_int64(s, 0);
-    h->stored = sqlite3_column_int64(s, 3);
-    h->expired = sqlite3_column_int64(s, 4);
-    h->next_seq = writer ? sqlite3_column_int64(s, 5) + 1 : 0;
-    stmtDone(s);
-    if (!live) {
-        keyrow row;
-        keyLookup(r, r->db, r->argv[kidx], r->argvlen[kidx], &row); /* deletes it on the writer */
-        memset(h, 0, sizeof(*h));
-        return r->store_error ? -1 : 0;
-    }
-    if (type != OBJ_HASH) {
-        addReplyWrongType(r);
-        return -1;
-    }
-    return 1;
+    return rc;
 }
 
-int hashFind(request *r, int kidx, hkey *h) { return hashFindGeneric(r, kidx, h, false); }
+/* Count a found hash's fields already past their TTL, and for a writer the
+ * seq its next new field gets. */
+static bool hashCountExpired(request *r, hkey *h, bool writer) {
+    sqlite3_stmt *s = stmtGet(r->st, writer ? SQL_HASH_EXPIRED_W : SQL_HASH_EXPIRED);
+    if (!s) return storeFail(r, "hash lookup");
+    sqlite3_bind_int64(s, 1, h->id);
+    sqlite3_bind_int64(s, 2, r->now_ms);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        h->expired = sqlite3_column_int64(s, 0);
+        if (writer) h->next_seq = sqlite3_column_int64(s, 1) + 1;
+    }
+    stmtDone(s);
+    return rc == SQLITE_ROW ? true : storeFail(r, "hash lookup");
+}
+
+/* hashFind, for commands that need the live size (hashLive). */
+static int hashFindLive(request *r, int kidx, hkey *h) {
+    int rc = hashFind(r, kidx, h);
+    return rc == 1 && !hashCountExpired(r, h, false) ? -1 : rc;
+}
 
 /* Writer: write the key's field count back, deleting the key at zero. */
-static bool hashStoreCount(request *r, int kidx, hkey *h) {
-    if (h->stored <= 0) {
-        keyDelete(r, r->db, r->argv[kidx], r->argvlen[kidx]);
-        return !r->store_error;
-    }
-    sqlite3_stmt *s = stmtGet(r->st, SQL_HASH_KEY_COUNT);
-    if (!s) return storeFail(r, "hash count");
-    bindKey(s, r, r->db, kidx);
-    sqlite3_bind_int64(s, 3, h->stored);
-    int rc = sqlite3_step(s);
-    stmtDone(s);
-    if (rc != SQLITE_DONE) return storeFail(r, "hash count");
-    return true;
+static bool hashStoreCount(request *r, int kidx, const hkey *h) {
+    return keySetCount(r, r->db, r->argv[kidx], r->argvlen[kidx], h->stored);
 }
 
 /* Writer: look the hash up for writing. Fields past their TTL are deleted
  * first, so every row the command sees is live. Returns 1 found, 0 missing,
  * -1 replied. */
 int hashOpenWrite(request *r, int kidx, hkey *h) {
-    int rc = hashFindGeneric(r, kidx, h, true);
+    int rc = hashFind(r, kidx, h);
+    if (rc == 1 && !hashCountExpired(r, h, true)) return -1;
     if (rc != 1 || h->expired == 0) return rc;
     sqlite3_stmt *s = stmtGet(r->st, SQL_PURGE_KEY);
     if (!s) { storeFail(r, "hash purge"); return -1; }
@@ -216,16 +200,8 @@ static int hashOpenOrCreate(request *r, int kidx, hkey *h) {
 bool hashSave(request *r, int kidx, hkey *h) {
     if (!h->changed) return true;
     if (h->fresh) {
-        if (h->stored > 0) {
-            sqlite3_stmt *s = stmtGet(r->st, SQL_KEY_INSERT);
-            if (!s) return storeFail(r, "hash create");
-            bindKey(s, r, r->db, kidx);
-            sqlite3_bind_int64(s, 3, h->id);
-            sqlite3_bind_int64(s, 4, h->stored);
-            int rc = sqlite3_step(s);
-            stmtDone(s);
-            if (rc != SQLITE_DONE) return storeFail(r, "hash create");
-        }
+        if (h->stored > 0 && !keyCreate(r, r->db, r->argv[kidx], r->argvlen[kidx], h->id, OBJ_HASH, h->stored, 0))
+            return false;
     } else if (!hashStoreCount(r, kidx, h)) {
         return false;
     }
@@ -400,7 +376,7 @@ void hstrlenCommand(request *r) {
 
 void hlenCommand(request *r) {
     hkey h;
-    int rc = hashFind(r, 1, &h);
+    int rc = hashFindLive(r, 1, &h);
     if (rc < 0) return;
     addReplyLongLong(r, rc == 1 ? hashLive(&h) : 0);
 }
@@ -742,7 +718,7 @@ void hrandfieldCommand(request *r) {
         }
     }
     hkey h;
-    int rc = hashFind(r, 1, &h);
+    int rc = hashFindLive(r, 1, &h);
     if (rc < 0) return;
     if (rc == 0) h.stored = h.expired = 0;
     if (r->argc >= 3) {

@@ -12,8 +12,8 @@
 /* A hash key as a command sees it. */
 typedef struct hkey {
     int64_t id;
-    long long stored;   /* rows in `hashes` (keys.value) */
-    long long expired;  /* rows already past their TTL, not swept yet */
+    long long stored;   /* rows in `hashes` (keys.value, keyrow.count) */
+    long long expired;  /* rows already past their TTL, not swept yet (not counted by hashFind) */
     int64_t next_seq;   /* writer: the seq the next new field gets */
     bool fresh;         /* created by this command, keys row not written yet */
     bool changed;       /* fields changed: touch the key when saving */
@@ -22,10 +22,10 @@ typedef struct hkey {
 /* SQL run by both files. The statement cache is keyed by the text's address,
  * so a statement both use is one string, defined in t_hash.c. */
 extern const char SQL_HASH_FIELD_ROW[]; /* ?1 id, ?2 field -> value, expires_at */
-extern const char SQL_HASH_KEY_COUNT[]; /* ?1 db, ?2 key, ?3 field count */
 
-/* Look the hash at argv[kidx] up. Returns 1 found, 0 missing, -1 replied
- * (WRONGTYPE or storage error). */
+/* Look the hash at argv[kidx] up: id and stored count (h->expired is not
+ * counted). Returns 1 found, 0 missing, -1 replied (WRONGTYPE or storage
+ * error). */
 int hashFind(request *r, int kidx, hkey *h);
 /* Writer: the same, after deleting the key's fields past their TTL, so every
  * row the command sees is live. */

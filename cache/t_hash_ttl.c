@@ -255,19 +255,8 @@ static bool hashFieldExpireCycle(request *r) {
         if (!key) { stmtDone(s); return false; }
         memcpy(key, kp, klen);
         stmtDone(s);
-        if (left <= 0) {
-            keyDelete(r, db, key, klen);
-        } else {
-            sqlite3_stmt *u = stmtGet(r->st, SQL_HASH_KEY_COUNT);
-            if (u) {
-                sqlite3_bind_int(u, 1, db);
-                sqlite3_bind_blob(u, 2, key, (int)klen, SQLITE_STATIC);
-                sqlite3_bind_int64(u, 3, left);
-                sqlite3_step(u);
-                stmtDone(u);
-            }
-            keyTouched(r, db, key, klen);
-        }
+        keySetCount(r, db, key, klen, left); /* deletes the key at 0 */
+        if (left > 0) keyTouched(r, db, key, klen);
         if (key != small) free(key);
     }
     return total >= HFE_SLICE;

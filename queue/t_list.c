@@ -11,14 +11,16 @@
  *     id     keys.id of the list (see server/store.c)
  *     pos    a signed 64-bit position; the list order is ascending pos
  *     value  the element bytes, always bound as a BLOB (never NULL)
- *   keys.value of a list holds its element count (an INTEGER), so LLEN is one
- *   primary-key lookup and every command knows the length up front.
+ *   keys.value of a list holds its element count (keyrow.count, written by
+ *   keyCreate/keySetCount), so LLEN is one primary-key lookup and every
+ *   command knows the length up front.
  *
  * Invariants
  *  - A list key exists iff it has at least one element: the command that
- *    removes the last element deletes the key (keyDelete), and the two
- *    triggers registered below drop the elements of a list key that is
- *    deleted (DEL, expiry, FLUSH*) or overwritten by another type (SET).
+ *    removes the last element deletes the key (keySetCount to 0), and the
+ *    trigger registered below drops the elements of a list key that is
+ *    deleted (DEL, expiry, FLUSH*, or overwritten by another type, which
+ *    deletes the row first).
  *  - keys.value == count(*) of the key's list_items rows, at every commit.
  *  - Positions are unique per list and strictly increasing from head to
  *    tail, but need not be contiguous. A head push takes min(pos)-1 and a tail
@@ -55,11 +57,6 @@ static const char LIST_SCHEMA[] =
     "  PRIMARY KEY(id, pos)) WITHOUT ROWID;"
     "CREATE TRIGGER IF NOT EXISTS list_gc_delete AFTER DELETE ON keys WHEN old.type=1 "
     "  BEGIN DELETE FROM list_items WHERE id=old.id; END;";
-
-static const char SQL_LOOKUP[] = "SELECT id, type, expires_at, value FROM keys WHERE db=?1 AND key=?2";
-static const char SQL_KEY_CREATE[] =
-    "INSERT INTO keys(db, key, id, type, expires_at, value) VALUES(?1, ?2, ?3, 1, NULL, ?4)";
-static const char SQL_KEY_SETLEN[] = "UPDATE keys SET value=?3 WHERE db=?1 AND key=?2";
 
 static const char SQL_HEAD_POS[] = "SELECT pos FROM list_items WHERE id=?1 ORDER BY pos LIMIT 1";
 static const char SQL_TAIL_POS[] = "SELECT pos FROM list_items WHERE id=?1 ORDER BY pos DESC LIMIT 1";
@@ -100,34 +97,12 @@ int listLookupKey(request *r, const char *key, size_t klen, listkey *lk, bool sk
     memset(lk, 0, sizeof(*lk));
     lk->key = key;
     lk->klen = klen;
-    sqlite3_stmt *s = stmtGet(r->st, SQL_LOOKUP);
-    if (!s) { storeFail(r, "list lookup"); return -1; }
-    sqlite3_bind_int(s, 1, r->db);
-    sqlite3_bind_blob(s, 2, key, (int)klen, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW) {
-        stmtDone(s);
-        if (rc != SQLITE_DONE) { storeFail(r, "list lookup"); return -1; }
-        return 0;
-    }
-    int64_t id = sqlite3_column_int64(s, 0);
-    int type = sqlite3_column_int(s, 1);
-    long long exp = sqlite3_column_int64(s, 2);
-    long long len = sqlite3_column_int64(s, 3);
-    stmtDone(s);
-    if (exp && exp <= r->now_ms) {
-        keyrow row;
-        keyLookup(r, r->db, key, klen, &row); /* deletes it on the writer */
-        return r->store_error ? -1 : 0;
-    }
-    if (type != OBJ_LIST) {
-        if (skip_wrongtype) return 0;
-        addReplyWrongType(r);
-        return -1;
-    }
+    keyrow row;
+    int rc = keyLookupTyped(r, r->db, key, klen, skip_wrongtype ? OBJ_ANY : OBJ_LIST, &row);
+    if (rc <= 0 || row.type != OBJ_LIST) return rc < 0 ? -1 : 0;
     lk->exists = true;
-    lk->id = id;
-    lk->len = len;
+    lk->id = row.id;
+    lk->len = row.count;
     return 1;
 }
 
@@ -140,27 +115,16 @@ int listLookup(request *r, int idx, listkey *lk) {
 bool listCommit(request *r, listkey *lk) {
     if (lk->len == 0) {
         if (lk->exists) {
-            keyDelete(r, r->db, lk->key, lk->klen);
-            if (r->store_error) return false;
+            if (!keySetCount(r, r->db, lk->key, lk->klen, 0)) return false; /* deletes the key */
             lk->exists = false;
             lk->id = 0;
         }
         r->dirty++;
         return true;
     }
-    sqlite3_stmt *s = stmtGet(r->st, lk->exists ? SQL_KEY_SETLEN : SQL_KEY_CREATE);
-    if (!s) return storeFail(r, "list key");
-    sqlite3_bind_int(s, 1, r->db);
-    sqlite3_bind_blob(s, 2, lk->key, (int)lk->klen, SQLITE_STATIC);
-    if (lk->exists) {
-        sqlite3_bind_int64(s, 3, lk->len);
-    } else {
-        sqlite3_bind_int64(s, 3, lk->id);
-        sqlite3_bind_int64(s, 4, lk->len);
-    }
-    int rc = sqlite3_step(s);
-    stmtDone(s);
-    if (rc != SQLITE_DONE) return storeFail(r, "list key");
+    if (!(lk->exists ? keySetCount(r, r->db, lk->key, lk->klen, lk->len)
+                     : keyCreate(r, r->db, lk->key, lk->klen, lk->id, OBJ_LIST, lk->len, 0)))
+        return false;
     lk->exists = true;
     r->dirty++;
     keyTouched(r, r->db, lk->key, lk->klen);

@@ -1,6 +1,6 @@
 /*
  * t_set.c — set commands, plus the helpers the sorted-set files share
- * (t_set.h): typed lookup, element counts, scan arguments.
+ * (t_set.h): member hashes and probes, scan arguments.
  * (The in-memory member map of t_set.h lives in t_zset_ops.c.)
  *
  * Storage
@@ -8,7 +8,7 @@
  *     id      keys.id of the set
  *     h       a 63-bit hash of the member (setMemberHash, never 0)
  *     member  the member bytes (BLOB)
- *   keys.value holds the element count, so SCARD is one lookup.
+ *   keys.value holds the element count (keyrow.count), so SCARD is one lookup.
  *
  * Why the hash leads the key: sets have no order of their own, and ordering
  * members by a hash gives three things at index cost. SSCAN gets a stateless
@@ -40,73 +40,6 @@ static const char SET_SCHEMA[] =
     " DELETE FROM set_members WHERE id=old.id; END;";
 
 /* ---- shared helpers (t_set.h) ------------------------------------------ */
-
-static const char SQL_KEY[] = "SELECT id, type, expires_at, value FROM keys WHERE db=?1 AND key=?2";
-static const char SQL_KEY_CREATE[] =
-    "INSERT INTO keys(db, key, id, type, expires_at, value) VALUES(?1, ?2, ?3, ?4, NULL, ?5)";
-static const char SQL_KEY_CARD[] = "UPDATE keys SET value=?3 WHERE db=?1 AND key=?2";
-
-int szLookup(request *r, const char *key, size_t klen, szkey *k) {
-    sqlite3_stmt *s = stmtGet(r->st, SQL_KEY);
-    if (!s) { storeFail(r, "lookup"); return -1; }
-    sqlite3_bind_int(s, 1, r->db);
-    sqlite3_bind_blob(s, 2, key, (int)klen, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW) {
-        stmtDone(s);
-        if (rc == SQLITE_DONE) return 0;
-        storeFail(r, "lookup");
-        return -1;
-    }
-    k->id = sqlite3_column_int64(s, 0);
-    k->type = sqlite3_column_int(s, 1);
-    long long exp = sqlite3_column_int64(s, 2);
-    k->card = sqlite3_column_int64(s, 3);
-    stmtDone(s);
-    if (exp && exp <= r->now_ms) {
-        keyrow row;
-        keyLookup(r, r->db, key, klen, &row); /* deletes it on the writer */
-        return r->store_error ? -1 : 0;
-    }
-    return 1;
-}
-
-int szLookupArg(request *r, int idx, int type, szkey *k) {
-    int rc = szLookup(r, r->argv[idx], r->argvlen[idx], k);
-    if (rc == 1 && k->type != type) {
-        addReplyWrongType(r);
-        return -1;
-    }
-    return rc;
-}
-
-bool szCreateKey(request *r, const char *key, size_t klen, int type, int64_t id, long long card) {
-    sqlite3_stmt *s = stmtGet(r->st, SQL_KEY_CREATE);
-    if (!s) return storeFail(r, "create");
-    sqlite3_bind_int(s, 1, r->db);
-    sqlite3_bind_blob(s, 2, key, (int)klen, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, id);
-    sqlite3_bind_int(s, 4, type);
-    sqlite3_bind_int64(s, 5, card);
-    int rc = sqlite3_step(s);
-    stmtDone(s);
-    return rc == SQLITE_DONE ? true : storeFail(r, "create");
-}
-
-bool szSetCard(request *r, const char *key, size_t klen, long long card) {
-    if (card <= 0) {
-        keyDelete(r, r->db, key, klen);
-        return !r->store_error;
-    }
-    sqlite3_stmt *s = stmtGet(r->st, SQL_KEY_CARD);
-    if (!s) return storeFail(r, "count");
-    sqlite3_bind_int(s, 1, r->db);
-    sqlite3_bind_blob(s, 2, key, (int)klen, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, card);
-    int rc = sqlite3_step(s);
-    stmtDone(s);
-    return rc == SQLITE_DONE ? true : storeFail(r, "count");
-}
 
 /* FNV-1a with a murmur finaliser: stable across restarts (it is on disk). */
 int64_t setMemberHash(const void *p, size_t n) {
@@ -277,16 +210,16 @@ static void keepRandom(szmap *m, size_t n) {
 /* n distinct random members (n <= card). Exactly uniform for sets up to
  * SET_EXACT_RANDOM; beyond, a random pick among the SET_RANDOM_WINDOW (or n)
  * members after a random hash, which stays O(log size + window). */
-static bool randomPick(request *r, const szkey *k, long long n, szmap *out) {
+static bool randomPick(request *r, const keyrow *k, long long n, szmap *out) {
     bool ok;
-    if (k->card <= SET_EXACT_RANDOM && n == 1) {
+    if (k->count <= SET_EXACT_RANDOM && n == 1) {
         sqlite3_stmt *s = stmtGet(r->st, SQL_AT);
         if (!s) return storeFail(r, "random");
         sqlite3_bind_int64(s, 1, k->id);
-        sqlite3_bind_int64(s, 2, (sqlite3_int64)(randomNext() % (uint64_t)k->card));
+        sqlite3_bind_int64(s, 2, (sqlite3_int64)(randomNext() % (uint64_t)k->count));
         return collect(r, s, out);
     }
-    if (k->card <= SET_EXACT_RANDOM) ok = loadAll(r, k->id, out);
+    if (k->count <= SET_EXACT_RANDOM) ok = loadAll(r, k->id, out);
     else ok = loadWindow(r, k->id, n > SET_RANDOM_WINDOW ? n : SET_RANDOM_WINDOW, out);
     if (ok) keepRandom(out, (size_t)n);
     return ok;
@@ -296,8 +229,8 @@ static bool randomPick(request *r, const szkey *k, long long n, szmap *out) {
 
 /* SADD key member [member ...] */
 static void saddCommand(request *r) {
-    szkey k;
-    int found = szLookupArg(r, 1, OBJ_SET, &k);
+    keyrow k;
+    int found = lookupTyped(r, 1, OBJ_SET, &k);
     if (found < 0) return;
     int64_t id = found ? k.id : keyNewId(r);
     long long added = 0;
@@ -307,8 +240,8 @@ static void saddCommand(request *r) {
         added += rc;
     }
     if (added) {
-        if (!(found ? szSetCard(r, r->argv[1], r->argvlen[1], k.card + added)
-                    : szCreateKey(r, r->argv[1], r->argvlen[1], OBJ_SET, id, added))) return;
+        if (!(found ? keySetCount(r, r->db, r->argv[1], r->argvlen[1], k.count + added)
+                    : keyCreate(r, r->db, r->argv[1], r->argvlen[1], id, OBJ_SET, added, 0))) return;
         keyTouched(r, r->db, r->argv[1], r->argvlen[1]);
         r->dirty += (int)added;
     }
@@ -317,17 +250,17 @@ static void saddCommand(request *r) {
 
 /* SREM key member [member ...] */
 static void sremCommand(request *r) {
-    szkey k;
-    int found = szLookupArg(r, 1, OBJ_SET, &k);
+    keyrow k;
+    int found = lookupTyped(r, 1, OBJ_SET, &k);
     if (found <= 0) { if (found == 0) addReplyLongLong(r, 0); return; }
     long long deleted = 0;
-    for (int i = 2; i < r->argc && deleted < k.card; i++) {
+    for (int i = 2; i < r->argc && deleted < k.count; i++) {
         int rc = memberWrite(r, k.id, r->argv[i], r->argvlen[i], false);
         if (rc < 0) return;
         deleted += rc;
     }
     if (deleted) {
-        if (!szSetCard(r, r->argv[1], r->argvlen[1], k.card - deleted)) return;
+        if (!keySetCount(r, r->db, r->argv[1], r->argvlen[1], k.count - deleted)) return;
         keyTouched(r, r->db, r->argv[1], r->argvlen[1]);
         r->dirty += (int)deleted;
     }
@@ -335,8 +268,8 @@ static void sremCommand(request *r) {
 }
 
 static void smembersCommand(request *r) {
-    szkey k;
-    int found = szLookupArg(r, 1, OBJ_SET, &k);
+    keyrow k;
+    int found = lookupTyped(r, 1, OBJ_SET, &k);
     if (found == 0) addReplySetLen(r, 0);
     else if (found > 0) replyAllMembers(r, k.id, true);
 }
@@ -365,8 +298,8 @@ static void sismemberCommand(request *r) {
 }
 
 static void smismemberCommand(request *r) {
-    szkey k;
-    int found = szLookupArg(r, 1, OBJ_SET, &k);
+    keyrow k;
+    int found = lookupTyped(r, 1, OBJ_SET, &k);
     if (found < 0) return;
     size_t mark = r->out->len;
     addReplyArrayLen(r, r->argc - 2);
@@ -378,9 +311,9 @@ static void smismemberCommand(request *r) {
 }
 
 static void scardCommand(request *r) {
-    szkey k;
-    int found = szLookupArg(r, 1, OBJ_SET, &k);
-    if (found >= 0) addReplyLongLong(r, found ? k.card : 0);
+    keyrow k;
+    int found = lookupTyped(r, 1, OBJ_SET, &k);
+    if (found >= 0) addReplyLongLong(r, found ? k.count : 0);
 }
 
 /* SPOP key [count] */
@@ -388,18 +321,18 @@ static void spopCommand(request *r) {
     long long count = -1;
     if (r->argc > 3) { addReplySyntaxError(r); return; }
     if (r->argc == 3 && !getPositiveLongArg(r, 2, &count, "ERR value is out of range, must be positive")) return;
-    szkey k;
-    int found = szLookupArg(r, 1, OBJ_SET, &k);
+    keyrow k;
+    int found = lookupTyped(r, 1, OBJ_SET, &k);
     if (found < 0) return;
     if (!found || count == 0) {
         if (count < 0) addReplyNull(r);
         else addReplySetLen(r, 0);
         return;
     }
-    if (count >= k.card) { /* everything goes */
+    if (count >= k.count) { /* everything goes */
         if (!replyAllMembers(r, k.id, true)) return;
         keyDelete(r, r->db, r->argv[1], r->argvlen[1]);
-        r->dirty += (int)k.card;
+        r->dirty += (int)k.count;
         return;
     }
     szmap picked = {0};
@@ -410,7 +343,7 @@ static void spopCommand(request *r) {
         if (memberWrite(r, k.id, picked.e[i].m, picked.e[i].len, false) < 0) goto fail;
         addReplyBulk(r, picked.e[i].m, picked.e[i].len);
     }
-    if (!szSetCard(r, r->argv[1], r->argvlen[1], k.card - (long long)picked.n)) goto fail;
+    if (!keySetCount(r, r->db, r->argv[1], r->argvlen[1], k.count - (long long)picked.n)) goto fail;
     keyTouched(r, r->db, r->argv[1], r->argvlen[1]);
     r->dirty += (int)picked.n;
     szmapFree(&picked);
@@ -432,8 +365,8 @@ static void srandmemberCommand(request *r) {
             return;
         }
     }
-    szkey k;
-    int found = szLookupArg(r, 1, OBJ_SET, &k);
+    keyrow k;
+    int found = lookupTyped(r, 1, OBJ_SET, &k);
     if (found < 0) return;
     if (!found || (with_count && count == 0)) {
         if (with_count) addReplyArrayLen(r, 0);
@@ -443,7 +376,7 @@ static void srandmemberCommand(request *r) {
     if (!with_count || count < 0) { /* independent picks, repeats allowed */
         long long n = with_count ? -count : 1;
         szmap all = {0};
-        if (k.card <= SET_EXACT_RANDOM && n > 1 && !loadAll(r, k.id, &all)) { szmapFree(&all); return; }
+        if (k.count <= SET_EXACT_RANDOM && n > 1 && !loadAll(r, k.id, &all)) { szmapFree(&all); return; }
         size_t mark = r->out->len;
         if (with_count) addReplyArrayLen(r, n);
         for (long long i = 0; i < n; i++) {
@@ -461,7 +394,7 @@ static void srandmemberCommand(request *r) {
         szmapFree(&all);
         return;
     }
-    if (count >= k.card) { replyAllMembers(r, k.id, false); return; }
+    if (count >= k.count) { replyAllMembers(r, k.id, false); return; }
     szmap picked = {0};
     if (randomPick(r, &k, count, &picked)) {
         addReplyArrayLen(r, (long)picked.n);
@@ -472,11 +405,11 @@ static void srandmemberCommand(request *r) {
 
 /* SMOVE source destination member */
 static void smoveCommand(request *r) {
-    szkey src, dst;
-    int sfound = szLookup(r, r->argv[1], r->argvlen[1], &src);
+    keyrow src, dst;
+    int sfound = keyLookupTyped(r, r->db, r->argv[1], r->argvlen[1], OBJ_ANY, &src);
     if (sfound < 0) return;
     if (!sfound) { addReplyLongLong(r, 0); return; }
-    int dfound = szLookup(r, r->argv[2], r->argvlen[2], &dst);
+    int dfound = keyLookupTyped(r, r->db, r->argv[2], r->argvlen[2], OBJ_ANY, &dst);
     if (dfound < 0) return;
     if (src.type != OBJ_SET || (dfound && dst.type != OBJ_SET)) { addReplyWrongType(r); return; }
     const char *m = r->argv[3];
@@ -488,14 +421,14 @@ static void smoveCommand(request *r) {
     }
     int rc = memberWrite(r, src.id, m, mlen, false);
     if (rc <= 0) { if (rc == 0) addReplyLongLong(r, 0); return; }
-    if (!szSetCard(r, r->argv[1], r->argvlen[1], src.card - 1)) return;
+    if (!keySetCount(r, r->db, r->argv[1], r->argvlen[1], src.count - 1)) return;
     keyTouched(r, r->db, r->argv[1], r->argvlen[1]);
     int64_t id = dfound ? dst.id : keyNewId(r);
     rc = memberWrite(r, id, m, mlen, true);
     if (rc < 0) return;
     if (rc) {
-        if (!(dfound ? szSetCard(r, r->argv[2], r->argvlen[2], dst.card + 1)
-                     : szCreateKey(r, r->argv[2], r->argvlen[2], OBJ_SET, id, 1))) return;
+        if (!(dfound ? keySetCount(r, r->db, r->argv[2], r->argvlen[2], dst.count + 1)
+                     : keyCreate(r, r->db, r->argv[2], r->argvlen[2], id, OBJ_SET, 1, 0))) return;
         keyTouched(r, r->db, r->argv[2], r->argvlen[2]);
     }
     r->dirty++;
@@ -507,29 +440,29 @@ static void smoveCommand(request *r) {
 enum { OP_INTER, OP_UNION, OP_DIFF };
 
 /* Look up argv[first .. first+n-1] (all must be sets or missing). Missing
- * keys get id 0 and card 0. Returns false after replying an error. */
-static bool lookupSets(request *r, int first, int n, szkey *ks) {
+ * keys get id 0 and count 0. Returns false after replying an error. */
+static bool lookupSets(request *r, int first, int n, keyrow *ks) {
     for (int i = 0; i < n; i++) {
-        int rc = szLookupArg(r, first + i, OBJ_SET, &ks[i]);
+        int rc = lookupTyped(r, first + i, OBJ_SET, &ks[i]);
         if (rc < 0) return false;
-        if (rc == 0) ks[i] = (szkey){0, OBJ_SET, 0};
+        if (rc == 0) ks[i] = (keyrow){.type = OBJ_SET};
     }
     return true;
 }
 
 /* Stable sort by cardinality, smallest first (Redis's order for SINTER). */
-static void sortByCard(szkey *ks, int n) {
+static void sortByCard(keyrow *ks, int n) {
     for (int i = 1; i < n; i++) {
-        szkey t = ks[i];
+        keyrow t = ks[i];
         int j = i - 1;
-        for (; j >= 0 && ks[j].card > t.card; j--) ks[j + 1] = ks[j];
+        for (; j >= 0 && ks[j].count > t.count; j--) ks[j + 1] = ks[j];
         ks[j + 1] = t;
     }
 }
 
 /* Walk set ks[0] and keep members present in all (inter) or none (diff) of
  * the others. Replies each one (emit) or only counts (limit: stop at that many). */
-static bool probeWalk(request *r, szkey *ks, int n, int op, bool emit, long long limit, long long *count) {
+static bool probeWalk(request *r, keyrow *ks, int n, int op, bool emit, long long limit, long long *count) {
     sqlite3_stmt *s = stmtGet(r->st, SQL_ALL);
     if (!s) return storeFail(r, "sinter");
     sqlite3_bind_int64(s, 1, ks[0].id);
@@ -557,7 +490,7 @@ static bool probeWalk(request *r, szkey *ks, int n, int op, bool emit, long long
 
 /* SINTER/SUNION/SDIFF on the read connection: reply a set. */
 static void algebraReply(request *r, int op, int first, int n, bool card_only, long long limit) {
-    szkey *ks = calloc((size_t)n, sizeof(szkey));
+    keyrow *ks = calloc((size_t)n, sizeof(keyrow));
     if (!ks) { addReplyError(r, "ERR out of memory"); return; }
     if (!lookupSets(r, first, n, ks)) goto done;
     size_t mark = addReplyDeferredLen(r);
@@ -621,7 +554,7 @@ static void sintercardCommand(request *r) {
 /* The STORE forms: build the result under a fresh id, then swap it in. */
 static void algebraStore(request *r, int op) {
     int n = r->argc - 2;
-    szkey *ks = calloc((size_t)n, sizeof(szkey));
+    keyrow *ks = calloc((size_t)n, sizeof(keyrow));
     if (!ks) { addReplyError(r, "ERR out of memory"); return; }
     if (!lookupSets(r, 2, n, ks)) { free(ks); return; }
     int64_t id = keyNewId(r);
@@ -649,7 +582,7 @@ static void algebraStore(request *r, int op) {
         for (int i = 1; i < n && total > 0; i++) {
             if (!ks[i].id) continue;
             const char *sql = ks[i].id == ks[0].id ? SQL_DROP_ALL
-                            : ks[i].card < total ? SQL_DROP_COMMON_PROBE : SQL_DROP_COMMON_SCAN;
+                            : ks[i].count < total ? SQL_DROP_COMMON_PROBE : SQL_DROP_COMMON_SCAN;
             if ((ch = execIds(r, sql, id, sql == SQL_DROP_ALL ? 0 : ks[i].id, "sdiffstore")) < 0) goto done;
             total -= ch;
         }
@@ -657,7 +590,7 @@ static void algebraStore(request *r, int op) {
     keyDelete(r, r->db, r->argv[1], r->argvlen[1]);
     if (r->store_error) goto done;
     if (total > 0) {
-        if (!szCreateKey(r, r->argv[1], r->argvlen[1], OBJ_SET, id, total)) goto done;
+        if (!keyCreate(r, r->db, r->argv[1], r->argvlen[1], id, OBJ_SET, total, 0)) goto done;
         keyTouched(r, r->db, r->argv[1], r->argvlen[1]);
         r->dirty++;
     }
@@ -709,8 +642,8 @@ bool szParseScanOptions(request *r, long long *count, const char **pat, size_t *
 static void sscanCommand(request *r) {
     unsigned long long cursor;
     if (!szParseCursor(r, 2, &cursor)) return;
-    szkey k;
-    int found = szLookupArg(r, 1, OBJ_SET, &k);
+    keyrow k;
+    int found = lookupTyped(r, 1, OBJ_SET, &k);
     if (found < 0) return;
     if (!found || cursor > (unsigned long long)INT64_MAX) {
         setDeferredScanReply(r, addReplyDeferredLen(r), 0, 0);
@@ -720,7 +653,7 @@ static void sscanCommand(request *r) {
     const char *pat;
     size_t plen;
     if (!szParseScanOptions(r, &count, &pat, &plen)) return;
-    bool all = k.card <= SET_SMALL;
+    bool all = k.count <= SET_SMALL;
     sqlite3_stmt *s = stmtGet(r->st, all ? SQL_ALL : SQL_FROM_H);
     if (!s) { storeFail(r, "sscan"); return; }
     sqlite3_bind_int64(s, 1, k.id);

@@ -1,31 +1,14 @@
 /*
  * t_set.h — helpers shared by the set and sorted-set files (t_set.c,
- * t_zset.c, t_zset_ops.c): typed key lookup with the element count kept in
- * keys.value, the member hash sets are keyed by, and an
- * in-memory member map for the multi-key algebra (SUNION, ZUNION, ...).
+ * t_zset.c, t_zset_ops.c): the member hash sets are keyed by, scan
+ * arguments, and an in-memory member map for the multi-key algebra (SUNION,
+ * ZUNION, ...). Keys are looked up, created and counted through the core's
+ * keyrow helpers (server.h): a key's element count is keyrow.count.
  */
 #ifndef SOLIDIS_T_SET_H
 #define SOLIDIS_T_SET_H
 
 #include "queue_internal.h"
-
-/* A set or sorted-set key as a command sees it. */
-typedef struct szkey {
-    int64_t id;
-    int type;
-    long long card; /* element count, cached in keys.value */
-} szkey;
-
-/* Look key up. Returns 1 found, 0 missing (or expired: deleted on the
- * writer), -1 when an error was already replied (storage). */
-int szLookup(request *r, const char *key, size_t klen, szkey *k);
-/* Same, for argv[idx], replying WRONGTYPE (and returning -1) unless the key
- * is of `type`. */
-int szLookupArg(request *r, int idx, int type, szkey *k);
-/* Create the keys row of a new set/zset holding `card` elements. */
-bool szCreateKey(request *r, const char *key, size_t klen, int type, int64_t id, long long card);
-/* Store a new element count; 0 deletes the key (as Redis does). */
-bool szSetCard(request *r, const char *key, size_t klen, long long card);
 
 /* The 63-bit hash (never 0) that orders a set's members on disk. */
 int64_t setMemberHash(const void *p, size_t n);

@@ -219,7 +219,7 @@ bool zsetStoreEntries(request *r, int dstidx, const szmap *m) {
         int64_t id = keyNewId(r);
         for (size_t i = 0; i < m->n; i++)
             if (zwrite(r, SQL_INSERT, id, m->e[i].m, m->e[i].len, m->e[i].score) < 0) return false;
-        if (!szCreateKey(r, dst, dlen, OBJ_ZSET, id, (long long)m->n)) return false;
+        if (!keyCreate(r, r->db, dst, dlen, id, OBJ_ZSET, (long long)m->n, 0)) return false;
         keyTouched(r, r->db, dst, dlen);
         r->dirty++;
     }
@@ -261,8 +261,8 @@ static void zaddGeneric(request *r, int flags) {
             free(scores);
             return;
         }
-    szkey k;
-    int found = szLookupArg(r, 1, OBJ_ZSET, &k);
+    keyrow k;
+    int found = lookupTyped(r, 1, OBJ_ZSET, &k);
     long long added = 0, updated = 0, processed = 0;
     double last = 0;
     if (found < 0) goto cleanup;
@@ -293,8 +293,8 @@ static void zaddGeneric(request *r, int flags) {
             updated++;
         }
     }
-    if (added && !(found ? szSetCard(r, r->argv[1], r->argvlen[1], k.card + added)
-                         : szCreateKey(r, r->argv[1], r->argvlen[1], OBJ_ZSET, id, added))) goto cleanup;
+    if (added && !(found ? keySetCount(r, r->db, r->argv[1], r->argvlen[1], k.count + added)
+                         : keyCreate(r, r->db, r->argv[1], r->argvlen[1], id, OBJ_ZSET, added, 0))) goto cleanup;
     if (added || updated) {
         keyTouched(r, r->db, r->argv[1], r->argvlen[1]);
         r->dirty += (int)(added + updated);
@@ -314,17 +314,17 @@ static void zaddCommand(request *r) { zaddGeneric(r, 0); }
 static void zincrbyCommand(request *r) { zaddGeneric(r, ZADD_INCR); }
 
 static void zremCommand(request *r) {
-    szkey k;
-    int found = szLookupArg(r, 1, OBJ_ZSET, &k);
+    keyrow k;
+    int found = lookupTyped(r, 1, OBJ_ZSET, &k);
     if (found <= 0) { if (found == 0) addReplyLongLong(r, 0); return; }
     long long deleted = 0;
-    for (int i = 2; i < r->argc && deleted < k.card; i++) {
+    for (int i = 2; i < r->argc && deleted < k.count; i++) {
         int rc = zwrite(r, SQL_DELETE, k.id, r->argv[i], r->argvlen[i], 0);
         if (rc < 0) return;
         deleted += rc;
     }
     if (deleted) {
-        if (!szSetCard(r, r->argv[1], r->argvlen[1], k.card - deleted)) return;
+        if (!keySetCount(r, r->db, r->argv[1], r->argvlen[1], k.count - deleted)) return;
         keyTouched(r, r->db, r->argv[1], r->argvlen[1]);
         r->dirty += (int)deleted;
     }
@@ -359,8 +359,8 @@ static void zscoreCommand(request *r) {
 }
 
 static void zmscoreCommand(request *r) {
-    szkey k;
-    int found = szLookupArg(r, 1, OBJ_ZSET, &k);
+    keyrow k;
+    int found = lookupTyped(r, 1, OBJ_ZSET, &k);
     if (found < 0) return;
     size_t mark = r->out->len;
     addReplyArrayLen(r, r->argc - 2);
@@ -374,17 +374,17 @@ static void zmscoreCommand(request *r) {
 }
 
 static void zcardCommand(request *r) {
-    szkey k;
-    int found = szLookupArg(r, 1, OBJ_ZSET, &k);
-    if (found >= 0) addReplyLongLong(r, found ? k.card : 0);
+    keyrow k;
+    int found = lookupTyped(r, 1, OBJ_ZSET, &k);
+    if (found >= 0) addReplyLongLong(r, found ? k.count : 0);
 }
 
 /* ZCOUNT / ZLEXCOUNT key min max */
 static void zcountGeneric(request *r, bool lex) {
     zspec z = {0};
     if (!(lex ? parseLexRange(r, 2, 3, &z) : parseScoreRange(r, 2, 3, &z))) return;
-    szkey k;
-    int found = szLookupArg(r, 1, OBJ_ZSET, &k);
+    keyrow k;
+    int found = lookupTyped(r, 1, OBJ_ZSET, &k);
     if (found >= 0) {
         long long n = 0;
         if (found && !z.empty) {
@@ -407,9 +407,9 @@ static void zrankGeneric(request *r, bool rev) {
     if (r->argc > 4) { addReplyArityError(r); return; }
     bool withscore = r->argc == 4;
     if (withscore && !argIs(r, 3, "withscore")) { addReplySyntaxError(r); return; }
-    szkey k;
+    keyrow k;
     double score = 0;
-    int found = szLookupArg(r, 1, OBJ_ZSET, &k);
+    int found = lookupTyped(r, 1, OBJ_ZSET, &k);
     if (found > 0) found = zget(r, k.id, r->argv[2], r->argvlen[2], &score);
     if (found < 0) return;
     if (found == 0) {
@@ -439,9 +439,9 @@ static void zrevrankCommand(request *r) { zrankGeneric(r, true); }
 enum { DIR_AUTO, DIR_FWD, DIR_REV };
 
 /* Run a parsed range against set k: reply (or, when store, collect into m). */
-static bool zrangeRun(request *r, const szkey *k, zspec *z, bool rev, bool withscores, szmap *store) {
+static bool zrangeRun(request *r, const keyrow *k, zspec *z, bool rev, bool withscores, szmap *store) {
     if (z->kind == ZR_RANK) {
-        long long start = z->offset, end = z->limit, llen = k->card;
+        long long start = z->offset, end = z->limit, llen = k->count;
         if (start < 0) start += llen;
         if (end < 0) end += llen;
         if (start < 0) start = 0;
@@ -449,7 +449,7 @@ static bool zrangeRun(request *r, const szkey *k, zspec *z, bool rev, bool withs
         if (end >= llen) end = llen - 1;
         z->offset = start;
         z->limit = end - start + 1;
-    } else if (z->offset < 0 || (z->offset > 0 && z->offset >= k->card)) {
+    } else if (z->offset < 0 || (z->offset > 0 && z->offset >= k->count)) {
         z->empty = true;
     }
     size_t mark = addReplyDeferredLen(r);
@@ -517,11 +517,10 @@ static void zrangeGeneric(request *r, int start, bool store, int kind, int dir) 
     } else if (!(kind == ZR_SCORE ? parseScoreRange(r, minidx, maxidx, &z) : parseLexRange(r, minidx, maxidx, &z))) {
         return;
     }
-    szkey k;
+    keyrow k;
     szmap m = {0};
-    int found = szLookup(r, r->argv[start], r->argvlen[start], &k);
-    if (found > 0 && k.type != OBJ_ZSET) addReplyWrongType(r);
-    else if (found == 0 && store) zsetStoreEntries(r, 1, &m);
+    int found = lookupTyped(r, start, OBJ_ZSET, &k);
+    if (found == 0 && store) zsetStoreEntries(r, 1, &m);
     else if (found == 0) addReplyArrayLen(r, 0);
     else if (found > 0 && zrangeRun(r, &k, &z, rev, withscores, store ? &m : NULL) && store)
         zsetStoreEntries(r, 1, &m);
@@ -546,11 +545,11 @@ static void zremrangeGeneric(request *r, int kind) {
     } else if (!(kind == ZR_SCORE ? parseScoreRange(r, 2, 3, &z) : parseLexRange(r, 2, 3, &z))) {
         return;
     }
-    szkey k;
-    int found = szLookupArg(r, 1, OBJ_ZSET, &k);
+    keyrow k;
+    int found = lookupTyped(r, 1, OBJ_ZSET, &k);
     if (found <= 0) { if (found == 0) addReplyLongLong(r, 0); goto done; }
     if (kind == ZR_RANK) {
-        long long start = z.offset, end = z.limit, llen = k.card;
+        long long start = z.offset, end = z.limit, llen = k.count;
         if (start < 0) start += llen;
         if (end < 0) end += llen;
         if (start < 0) start = 0;
@@ -569,7 +568,7 @@ static void zremrangeGeneric(request *r, int kind) {
         deleted = sqlite3_changes(storeDb(r->st));
     }
     if (deleted) {
-        if (!szSetCard(r, r->argv[1], r->argvlen[1], k.card - deleted)) goto done;
+        if (!keySetCount(r, r->db, r->argv[1], r->argvlen[1], k.count - deleted)) goto done;
         keyTouched(r, r->db, r->argv[1], r->argvlen[1]);
         r->dirty += (int)deleted;
     }
@@ -628,8 +627,8 @@ static void zrandmemberCommand(request *r) {
             if (count < -INT64_MAX / 2 || count > INT64_MAX / 2) { addReplyError(r, "ERR value is out of range"); return; }
         }
     }
-    szkey k;
-    int found = szLookupArg(r, 1, OBJ_ZSET, &k);
+    keyrow k;
+    int found = lookupTyped(r, 1, OBJ_ZSET, &k);
     if (found < 0) return;
     if (!found || count == 0) {
         if (with_count) addReplyArrayLen(r, 0);
@@ -638,7 +637,7 @@ static void zrandmemberCommand(request *r) {
     }
     if (!with_count || count == 1 || count == -1) { /* one random rank */
         szmap one = {0};
-        if (zload(r, k.id, SQL_BY_MEMBER, 1, (long long)(zrandom() % (uint64_t)k.card), &one) && one.n) {
+        if (zload(r, k.id, SQL_BY_MEMBER, 1, (long long)(zrandom() % (uint64_t)k.count), &one) && one.n) {
             if (with_count) zsetEmitHeader(r, 1, withscores);
             zsetEmitEntry(r, one.e[0].m, one.e[0].len, one.e[0].score, withscores);
         }
@@ -675,8 +674,8 @@ static void zrandmemberCommand(request *r) {
 static void zscanCommand(request *r) {
     unsigned long long cursor;
     if (!szParseCursor(r, 2, &cursor)) return;
-    szkey k;
-    int found = szLookupArg(r, 1, OBJ_ZSET, &k);
+    keyrow k;
+    int found = lookupTyped(r, 1, OBJ_ZSET, &k);
     if (found < 0) return;
     long long count = 10;
     const char *pat = NULL;
@@ -684,11 +683,11 @@ static void zscanCommand(request *r) {
     if (found && !szParseScanOptions(r, &count, &pat, &plen)) return;
     szmap m = {0};
     unsigned long long next = 0;
-    if (found && k.card <= ZSET_SMALL) {
+    if (found && k.count <= ZSET_SMALL) {
         if (!zload(r, k.id, SQL_ALL_BY_SCORE, 0, 0, &m)) goto done;
-    } else if (found && cursor < (unsigned long long)k.card) {
+    } else if (found && cursor < (unsigned long long)k.count) {
         if (!zload(r, k.id, SQL_BY_MEMBER, count, (long long)cursor, &m)) goto done;
-        if ((long long)m.n == count && cursor + (unsigned long long)count < (unsigned long long)k.card)
+        if ((long long)m.n == count && cursor + (unsigned long long)count < (unsigned long long)k.count)
             next = cursor + (unsigned long long)count;
     }
     size_t mark = addReplyDeferredLen(r);

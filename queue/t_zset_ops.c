@@ -114,7 +114,7 @@ enum { OP_UNION, OP_INTER, OP_DIFF };
 enum { AGG_SUM, AGG_MIN, AGG_MAX };
 
 typedef struct zsrc {
-    szkey k;     /* id 0 = missing (empty) */
+    keyrow k;     /* id 0 = missing (empty) */
     double weight;
 } zsrc;
 
@@ -238,10 +238,10 @@ static void zsetopGeneric(request *r, int numkeys_idx, bool store, int op, bool 
     szmap out = {0};
     int j = numkeys_idx + 1;
     for (int i = 0; i < n; i++, j++) {
-        int rc = szLookup(r, r->argv[j], r->argvlen[j], &srcs[i].k);
+        int rc = keyLookupTyped(r, r->db, r->argv[j], r->argvlen[j], OBJ_ANY, &srcs[i].k);
         if (rc < 0) goto done;
         if (rc > 0 && srcs[i].k.type != OBJ_ZSET && srcs[i].k.type != OBJ_SET) { addReplyWrongType(r); goto done; }
-        if (rc == 0) srcs[i].k = (szkey){0, OBJ_ZSET, 0};
+        if (rc == 0) srcs[i].k = (keyrow){.type = OBJ_ZSET};
         srcs[i].weight = 1.0;
     }
     int agg = AGG_SUM;
@@ -278,14 +278,14 @@ static void zsetopGeneric(request *r, int numkeys_idx, bool store, int op, bool 
         for (int a = 1; a < n; a++) {
             zsrc t = srcs[a];
             int b = a - 1;
-            for (; b >= 0 && srcs[b].k.card > t.k.card; b--) srcs[b + 1] = srcs[b];
+            for (; b >= 0 && srcs[b].k.count > t.k.count; b--) srcs[b + 1] = srcs[b];
             srcs[b + 1] = t;
         }
     }
     long long count = 0;
     bool ok = true;
     if (op == OP_UNION) ok = foldUnion(r, srcs, n, agg, &out);
-    else if (srcs[0].k.card > 0) {
+    else if (srcs[0].k.count > 0) {
         bool same = false; /* ZDIFF with the first key repeated: empty */
         for (int i = 1; op == OP_DIFF && i < n; i++) same |= srcs[i].k.id == srcs[0].k.id;
         if (!same) ok = walkFirst(r, srcs, n, op, agg, &out, card_only, limit, &count);
@@ -337,13 +337,12 @@ static sqlite3_stmt *endStmt(request *r, const char *sql, int64_t id, long long 
  * name leads the reply (blocking pops, ZMPOP). */
 static void zpopGeneric(request *r, int first, int nkeys, bool max, bool emitkey, long long count,
                         bool nested, bool nil_when_empty) {
-    szkey k;
+    keyrow k;
     int idx = -1;
     for (int i = first; i < first + nkeys; i++) {
-        int rc = szLookup(r, r->argv[i], r->argvlen[i], &k);
+        int rc = lookupTyped(r, i, OBJ_ZSET, &k);
         if (rc < 0) return;
         if (rc == 0) continue;
-        if (k.type != OBJ_ZSET) { addReplyWrongType(r); return; }
         idx = i;
         break;
     }
@@ -354,7 +353,7 @@ static void zpopGeneric(request *r, int first, int nkeys, bool max, bool emitkey
     }
     if (count == 0) { addReplyArrayLen(r, 0); return; }
     long long n = count < 0 ? 1 : count;
-    if (n > k.card) n = k.card;
+    if (n > k.count) n = k.count;
     /* Reply shapes: [m, s, ...] or [[m, s], ...] (nested), and with emitkey
      * [key, m, s, ...] or [key, [[m, s], ...]]. The counts come last. */
     size_t outer = addReplyDeferredLen(r);
@@ -379,7 +378,7 @@ static void zpopGeneric(request *r, int first, int nkeys, bool max, bool emitkey
         rc = s ? sqlite3_step(s) : SQLITE_ERROR;
         stmtDone(s);
     }
-    if (rc != SQLITE_DONE || !szSetCard(r, r->argv[idx], r->argvlen[idx], k.card - got)) {
+    if (rc != SQLITE_DONE || !keySetCount(r, r->db, r->argv[idx], r->argvlen[idx], k.count - got)) {
         if (!r->store_error) storeFail(r, "zpop");
         discardDeferredReply(r, outer);
         return;
@@ -405,11 +404,10 @@ static void blockingZpop(request *r, int first, int nkeys, bool max, int timeout
     long long deadline;
     if (!getBlockingTimeout(r, timeout_idx, &deadline)) return;
     for (int i = first; i < first + nkeys; i++) {
-        szkey k;
-        int rc = szLookup(r, r->argv[i], r->argvlen[i], &k);
+        keyrow k;
+        int rc = lookupTyped(r, i, OBJ_ZSET, &k);
         if (rc < 0) return;
         if (rc == 0) continue;
-        if (k.type != OBJ_ZSET) { addReplyWrongType(r); return; }
         zpopGeneric(r, i, 1, max, true, count, nested, nil_when_empty);
         return;
     }

@@ -209,8 +209,8 @@ void commandRegisterTable(const command *cmds);
 
 /* ---- store (SQLite) ---------------------------------------------------- */
 
-/* Key types as stored in keys.type. */
-enum { OBJ_STRING = 0, OBJ_LIST = 1, OBJ_SET = 2, OBJ_ZSET = 3, OBJ_HASH = 4 };
+/* Key types as stored in keys.type (OBJ_ANY: lookups that take any type). */
+enum { OBJ_ANY = -1, OBJ_STRING = 0, OBJ_LIST = 1, OBJ_SET = 2, OBJ_ZSET = 3, OBJ_HASH = 4 };
 
 const char *typeName(int type);
 
@@ -231,11 +231,27 @@ typedef struct keyrow {
     int64_t id;
     int type;
     long long expires_at; /* ms since epoch, 0 = none */
+    long long count;      /* typed lookups: the element count kept in keys.value */
 } keyrow;
 
 /* Find a live key. Expired keys are reported missing. On the writer an
  * expired key found on the way is deleted (so NX/INCR treat it as new). */
 bool keyLookup(request *r, int db, const char *key, size_t klen, keyrow *row);
+/* The same for a command on keys of `type` (OBJ_ANY: any type), also
+ * filling row->count. Returns 1 found, 0 missing (or expired), -1 after
+ * replying: WRONGTYPE for a key of another type, or a storage error.
+ * lookupTyped() looks up argv[idx] in the request's database. */
+int keyLookupTyped(request *r, int db, const char *key, size_t klen, int type, keyrow *row);
+int lookupTyped(request *r, int idx, int type, keyrow *row);
+/* Types with elements (lists, sets, sorted sets, hashes) keep their element
+ * count in keys.value and exist only while it is above 0. keyCreate inserts
+ * the keys row of a new key (id from keyNewId, usually already given to its
+ * elements; expires_at 0 = none); keySetCount stores a new count and deletes
+ * the key (keyDelete) when it is 0. Both return false after storeFail(), and
+ * leave keyTouched() to the caller, which knows whether anything changed. */
+bool keyCreate(request *r, int db, const char *key, size_t klen, int64_t id, int type, long long count,
+               long long expires_at);
+bool keySetCount(request *r, int db, const char *key, size_t klen, long long count);
 /* Delete a key of any type (and its elements). Returns true if it existed. */
 bool keyDelete(request *r, int db, const char *key, size_t klen);
 /* Allocate a new key id (writer only). */

@@ -14,7 +14,8 @@
  *     type        OBJ_STRING, OBJ_HASH, ... (see server.h)
  *     expires_at  absolute unix time in ms, NULL when the key does not expire
  *     value       the string value inline, so GET is one b-tree lookup and SET
- *                 one upsert; for other types free for per-type metadata
+ *                 one upsert; for the types with elements their count
+ *                 (keyCreate, keySetCount), so LLEN/SCARD/... are one lookup
  *     enc         strings only: how the value was last written, for OBJECT
  *                 ENCODING (NULL: by SET, 1: modified in place = raw, 2: never
  *                 an int encoding, as INCRBYFLOAT results)
@@ -183,28 +184,87 @@ bool storeFail(request *r, const char *what) {
 }
 
 static const char SQL_KEY_LOOKUP[] = "SELECT id, type, expires_at FROM keys WHERE db=?1 AND key=?2";
+/* The same with the element count. Only typed lookups read it: for a string
+ * the column is the value, which may be large. */
+static const char SQL_KEY_LOOKUP_COUNT[] = "SELECT id, type, expires_at, value FROM keys WHERE db=?1 AND key=?2";
 static const char SQL_KEY_DELETE[] = "DELETE FROM keys WHERE db=?1 AND key=?2";
 static const char SQL_KEY_EXPIRE[] = "UPDATE keys SET expires_at=?3 WHERE db=?1 AND key=?2";
+static const char SQL_KEY_CREATE[] =
+    "INSERT INTO keys(db, key, id, type, expires_at, value) VALUES(?1, ?2, ?3, ?4, ?5, ?6)";
+static const char SQL_KEY_SET_COUNT[] = "UPDATE keys SET value=?3 WHERE db=?1 AND key=?2";
 static const char SQL_COUNT[] = "SELECT count(*), count(expires_at) FROM keys WHERE db=?1";
 
-bool keyLookup(request *r, int db, const char *key, size_t klen, keyrow *row) {
-    sqlite3_stmt *s = stmtGet(r->st, SQL_KEY_LOOKUP);
-    if (!s) return false;
+/* 1 found, 0 missing or expired (deleted on the writer), -1 storage error.
+ * `typed`: read the count, and reply storage errors (keyLookup has always
+ * treated them as a missing key). */
+static int keyFind(request *r, int db, const char *key, size_t klen, keyrow *row, bool typed) {
+    memset(row, 0, sizeof(*row));
+    sqlite3_stmt *s = stmtGet(r->st, typed ? SQL_KEY_LOOKUP_COUNT : SQL_KEY_LOOKUP);
+    if (!s) return typed ? (storeFail(r, "lookup"), -1) : 0;
     sqlite3_bind_int(s, 1, db);
     sqlite3_bind_blob(s, 2, key, (int)klen, SQLITE_STATIC);
-    bool found = false;
-    if (sqlite3_step(s) == SQLITE_ROW) {
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
         row->id = sqlite3_column_int64(s, 0);
         row->type = sqlite3_column_int(s, 1);
         row->expires_at = sqlite3_column_int64(s, 2);
-        found = true;
+        if (typed) row->count = sqlite3_column_int64(s, 3);
     }
     stmtDone(s);
-    if (found && row->expires_at && row->expires_at <= r->now_ms) {
+    if (rc != SQLITE_ROW) return rc == SQLITE_DONE || !typed ? 0 : (storeFail(r, "lookup"), -1);
+    if (row->expires_at && row->expires_at <= r->now_ms) {
         if (r->st->writer) keyDelete(r, db, key, klen);
-        return false;
+        return typed && r->store_error ? -1 : 0;
     }
-    return found;
+    return 1;
+}
+
+bool keyLookup(request *r, int db, const char *key, size_t klen, keyrow *row) {
+    return keyFind(r, db, key, klen, row, false) == 1;
+}
+
+int keyLookupTyped(request *r, int db, const char *key, size_t klen, int type, keyrow *row) {
+    int rc = keyFind(r, db, key, klen, row, true);
+    if (rc == 1 && type != OBJ_ANY && row->type != type) {
+        addReplyWrongType(r);
+        return -1;
+    }
+    return rc;
+}
+
+int lookupTyped(request *r, int idx, int type, keyrow *row) {
+    return keyLookupTyped(r, r->db, r->argv[idx], r->argvlen[idx], type, row);
+}
+
+bool keyCreate(request *r, int db, const char *key, size_t klen, int64_t id, int type, long long count,
+               long long expires_at) {
+    sqlite3_stmt *s = stmtGet(r->st, SQL_KEY_CREATE);
+    if (!s) return storeFail(r, "create");
+    sqlite3_bind_int(s, 1, db);
+    sqlite3_bind_blob(s, 2, key, (int)klen, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, id);
+    sqlite3_bind_int(s, 4, type);
+    if (expires_at) sqlite3_bind_int64(s, 5, expires_at);
+    else sqlite3_bind_null(s, 5);
+    sqlite3_bind_int64(s, 6, count);
+    int rc = sqlite3_step(s);
+    stmtDone(s);
+    return rc == SQLITE_DONE ? true : storeFail(r, "create");
+}
+
+bool keySetCount(request *r, int db, const char *key, size_t klen, long long count) {
+    if (count <= 0) {
+        keyDelete(r, db, key, klen);
+        return !r->store_error;
+    }
+    sqlite3_stmt *s = stmtGet(r->st, SQL_KEY_SET_COUNT);
+    if (!s) return storeFail(r, "count");
+    sqlite3_bind_int(s, 1, db);
+    sqlite3_bind_blob(s, 2, key, (int)klen, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, count);
+    int rc = sqlite3_step(s);
+    stmtDone(s);
+    return rc == SQLITE_DONE ? true : storeFail(r, "count");
 }
 
 bool keyDelete(request *r, int db, const char *key, size_t klen) {
