@@ -678,7 +678,35 @@ static const command job_commands[] = {
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
 };
 
+/* INFO jobs — net thread, read connection: totals over all queues. */
+static void jobInfo(reply *out, request *r) {
+    static const char SQL_TOTALS[] =
+        "SELECT count(*), total(paused), total(n_ready), total(n_delayed), total(n_running), total(n_done),"
+        " total(n_dead), total(n_cancelled), total(added), total(completed), total(retried), total(failed),"
+        " total(expired) FROM job_queues";
+    static const char SQL_CRONS[] = "SELECT count(*) FROM job_cron";
+    static const char *const names[] = {"job_queues", "job_queues_paused", "jobs_ready", "jobs_delayed",
+                                        "jobs_running", "jobs_done", "jobs_dead", "jobs_cancelled", "jobs_added",
+                                        "jobs_completed", "jobs_retried", "jobs_failed", "jobs_expired"};
+    char line[128];
+    replyAppend(out, "# Jobs\r\n", 8);
+    sqlite3_stmt *s = stmtGet(r->st, SQL_TOTALS);
+    if (s && sqlite3_step(s) == SQLITE_ROW)
+        for (int i = 0; i < 13; i++) {
+            int n = snprintf(line, sizeof(line), "%s:%lld\r\n", names[i], (long long)sqlite3_column_double(s, i));
+            replyAppend(out, line, (size_t)n);
+        }
+    stmtDone(s);
+    s = stmtGet(r->st, SQL_CRONS);
+    if (s && sqlite3_step(s) == SQLITE_ROW) {
+        int n = snprintf(line, sizeof(line), "job_crons:%lld\r\n", (long long)sqlite3_column_int64(s, 0));
+        replyAppend(out, line, (size_t)n);
+    }
+    stmtDone(s);
+}
+
 void jobRegister(void) {
+    serverRegisterInfoSection("jobs", jobInfo);
     storeRegisterSchema(JOB_SCHEMA);
     commandRegisterTable(job_commands);
     serverAddBackgroundTask("job-maintenance", jobMaintTask, 100);

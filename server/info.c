@@ -158,6 +158,23 @@ static const section sections[] = {
     {"cpu", fillCpu, true}, {"keyspace", fillKeyspace, true}, {NULL, NULL, false},
 };
 
+#define MAX_MODULE_SECTIONS 8
+static section module_sections[MAX_MODULE_SECTIONS];
+static int nmodule_sections;
+
+void serverRegisterInfoSection(const char *name, void (*fill)(reply *out, request *r)) {
+    if (nmodule_sections < MAX_MODULE_SECTIONS) module_sections[nmodule_sections++] = (section){name, fill, true};
+}
+
+static void addSection(reply *text, request *r, const section *s, bool all) {
+    bool want = all && s->in_default;
+    for (int i = 1; i < r->argc && !want; i++)
+        if (argIs(r, i, s->name)) want = true;
+    if (!want) return;
+    if (text->len) replyAppend(text, "\r\n", 2);
+    s->fill(text, r);
+}
+
 /* INFO [section ...] */
 void infoCommand(request *r) {
     reply text;
@@ -165,14 +182,8 @@ void infoCommand(request *r) {
     bool all = r->argc == 1;
     for (int i = 1; i < r->argc; i++)
         if (argIs(r, i, "all") || argIs(r, i, "default") || argIs(r, i, "everything")) all = true;
-    for (const section *s = sections; s->name; s++) {
-        bool want = all && s->in_default;
-        for (int i = 1; i < r->argc && !want; i++)
-            if (argIs(r, i, s->name)) want = true;
-        if (!want) continue;
-        if (text.len) replyAppend(&text, "\r\n", 2);
-        s->fill(&text, r);
-    }
+    for (const section *s = sections; s->name; s++) addSection(&text, r, s, all);
+    for (int i = 0; i < nmodule_sections; i++) addSection(&text, r, &module_sections[i], all);
     addReplyVerbatim(r, text.buf, text.len, "txt");
     replyFree(&text);
 }

@@ -298,6 +298,10 @@ enum { READ_CACHE_MISS = 0, READ_CACHE_HIT, READ_CACHE_NO_KEY };
 int readCacheGet(int db, const char *key, size_t klen, long long now, const char **val, size_t *len);
 void readCachePut(int db, const char *key, size_t klen, const char *val, size_t vlen, long long expires_at);
 
+/* INFO: a module's own section, shown by INFO, INFO all and INFO <name>.
+ * Net thread; r->st is the read connection. Register before start. */
+void serverRegisterInfoSection(const char *name, void (*fill)(reply *out, request *r));
+
 /* Background work on the writer thread, between batches, each call in its
  * own transaction. Returns true when it has more to do right away.
  * Register before the server starts. */

@@ -796,3 +796,15 @@ def test_bad_input(r, q):
     assert err(J, r, "JOB.CRON", "n", "@daily", q, "p", "DELAY", 5) == "unknown option 'DELAY'"
     # nothing was added by any of that
     assert stats(r, q)["added"] == 0
+
+
+def test_info_jobs_section(r):
+    before = r.info("jobs")
+    r.execute_command("JOB.ADD", "info-q", "a")
+    r.execute_command("JOB.ADD", "info-q", "b", "DELAY", 60000)
+    after = r.info("jobs")
+    assert after["jobs_ready"] == before.get("jobs_ready", 0) + 1
+    assert after["jobs_delayed"] == before.get("jobs_delayed", 0) + 1
+    assert after["jobs_added"] == before.get("jobs_added", 0) + 2
+    assert "job_crons" in after
+    assert "jobs_ready" in r.info("everything")
