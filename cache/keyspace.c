@@ -12,11 +12,9 @@
  * back at most once.
  */
 #include "cache_internal.h"
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <ctype.h>
 #include <limits.h>
 
 void delCommand(request *r) {
@@ -200,20 +198,6 @@ void keysCommand(request *r) {
 
 static const char SQL_SCAN[] =
     "SELECT id, key, type, expires_at FROM keys WHERE db=?1 AND id>?2 ORDER BY id LIMIT ?3";
-
-/* Redis parses the cursor with strtoul: no leading space, no trailing junk,
- * no overflow ("-1" wraps, as in Redis). */
-static bool parseScanCursor(request *r, int idx, unsigned long long *cursor) {
-    const char *p = r->argv[idx];
-    char *end;
-    errno = 0;
-    *cursor = strtoull(p, &end, 10);
-    if (isspace((unsigned char)p[0]) || *end != '\0' || errno == ERANGE) {
-        addReplyError(r, "ERR invalid cursor");
-        return false;
-    }
-    return true;
-}
 
 /* SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] */
 void scanCommand(request *r) {
@@ -403,15 +387,6 @@ static const char SQL_ID_RANGE[] =
 static const char SQL_RANDOM_FROM[] =
     "SELECT key FROM keys WHERE db=?1 AND id>=?2 AND (expires_at IS NULL OR expires_at>?3) ORDER BY id LIMIT 1";
 
-static uint64_t randomNext(void) {
-    static __thread uint64_t state;
-    if (!state) state = (uint64_t)ustime() ^ ((uint64_t)(uintptr_t)&state << 17) ^ 0x9e3779b97f4a7c15ULL;
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-}
-
 void randomkeyCommand(request *r) {
     sqlite3_stmt *s = stmtGet(r->st, SQL_ID_RANGE);
     if (!s) { storeFail(r, "randomkey"); return; }
@@ -424,7 +399,7 @@ void randomkeyCommand(request *r) {
     }
     stmtDone(s);
     if (!any) { addReplyNull(r); return; }
-    int64_t pick = lo + (int64_t)(randomNext() % (uint64_t)(hi - lo + 1));
+    int64_t pick = lo + (int64_t)(serverRandom() % (uint64_t)(hi - lo + 1));
     /* Past the last live key: wrap around to the start. */
     for (int pass = 0; pass < 2; pass++, pick = lo) {
         s = stmtGet(r->st, SQL_RANDOM_FROM);

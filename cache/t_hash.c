@@ -42,8 +42,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <errno.h>
-#include <ctype.h>
 
 /* Hashes up to this many fields are returned whole by HSCAN from cursor 0,
  * as Redis does for listpack-encoded hashes. */
@@ -107,16 +105,7 @@ static void bindKey(sqlite3_stmt *s, request *r, int db, int kidx) {
     sqlite3_bind_blob(s, 2, r->argv[kidx], (int)r->argvlen[kidx], SQLITE_STATIC);
 }
 
-static uint64_t randomNext(void) {
-    static __thread uint64_t state;
-    if (!state) state = (uint64_t)ustime() ^ ((uint64_t)(uintptr_t)&state << 17) ^ 0x9e3779b97f4a7c15ULL;
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-}
-
-static uint64_t randomBelow(uint64_t n) { return n ? randomNext() % n : 0; }
+static uint64_t randomBelow(uint64_t n) { return n ? serverRandom() % n : 0; }
 
 /* ---- the key ------------------------------------------------------------ */
 
@@ -513,17 +502,13 @@ void hvalsCommand(request *r) { getallGeneric(r, ALL_VALUES); }
 
 /* ---- HSCAN ---------------------------------------------------------------- */
 
-/* Redis parses the cursor with strtoul: no leading space, no trailing junk. */
+/* parseScanCursor, but an empty cursor is refused too (SCAN takes it as 0). */
 static bool parseCursor(request *r, int idx, unsigned long long *cursor) {
-    const char *p = r->argv[idx];
-    char *end;
-    errno = 0;
-    *cursor = strtoull(p, &end, 10);
-    if (r->argvlen[idx] == 0 || isspace((unsigned char)p[0]) || *end != '\0' || errno == ERANGE) {
+    if (r->argvlen[idx] == 0) {
         addReplyError(r, "ERR invalid cursor");
         return false;
     }
-    return true;
+    return parseScanCursor(r, idx, cursor);
 }
 
 static void addReplyEmptyScan(request *r) { setDeferredScanReply(r, addReplyDeferredLen(r), 0, 0); }

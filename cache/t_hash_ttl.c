@@ -58,6 +58,35 @@ static bool parseFields(request *r, int at, const char *numerr) {
     return true;
 }
 
+/* The TTL of field argv[idx] of h: 1 found (*at = 0 when it has none), 0 no
+ * such field, -1 after a storage error (reported as `what`). */
+static int fieldTtl(request *r, const hkey *h, int idx, long long *at, const char *what) {
+    sqlite3_stmt *s = stmtGet(r->st, SQL_HASH_FIELD_ROW);
+    if (!s) { storeFail(r, what); return -1; }
+    sqlite3_bind_int64(s, 1, h->id);
+    sqlite3_bind_blob(s, 2, r->argv[idx], (int)r->argvlen[idx], SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    *at = rc == SQLITE_ROW && sqlite3_column_type(s, 1) != SQLITE_NULL ? sqlite3_column_int64(s, 1) : 0;
+    stmtDone(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) { storeFail(r, what); return -1; }
+    return rc == SQLITE_ROW;
+}
+
+/* Writer: set (at) or clear (0) the TTL of field argv[idx] of h. */
+static bool fieldSetTtl(request *r, hkey *h, int idx, long long at, const char *what) {
+    sqlite3_stmt *s = stmtGet(r->st, SQL_FIELD_SET_TTL);
+    if (!s) return storeFail(r, what);
+    sqlite3_bind_int64(s, 1, h->id);
+    sqlite3_bind_blob(s, 2, r->argv[idx], (int)r->argvlen[idx], SQLITE_STATIC);
+    if (at) sqlite3_bind_int64(s, 3, at);
+    else sqlite3_bind_null(s, 3);
+    int rc = sqlite3_step(s);
+    stmtDone(s);
+    if (rc != SQLITE_DONE) return storeFail(r, what);
+    h->changed = true;
+    return true;
+}
+
 static void addReplyRepeated(request *r, long n, long long v) {
     addReplyArrayLen(r, n);
     for (long i = 0; i < n; i++) addReplyLongLong(r, v);
@@ -95,20 +124,13 @@ static void hexpireGeneric(request *r, bool unit_ms, bool absolute) {
     size_t mark = r->out->len;
     addReplyArrayLen(r, n);
     for (int i = fields_at + 1; i < r->argc; i++) {
-        sqlite3_stmt *s = stmtGet(r->st, SQL_HASH_FIELD_ROW);
-        if (!s) { storeFail(r, "hexpire"); discardDeferredReply(r, mark); return; }
-        sqlite3_bind_int64(s, 1, h.id);
-        sqlite3_bind_blob(s, 2, r->argv[i], (int)r->argvlen[i], SQLITE_STATIC);
-        int rc = sqlite3_step(s);
-        bool exists = rc == SQLITE_ROW;
-        bool has_ttl = exists && sqlite3_column_type(s, 1) != SQLITE_NULL;
-        long long prev = has_ttl ? sqlite3_column_int64(s, 1) : 0;
-        stmtDone(s);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) { storeFail(r, "hexpire"); discardDeferredReply(r, mark); return; }
+        long long prev;
+        int exists = fieldTtl(r, &h, i, &prev, "hexpire");
+        if (exists < 0) { discardDeferredReply(r, mark); return; }
         if (!exists) { addReplyLongLong(r, -2); continue; }
         /* A field without a TTL counts as an infinite one for GT/LT. */
-        if (!has_ttl ? (cond & (HFE_XX | HFE_GT)) != 0
-                     : (cond == HFE_NX || (cond == HFE_GT && prev >= at) || (cond == HFE_LT && prev <= at))) {
+        if (!prev ? (cond & (HFE_XX | HFE_GT)) != 0
+                  : (cond == HFE_NX || (cond == HFE_GT && prev >= at) || (cond == HFE_LT && prev <= at))) {
             addReplyLongLong(r, 0);
             continue;
         }
@@ -117,15 +139,7 @@ static void hexpireGeneric(request *r, bool unit_ms, bool absolute) {
             addReplyLongLong(r, 2);
             continue;
         }
-        s = stmtGet(r->st, SQL_FIELD_SET_TTL);
-        if (!s) { storeFail(r, "hexpire"); discardDeferredReply(r, mark); return; }
-        sqlite3_bind_int64(s, 1, h.id);
-        sqlite3_bind_blob(s, 2, r->argv[i], (int)r->argvlen[i], SQLITE_STATIC);
-        sqlite3_bind_int64(s, 3, at);
-        rc = sqlite3_step(s);
-        stmtDone(s);
-        if (rc != SQLITE_DONE) { storeFail(r, "hexpire"); discardDeferredReply(r, mark); return; }
-        h.changed = true;
+        if (!fieldSetTtl(r, &h, i, at, "hexpire")) { discardDeferredReply(r, mark); return; }
         addReplyLongLong(r, 1);
     }
     if (!hashSave(r, 1, &h)) discardDeferredReply(r, mark);
@@ -149,26 +163,15 @@ static void httlGeneric(request *r, int kind) {
     size_t mark = r->out->len;
     addReplyArrayLen(r, n);
     for (int i = 4; i < r->argc; i++) {
-        sqlite3_stmt *s = stmtGet(r->st, SQL_HASH_FIELD_ROW);
-        if (!s) { storeFail(r, "httl"); discardDeferredReply(r, mark); return; }
-        sqlite3_bind_int64(s, 1, h.id);
-        sqlite3_bind_blob(s, 2, r->argv[i], (int)r->argvlen[i], SQLITE_STATIC);
-        int rc = sqlite3_step(s);
-        long long v = -2;
-        if (rc == SQLITE_ROW) {
-            if (sqlite3_column_type(s, 1) == SQLITE_NULL) {
-                v = -1;
-            } else {
-                long long at = sqlite3_column_int64(s, 1);
-                if (at <= r->now_ms) v = -2;
-                else if (kind == TTL_REL_S) v = (at + 999 - r->now_ms) / 1000;
-                else if (kind == TTL_REL_MS) v = at - r->now_ms;
-                else if (kind == TTL_ABS_S) v = (at + 999) / 1000;
-                else v = at;
-            }
-        }
-        stmtDone(s);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) { storeFail(r, "httl"); discardDeferredReply(r, mark); return; }
+        long long at, v;
+        int exists = fieldTtl(r, &h, i, &at, "httl");
+        if (exists < 0) { discardDeferredReply(r, mark); return; }
+        if (!exists || (at && at <= r->now_ms)) v = -2;
+        else if (!at) v = -1;
+        else if (kind == TTL_REL_S) v = (at + 999 - r->now_ms) / 1000;
+        else if (kind == TTL_REL_MS) v = at - r->now_ms;
+        else if (kind == TTL_ABS_S) v = (at + 999) / 1000;
+        else v = at;
         addReplyLongLong(r, v);
     }
 }
@@ -188,25 +191,11 @@ void hpersistCommand(request *r) {
     size_t mark = r->out->len;
     addReplyArrayLen(r, n);
     for (int i = 4; i < r->argc; i++) {
-        sqlite3_stmt *s = stmtGet(r->st, SQL_HASH_FIELD_ROW);
-        if (!s) { storeFail(r, "hpersist"); discardDeferredReply(r, mark); return; }
-        sqlite3_bind_int64(s, 1, h.id);
-        sqlite3_bind_blob(s, 2, r->argv[i], (int)r->argvlen[i], SQLITE_STATIC);
-        int rc = sqlite3_step(s);
-        bool exists = rc == SQLITE_ROW;
-        bool has_ttl = exists && sqlite3_column_type(s, 1) != SQLITE_NULL;
-        stmtDone(s);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) { storeFail(r, "hpersist"); discardDeferredReply(r, mark); return; }
-        if (!has_ttl) { addReplyLongLong(r, exists ? -1 : -2); continue; }
-        s = stmtGet(r->st, SQL_FIELD_SET_TTL);
-        if (!s) { storeFail(r, "hpersist"); discardDeferredReply(r, mark); return; }
-        sqlite3_bind_int64(s, 1, h.id);
-        sqlite3_bind_blob(s, 2, r->argv[i], (int)r->argvlen[i], SQLITE_STATIC);
-        sqlite3_bind_null(s, 3);
-        rc = sqlite3_step(s);
-        stmtDone(s);
-        if (rc != SQLITE_DONE) { storeFail(r, "hpersist"); discardDeferredReply(r, mark); return; }
-        h.changed = true;
+        long long at;
+        int exists = fieldTtl(r, &h, i, &at, "hpersist");
+        if (exists < 0) { discardDeferredReply(r, mark); return; }
+        if (!at) { addReplyLongLong(r, exists ? -1 : -2); continue; }
+        if (!fieldSetTtl(r, &h, i, 0, "hpersist")) { discardDeferredReply(r, mark); return; }
         addReplyLongLong(r, 1);
     }
     if (!hashSave(r, 1, &h)) discardDeferredReply(r, mark);

@@ -26,8 +26,6 @@
  * the smallest set, SDIFF the first, SUNION deduplicates in a member map.
  */
 #include "t_set.h"
-#include <errno.h>
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,15 +144,6 @@ static bool replyAllMembers(request *r, int64_t id, bool as_set) {
     return true;
 }
 
-static uint64_t randomNext(void) {
-    static __thread uint64_t state;
-    if (!state) state = (uint64_t)ustime() ^ ((uint64_t)(uintptr_t)&state << 17) ^ 0x9e3779b97f4a7c15ULL;
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-}
-
 #define SET_EXACT_RANDOM 2048 /* up to this size random picks are exactly uniform */
 #define SET_RANDOM_WINDOW 64  /* larger sets: pick among this many after a random hash */
 
@@ -174,7 +163,7 @@ static bool collect(request *r, sqlite3_stmt *s, szmap *out) {
 
 /* Up to n members in hash order from a random hash on, wrapping around. */
 static bool loadWindow(request *r, int64_t id, long long n, szmap *out) {
-    int64_t start = (int64_t)(randomNext() & 0x7fffffffffffffffULL);
+    int64_t start = (int64_t)(serverRandom() & 0x7fffffffffffffffULL);
     for (int pass = 0; pass < 2 && (long long)out->n < n; pass++) {
         sqlite3_stmt *s = stmtGet(r->st, pass == 0 ? SQL_FROM_H : SQL_BEFORE_H);
         if (!s) return storeFail(r, "random");
@@ -198,7 +187,7 @@ static bool loadAll(request *r, int64_t id, szmap *out) {
 static void keepRandom(szmap *m, size_t n) {
     if (n > m->n) n = m->n;
     for (size_t i = 0; i < n; i++) {
-        size_t j = i + (size_t)(randomNext() % (m->n - i));
+        size_t j = i + (size_t)(serverRandom() % (m->n - i));
         szentry t = m->e[i];
         m->e[i] = m->e[j];
         m->e[j] = t;
@@ -216,7 +205,7 @@ static bool randomPick(request *r, const keyrow *k, long long n, szmap *out) {
         sqlite3_stmt *s = stmtGet(r->st, SQL_AT);
         if (!s) return storeFail(r, "random");
         sqlite3_bind_int64(s, 1, k->id);
-        sqlite3_bind_int64(s, 2, (sqlite3_int64)(randomNext() % (uint64_t)k->count));
+        sqlite3_bind_int64(s, 2, (sqlite3_int64)(serverRandom() % (uint64_t)k->count));
         return collect(r, s, out);
     }
     if (k->count <= SET_EXACT_RANDOM) ok = loadAll(r, k->id, out);
@@ -381,7 +370,7 @@ static void srandmemberCommand(request *r) {
         if (with_count) addReplyArrayLen(r, n);
         for (long long i = 0; i < n; i++) {
             if (all.n) {
-                szentry *e = &all.e[randomNext() % all.n];
+                szentry *e = &all.e[serverRandom() % all.n];
                 addReplyBulk(r, e->m, e->len);
                 continue;
             }
@@ -605,19 +594,6 @@ static void sdiffstoreCommand(request *r) { algebraStore(r, OP_DIFF); }
 
 /* ---- SSCAN --------------------------------------------------------------- */
 
-/* Redis parses scan cursors with strtoull: no leading space, nothing after. */
-bool szParseCursor(request *r, int idx, unsigned long long *cursor) {
-    const char *p = r->argv[idx];
-    char *end;
-    errno = 0;
-    *cursor = strtoull(p, &end, 10);
-    if (isspace((unsigned char)p[0]) || *end != '\0' || errno == ERANGE) {
-        addReplyError(r, "ERR invalid cursor");
-        return false;
-    }
-    return true;
-}
-
 /* Parse [MATCH pattern] [COUNT count] from argv[3]. */
 bool szParseScanOptions(request *r, long long *count, const char **pat, size_t *plen) {
     *count = 10;
@@ -641,7 +617,7 @@ bool szParseScanOptions(request *r, long long *count, const char **pat, size_t *
 
 static void sscanCommand(request *r) {
     unsigned long long cursor;
-    if (!szParseCursor(r, 2, &cursor)) return;
+    if (!parseScanCursor(r, 2, &cursor)) return;
     keyrow k;
     int found = lookupTyped(r, 1, OBJ_SET, &k);
     if (found < 0) return;

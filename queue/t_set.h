@@ -15,9 +15,8 @@ int64_t setMemberHash(const void *p, size_t n);
 /* Is `m` a member of the set with this id? -1 on storage error. */
 int setHasMember(request *r, int64_t id, const void *m, size_t len);
 
-/* SSCAN/ZSCAN argument parsing: the cursor (strtoull rules, "ERR invalid
- * cursor") and [MATCH pattern] [COUNT count] from argv[3]. */
-bool szParseCursor(request *r, int idx, unsigned long long *cursor);
+/* SSCAN/ZSCAN options: [MATCH pattern] [COUNT count] from argv[3] (the
+ * cursor is parseScanCursor's, server.h). */
 bool szParseScanOptions(request *r, long long *count, const char **pat, size_t *plen);
 
 /* ---- member map ------------------------------------------------------- */
@@ -49,6 +48,9 @@ void szmapSortByScore(szmap *m);
 /* One element of a sorted-set reply: RESP3 pairs [member, double] when
  * withscores, RESP2 a flat member, score. */
 void zsetEmitEntry(request *r, const void *m, size_t len, double score, bool withscores);
+/* The score of member m of the sorted set with this id: 1 found, 0 not, -1
+ * after a storage error. */
+int zsetScore(request *r, int64_t id, const void *m, size_t len, double *score);
 /* The reply header for n such elements. */
 void zsetEmitHeader(request *r, long n, bool withscores);
 /* Replace key argv[dstidx] with a sorted set of m's entries (deleting it when

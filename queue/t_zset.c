@@ -196,7 +196,7 @@ static int zwrite(request *r, const char *sql, int64_t id, const void *m, size_t
     return sqlite3_changes(storeDb(r->st)) > 0;
 }
 
-static int zget(request *r, int64_t id, const void *m, size_t len, double *score) {
+int zsetScore(request *r, int64_t id, const void *m, size_t len, double *score) {
     sqlite3_stmt *s = stmtGet(r->st, SQL_GET);
     if (!s) { storeFail(r, "zscore"); return -1; }
     sqlite3_bind_int64(s, 1, id);
@@ -278,7 +278,7 @@ static void zaddGeneric(request *r, int flags) {
             if (rc) { added++; processed++; last = score; continue; }
             if (nx) continue;
         }
-        int rc = zget(r, id, m, mlen, &cur);
+        int rc = zsetScore(r, id, m, mlen, &cur);
         if (rc < 0) goto cleanup;
         if (!rc) continue; /* XX and missing */
         if (incr) {
@@ -366,7 +366,7 @@ static void zmscoreCommand(request *r) {
     addReplyArrayLen(r, r->argc - 2);
     for (int i = 2; i < r->argc; i++) {
         double score;
-        int rc = found ? zget(r, k.id, r->argv[i], r->argvlen[i], &score) : 0;
+        int rc = found ? zsetScore(r, k.id, r->argv[i], r->argvlen[i], &score) : 0;
         if (rc < 0) { discardDeferredReply(r, mark); return; }
         if (rc) addReplyDouble(r, score);
         else addReplyNull(r);
@@ -410,7 +410,7 @@ static void zrankGeneric(request *r, bool rev) {
     keyrow k;
     double score = 0;
     int found = lookupTyped(r, 1, OBJ_ZSET, &k);
-    if (found > 0) found = zget(r, k.id, r->argv[2], r->argvlen[2], &score);
+    if (found > 0) found = zsetScore(r, k.id, r->argv[2], r->argvlen[2], &score);
     if (found < 0) return;
     if (found == 0) {
         if (withscore) addReplyNullArray(r);
@@ -583,15 +583,6 @@ static void zremrangebylexCommand(request *r) { zremrangeGeneric(r, ZR_LEX); }
 
 /* ---- ZRANDMEMBER / ZSCAN ------------------------------------------------- */
 
-static uint64_t zrandom(void) {
-    static __thread uint64_t state;
-    if (!state) state = (uint64_t)ustime() ^ ((uint64_t)(uintptr_t)&state << 23) ^ 0x2545f4914f6cdd1dULL;
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-}
-
 /* Load members ordered by member (ZSCAN pages) or all by score into m. */
 static bool zload(request *r, int64_t id, const char *sql, long long limit, long long offset, szmap *m) {
     sqlite3_stmt *s = stmtGet(r->st, sql);
@@ -637,7 +628,7 @@ static void zrandmemberCommand(request *r) {
     }
     if (!with_count || count == 1 || count == -1) { /* one random rank */
         szmap one = {0};
-        if (zload(r, k.id, SQL_BY_MEMBER, 1, (long long)(zrandom() % (uint64_t)k.count), &one) && one.n) {
+        if (zload(r, k.id, SQL_BY_MEMBER, 1, (long long)(serverRandom() % (uint64_t)k.count), &one) && one.n) {
             if (with_count) zsetEmitHeader(r, 1, withscores);
             zsetEmitEntry(r, one.e[0].m, one.e[0].len, one.e[0].score, withscores);
         }
@@ -651,13 +642,13 @@ static void zrandmemberCommand(request *r) {
     if (count < 0) { /* repeats allowed, random order */
         zsetEmitHeader(r, (long)-count, withscores);
         for (long long i = 0; i < -count; i++) {
-            szentry *e = &all.e[zrandom() % n];
+            szentry *e = &all.e[serverRandom() % n];
             zsetEmitEntry(r, e->m, e->len, e->score, withscores);
         }
     } else {
         size_t want = (unsigned long long)count < n ? (size_t)count : n;
         for (size_t i = 0; i < want && want < n; i++) { /* partial Fisher-Yates */
-            size_t j = i + (size_t)(zrandom() % (n - i));
+            size_t j = i + (size_t)(serverRandom() % (n - i));
             szentry t = all.e[i];
             all.e[i] = all.e[j];
             all.e[j] = t;
@@ -673,7 +664,7 @@ static void zrandmemberCommand(request *r) {
  * order and the cursor is the number of members already walked. */
 static void zscanCommand(request *r) {
     unsigned long long cursor;
-    if (!szParseCursor(r, 2, &cursor)) return;
+    if (!parseScanCursor(r, 2, &cursor)) return;
     keyrow k;
     int found = lookupTyped(r, 1, OBJ_ZSET, &k);
     if (found < 0) return;

@@ -25,7 +25,6 @@
 
 static const char SQL_Z_ALL[] = "SELECT member, score FROM zset_members WHERE id=?1";
 static const char SQL_S_ALL[] = "SELECT member, 1.0 FROM set_members WHERE id=?1";
-static const char SQL_Z_GET[] = "SELECT score FROM zset_members WHERE id=?1 AND member=?2";
 
 /* ---- member map (t_set.h) ---------------------------------------------- */
 
@@ -136,17 +135,7 @@ static int srcFind(request *r, const zsrc *src, const void *m, size_t len, doubl
         *score = 1.0;
         return setHasMember(r, src->k.id, m, len);
     }
-    sqlite3_stmt *s = stmtGet(r->st, SQL_Z_GET);
-    if (!s) { storeFail(r, "zfind"); return -1; }
-    sqlite3_bind_int64(s, 1, src->k.id);
-    sqlite3_bind_blob(s, 2, m, (int)len, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) *score = sqlite3_column_double(s, 0);
-    stmtDone(s);
-    if (rc == SQLITE_ROW) return 1;
-    if (rc == SQLITE_DONE) return 0;
-    storeFail(r, "zfind");
-    return -1;
+    return zsetScore(r, src->k.id, m, len, score);
 }
 
 static sqlite3_stmt *srcIter(request *r, const zsrc *src) {

@@ -167,6 +167,10 @@ long long ustime(void);
 bool getLongLongArg(request *r, int idx, long long *v, const char *err);
 bool getPositiveLongArg(request *r, int idx, long long *v, const char *err);
 bool argIs(request *r, int idx, const char *word); /* case-insensitive */
+/* A SCAN-family cursor at argv[idx], or reply "ERR invalid cursor". */
+bool parseScanCursor(request *r, int idx, unsigned long long *cursor);
+/* A fast per-thread pseudo-random number (not for anything secret). */
+uint64_t serverRandom(void);
 
 /* ---- command table ----------------------------------------------------- */
 

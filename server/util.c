@@ -1,7 +1,9 @@
 /*
- * util.c — number parsing and formatting, glob matching, clocks.
+ * util.c — number parsing and formatting, glob matching, clocks, random
+ * numbers, argument helpers.
  *
- * Pure functions with no shared state; safe on any thread. Number parsing is
+ * No state shared between threads (the random generator keeps one state per
+ * thread); safe on any thread. Number parsing is
  * strict the way Redis is: no leading spaces, no "+", no leading zeros for
  * integers, nothing trailing — so "01" or " 1" are not integers.
  */
@@ -344,4 +346,28 @@ bool getPositiveLongArg(request *r, int idx, long long *v, const char *err) {
 bool argIs(request *r, int idx, const char *word) {
     size_t n = strlen(word);
     return idx < r->argc && r->argvlen[idx] == n && strncasecmp(r->argv[idx], word, n) == 0;
+}
+
+/* Redis parses scan cursors with strtoul: no leading space, no trailing
+ * junk, no overflow ("-1" wraps, as in Redis). */
+bool parseScanCursor(request *r, int idx, unsigned long long *cursor) {
+    const char *p = r->argv[idx];
+    char *end;
+    errno = 0;
+    *cursor = strtoull(p, &end, 10);
+    if (isspace((unsigned char)p[0]) || *end != '\0' || errno == ERANGE) {
+        addReplyError(r, "ERR invalid cursor");
+        return false;
+    }
+    return true;
+}
+
+/* xorshift64, seeded from the clock and the thread on first use. */
+uint64_t serverRandom(void) {
+    static __thread uint64_t state;
+    if (!state) state = (uint64_t)ustime() ^ ((uint64_t)(uintptr_t)&state << 17) ^ 0x9e3779b97f4a7c15ULL;
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
 }
