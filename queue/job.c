@@ -642,16 +642,12 @@ static void jobFetchCommand(request *r) {
     if (got) {
         r->dirty++;
         setDeferredArrayLen(r, mark, got);
-    } else if (f.block_ms >= 0 && !r->in_multi) {
-        int *idx = malloc(sizeof(int) * (size_t)f.nqueues);
-        for (int i = 0; i < f.nqueues; i++) idx[i] = 1 + i;
-        requestBlock(r, idx, f.nqueues, f.block_ms ? r->now_ms + f.block_ms : 0, false);
-        free(idx);
+    } else if (f.block_ms < 0) {
+        addReplyNullArray(r);
+    } else if (requestBlock(r, 1, f.nqueues, f.block_ms ? r->now_ms + f.block_ms : 0, false)) {
         long long timed = jobNextTimedWork(r);
         if (timed && (!wake || timed < wake)) wake = timed;
         if (wake) requestBlockWake(r, wake > r->now_ms ? wake : r->now_ms + 1);
-    } else {
-        addReplyNullArray(r);
     }
 }
 

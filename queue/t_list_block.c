@@ -122,24 +122,12 @@ void lmpopCommand(request *r) {
     if (popFirstNonEmpty(r, 2, (int)numkeys, where, count, false) == 0) addReplyNullArray(r);
 }
 
-static void blockOn(request *r, int first, int nkeys, long long deadline, bool null_bulk) {
-    if (r->in_multi) {
-        if (null_bulk) addReplyNull(r);
-        else addReplyNullArray(r);
-        return;
-    }
-    int *idx = malloc(sizeof(int) * (size_t)nkeys);
-    if (!idx) { addReplyError(r, "ERR out of memory"); return; }
-    for (int i = 0; i < nkeys; i++) idx[i] = first + i;
-    requestBlock(r, idx, nkeys, deadline, null_bulk);
-    free(idx);
-}
 
 static void bpopGeneric(request *r, int where) {
     long long deadline;
     if (!getBlockingTimeout(r, r->argc - 1, &deadline)) return;
     int nkeys = r->argc - 2;
-    if (popFirstNonEmpty(r, 1, nkeys, where, 1, true) == 0) blockOn(r, 1, nkeys, deadline, false);
+    if (popFirstNonEmpty(r, 1, nkeys, where, 1, true) == 0) requestBlock(r, 1, nkeys, deadline, false);
 }
 
 void blpopCommand(request *r) { bpopGeneric(r, LIST_HEAD); }
@@ -151,7 +139,7 @@ void blmpopCommand(request *r) {
     int where;
     if (!parseMpop(r, 2, &numkeys, &where, &count)) return;
     if (!getBlockingTimeout(r, 1, &deadline)) return;
-    if (popFirstNonEmpty(r, 3, (int)numkeys, where, count, false) == 0) blockOn(r, 3, (int)numkeys, deadline, false);
+    if (popFirstNonEmpty(r, 3, (int)numkeys, where, count, false) == 0) requestBlock(r, 3, (int)numkeys, deadline, false);
 }
 
 static void bmoveGeneric(request *r, int wherefrom, int whereto, int timeout_idx) {
@@ -163,7 +151,7 @@ static void bmoveGeneric(request *r, int wherefrom, int whereto, int timeout_idx
     if (rc == 0) {
         /* Redis: null bulk inside MULTI, but a null array on timeout. */
         if (r->in_multi) addReplyNull(r);
-        else blockOn(r, 1, 1, deadline, false);
+        else requestBlock(r, 1, 1, deadline, false);
         return;
     }
     moveOne(r, &src, wherefrom, whereto);

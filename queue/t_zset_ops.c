@@ -400,12 +400,7 @@ static void blockingZpop(request *r, int first, int nkeys, bool max, int timeout
         zpopGeneric(r, i, 1, max, true, count, nested, nil_when_empty);
         return;
     }
-    if (r->in_multi) { addReplyNullArray(r); return; }
-    int *idx = malloc(sizeof(int) * (size_t)nkeys);
-    if (!idx) { addReplyError(r, "ERR out of memory"); return; }
-    for (int i = 0; i < nkeys; i++) idx[i] = first + i;
-    requestBlock(r, idx, nkeys, deadline, false);
-    free(idx);
+    requestBlock(r, first, nkeys, deadline, false);
 }
 
 static void bzpopminCommand(request *r) { blockingZpop(r, 1, r->argc - 2, false, r->argc - 1, -1, false, false); }

@@ -76,19 +76,25 @@ void joblistPush(joblist *l, wjob *j) {
 
 /* ---- the request side -------------------------------------------------- */
 
-void requestBlock(request *r, const int *key_idx, int nkeys, long long deadline_ms, bool null_bulk) {
+bool requestBlock(request *r, int first_key, int nkeys, long long deadline_ms, bool null_bulk) {
+    if (r->in_multi) {
+        if (null_bulk) addReplyNull(r);
+        else addReplyNullArray(r);
+        return false;
+    }
     struct block_state *bs = r->block;
     if (!bs) {
         bs = calloc(1, sizeof(*bs));
         bs->keys = calloc((size_t)nkeys, sizeof(bkey));
         bs->nkeys = nkeys;
         for (int i = 0; i < nkeys; i++)
-            bs->keys[i] = (bkey){r->db, r->argv[key_idx[i]], r->argvlen[key_idx[i]]};
+            bs->keys[i] = (bkey){r->db, r->argv[first_key + i], r->argvlen[first_key + i]};
         bs->deadline = deadline_ms;
         bs->null_bulk = null_bulk;
         r->block = bs;
     }
     bs->blocked = true;
+    return true;
 }
 
 bool getBlockingTimeout(request *r, int idx, long long *deadline_ms) {

@@ -272,13 +272,14 @@ void keyTouchedDb(request *r, int db);
 
 /* Blocking commands (flag CMD_BLOCKING, run on the writer). When there is
  * nothing to serve, the handler replies nothing and calls requestBlock() with
- * the argv indexes of the keys it waits on and an absolute deadline (0 = wait
- * forever). The writer parks the request and re-runs the same handler, inside
- * the batch that touched one of those keys (so the pop commits with the push
- * that fed it), serving waiters of a key in FIFO order. If the deadline passes
- * the client gets a null array (null bulk when null_bulk is set). Inside MULTI
- * (r->in_multi) a handler must reply the timeout reply instead of blocking. */
-void requestBlock(request *r, const int *key_idx, int nkeys, long long deadline_ms, bool null_bulk);
+ * the argv range of the keys it waits on (argv[first_key] and the nkeys-1
+ * after it) and an absolute deadline (0 = wait forever). The writer parks the
+ * request and re-runs the same handler, inside the batch that touched one of
+ * those keys (so the pop commits with the push that fed it), serving waiters
+ * of a key in FIFO order. If the deadline passes the client gets a null array
+ * (null bulk when null_bulk is set). Inside MULTI nothing blocks: requestBlock
+ * replies that timeout reply at once and returns false. */
+bool requestBlock(request *r, int first_key, int nkeys, long long deadline_ms, bool null_bulk);
 /* After requestBlock: also re-run the handler at wake_at_ms (e.g. when a
  * delayed job becomes due) even if none of its keys is touched. */
 void requestBlockWake(request *r, long long wake_at_ms);
