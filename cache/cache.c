@@ -5,8 +5,6 @@
 #include "cache.h"
 #include "cache_internal.h"
 
-__attribute__((weak)) void hashRegister(void) {}
-
 void cacheInit(void) {
     stringRegister();
     keyspaceRegister();

@@ -51,6 +51,7 @@ static int strGet(request *r, int idx, strval *v) {
     bool cacheable = r->client != NULL; /* net thread: the read cache applies */
     if (cacheable) {
         int c = readCacheGet(r->db, r->argv[idx], r->argvlen[idx], r->now_ms, &v->val, &v->len);
+        if (c != READ_CACHE_MISS) serverNoteKeyspace(c == READ_CACHE_HIT);
         if (c == READ_CACHE_NO_KEY) return 0;
         if (c == READ_CACHE_HIT) {
             v->s = NULL;
@@ -63,7 +64,10 @@ static int strGet(request *r, int idx, strval *v) {
     sqlite3_bind_blob(s, 2, r->argv[idx], (int)r->argvlen[idx], SQLITE_STATIC);
     if (sqlite3_step(s) != SQLITE_ROW) {
         stmtDone(s);
-        if (cacheable) readCachePut(r->db, r->argv[idx], r->argvlen[idx], NULL, 0, 0);
+        if (cacheable) {
+            readCachePut(r->db, r->argv[idx], r->argvlen[idx], NULL, 0, 0);
+            serverNoteKeyspace(false);
+        }
         return 0;
     }
     long long exp = sqlite3_column_int64(s, 2);
@@ -80,7 +84,10 @@ static int strGet(request *r, int idx, strval *v) {
     v->s = s;
     v->val = stmtColumnBlob(s, 1, &v->len);
     v->expires_at = exp;
-    if (cacheable) readCachePut(r->db, r->argv[idx], r->argvlen[idx], v->val, v->len, exp);
+    if (cacheable) {
+        readCachePut(r->db, r->argv[idx], r->argvlen[idx], v->val, v->len, exp);
+        serverNoteKeyspace(true);
+    }
     return 1;
 }
 

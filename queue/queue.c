@@ -5,10 +5,6 @@
 #include "queue.h"
 #include "queue_internal.h"
 
-__attribute__((weak)) void listRegister(void) {}
-__attribute__((weak)) void setRegister(void) {}
-__attribute__((weak)) void zsetRegister(void) {}
-__attribute__((weak)) void jobRegister(void) {}
 
 void queueInit(void) {
     listRegister();

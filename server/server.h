@@ -314,7 +314,7 @@ typedef bool background_task(request *r);
 void serverAddBackgroundTask(const char *name, background_task *fn, int interval_ms);
 /* Statistics the modules feed (any thread). */
 void serverNoteExpired(long long n);
-void serverNoteKeyspace(bool hit);
+void serverNoteKeyspace(bool hit); /* net thread: INFO keyspace_hits/misses */
 
 /* Config values needed by command modules (read-only for them). */
 long long configProtoMaxBulkLen(void);

@@ -132,7 +132,6 @@ void storeClose(store *st) {
     free(st);
 }
 
-bool storeIsWriter(store *st) { return st->writer; }
 sqlite3 *storeDb(store *st) { return st->db; }
 
 int storeExec(store *st, const char *sql) {

@@ -15,7 +15,6 @@ typedef struct store store;
 /* Open (creating the file and schema when `writer`). NULL + message on failure. */
 store *storeOpen(const char *path, bool writer, int synchronous_full, char *err, size_t errlen);
 void storeClose(store *st);
-bool storeIsWriter(store *st);
 /* Run one SQL statement with no result rows (BEGIN, COMMIT, PRAGMA …). */
 int storeExec(store *st, const char *sql);
 /* Count keys and keys with an expiry in one database (for INFO, DBSIZE). */

@@ -167,3 +167,14 @@ def test_cached_string_replaced_by_another_type(server, r):
     with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
         r.get("x")
     other.close()
+
+
+def test_info_keyspace_hits_and_misses(r):
+    r.config_resetstat()
+    r.set("hm", "v")
+    r.get("hm")
+    r.get("hm")            # second read comes from the read cache
+    r.get("hm-missing")
+    st = r.info("stats")
+    assert st["keyspace_hits"] == 2
+    assert st["keyspace_misses"] == 1
