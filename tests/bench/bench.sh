@@ -23,12 +23,15 @@ set -u -o pipefail
 
 # ---------------------------------------------------------------------------
 # Cases: "name|requests at BENCH_SCALE=1|redis-benchmark arguments".
+# The first SET run fills an empty keyspace (inserts); the second overwrites
+# the keys the first one made (the steady state of a cache). Both are shown.
 # -n (scaled) and -r are added by the script. Add a workload with one line, e.g.
 #   "LPUSH c50 P1|200000|-t lpush -c 50 -P 1"
 #   "HSET c50 P16|1000000|-t hset -c 50 -P 16"
 # ---------------------------------------------------------------------------
 CASES=(
-  "SET c50 P1|200000|-t set -c 50 -P 1"
+  "SET c50 P1 new keys|200000|-t set -c 50 -P 1"
+  "SET c50 P1 overwrite|200000|-t set -c 50 -P 1"
   "GET c50 P1|200000|-t get -c 50 -P 1"
   "INCR c50 P1|200000|-t incr -c 50 -P 1"
   "SET c50 P16|1000000|-t set -c 50 -P 16"
