@@ -40,8 +40,8 @@
 
 #define BATCH_MAX 1024
 #define MAX_TASKS 16
-#define CKPT_FRAMES 4000
-#define CKPT_TRUNCATE_FRAMES 32000
+#define CKPT_FRAMES 16000
+#define CKPT_TRUNCATE_FRAMES 64000
 
 typedef struct task {
     const char *name;
