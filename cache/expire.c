@@ -74,8 +74,10 @@ static void expireGeneric(request *r, bool unit_ms, bool absolute) {
     if ((flags & EXP_XX) && !cur) { addReplyLongLong(r, 0); return; }
     if ((flags & EXP_GT) && (!cur || at <= cur)) { addReplyLongLong(r, 0); return; }
     if ((flags & EXP_LT) && cur && at >= cur) { addReplyLongLong(r, 0); return; }
-    if (at <= r->now_ms) keyDelete(r, r->db, r->argv[1], r->argvlen[1]);
+    bool gone = at <= r->now_ms;
+    if (gone) keyDelete(r, r->db, r->argv[1], r->argvlen[1]);
     else keySetExpire(r, r->db, r->argv[1], r->argvlen[1], at);
+    notifyKeyspaceEvent(r, NOTIFY_GENERIC, gone ? "del" : "expire", r->db, r->argv[1], r->argvlen[1]);
     r->dirty++;
     addReplyLongLong(r, 1);
 }
@@ -114,6 +116,7 @@ void persistCommand(request *r) {
         return;
     }
     keySetExpire(r, r->db, r->argv[1], r->argvlen[1], 0);
+    notifyKeyspaceEvent(r, NOTIFY_GENERIC, "persist", r->db, r->argv[1], r->argvlen[1]);
     r->dirty++;
     addReplyLongLong(r, 1);
 }
@@ -124,7 +127,32 @@ static const char SQL_SWEEP[] =
 
 /* Writer thread, between batches: delete one slice of expired keys. Returns
  * true when the slice was full (more may be waiting). */
+/* With "expired" notifications on, the slice names its keys (RETURNING). */
+static const char SQL_SWEEP_NAMED[] =
+    "DELETE FROM keys WHERE (db, key) IN "
+    "(SELECT db, key FROM keys WHERE expires_at IS NOT NULL AND expires_at <= ?1 ORDER BY expires_at LIMIT ?2) "
+    "RETURNING db, key";
+
+static bool activeExpireNamed(request *r) {
+    sqlite3_stmt *s = stmtGet(r->st, SQL_SWEEP_NAMED);
+    if (!s) return false;
+    sqlite3_bind_int64(s, 1, r->now_ms);
+    sqlite3_bind_int(s, 2, EXPIRE_SLICE);
+    int n = 0, rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        size_t klen;
+        const char *key = stmtColumnBlob(s, 1, &klen);
+        notifyKeyspaceEvent(r, NOTIFY_EXPIRED, "expired", sqlite3_column_int(s, 0), key, klen);
+        n++;
+    }
+    stmtDone(s);
+    if (rc != SQLITE_DONE) return false;
+    if (n > 0) serverNoteExpired(n);
+    return n == EXPIRE_SLICE;
+}
+
 static bool activeExpireCycle(request *r) {
+    if (notifyWanted(NOTIFY_EXPIRED)) return activeExpireNamed(r);
     sqlite3_stmt *s = stmtGet(r->st, SQL_SWEEP);
     if (!s) return false;
     sqlite3_bind_int64(s, 1, r->now_ms);

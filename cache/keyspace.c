@@ -21,7 +21,10 @@ void delCommand(request *r) {
     long long n = 0;
     for (int i = 1; i < r->argc; i++) {
         keyrow row;
-        if (keyLookup(r, r->db, r->argv[i], r->argvlen[i], &row) && keyDelete(r, r->db, r->argv[i], r->argvlen[i])) n++;
+        if (keyLookup(r, r->db, r->argv[i], r->argvlen[i], &row) && keyDelete(r, r->db, r->argv[i], r->argvlen[i])) {
+            notifyKeyspaceEvent(r, NOTIFY_GENERIC, "del", r->db, r->argv[i], r->argvlen[i]);
+            n++;
+        }
         if (r->store_error) return;
     }
     r->dirty += (int)n;

@@ -284,6 +284,7 @@ static void hsetGeneric(request *r, bool hmset) {
         added += rc;
     }
     if (!hashSave(r, 1, &h)) return;
+    notifyKeyspaceEvent(r, NOTIFY_HASH, "hset", r->db, r->argv[1], r->argvlen[1]);
     if (hmset) addReplyOK(r);
     else addReplyLongLong(r, added);
 }

@@ -109,7 +109,7 @@ static int strWrite(request *r, const char *sql, const char *key, size_t klen, c
 
 /* Write a string value. at_ms: 0 = no expiry; keepttl keeps the existing one. */
 static bool strSetEnc(request *r, const char *key, size_t klen, const void *val, size_t len, long long at_ms,
-                      bool keepttl, int enc) {
+                      bool keepttl, int enc, const char *event) {
     int n = strWrite(r, keepttl ? SQL_STR_UPSERT_KEEPTTL : SQL_STR_UPSERT, key, klen, val, len, at_ms, enc);
     if (n == 0) {
         /* The key holds another type: replace it, keeping its TTL if asked. */
@@ -121,11 +121,13 @@ static bool strSetEnc(request *r, const char *key, size_t klen, const void *val,
     if (n <= 0) return storeFail(r, "set");
     r->dirty++;
     keyTouched(r, r->db, key, klen);
+    notifyKeyspaceEvent(r, NOTIFY_STRING, event, r->db, key, klen);
+    if (at_ms && !keepttl) notifyKeyspaceEvent(r, NOTIFY_GENERIC, "expire", r->db, key, klen);
     return true;
 }
 
 static bool strSet(request *r, const char *key, size_t klen, const void *val, size_t len, long long at_ms, bool keepttl) {
-    return strSetEnc(r, key, klen, val, len, at_ms, keepttl, ENC_BY_VALUE);
+    return strSetEnc(r, key, klen, val, len, at_ms, keepttl, ENC_BY_VALUE, "set");
 }
 
 static bool checkStringLength(request *r, long long total) {
@@ -326,7 +328,7 @@ static void incrGeneric(request *r, long long by) {
     cur += by;
     char buf[32];
     int n = ll2string(buf, sizeof(buf), cur);
-    if (strSet(r, r->argv[1], r->argvlen[1], buf, (size_t)n, 0, true)) addReplyLongLong(r, cur);
+    if (strSetEnc(r, r->argv[1], r->argvlen[1], buf, (size_t)n, 0, true, ENC_BY_VALUE, "incrby")) addReplyLongLong(r, cur);
 }
 
 void incrCommand(request *r) { incrGeneric(r, 1); }
@@ -359,7 +361,7 @@ void incrbyfloatCommand(request *r) {
     if (isnan(cur) || isinf(cur)) { addReplyError(r, "ERR increment would produce NaN or Infinity"); return; }
     char buf[5 * 1024];
     int n = ld2string(buf, sizeof(buf), cur);
-    if (strSetEnc(r, r->argv[1], r->argvlen[1], buf, (size_t)n, 0, true, ENC_NOT_INT)) addReplyBulk(r, buf, (size_t)n);
+    if (strSetEnc(r, r->argv[1], r->argvlen[1], buf, (size_t)n, 0, true, ENC_NOT_INT, "incrbyfloat")) addReplyBulk(r, buf, (size_t)n);
 }
 
 void appendCommand(request *r) {
@@ -378,7 +380,7 @@ void appendCommand(request *r) {
     memcpy(buf, v.val, v.len);
     memcpy(buf + v.len, r->argv[2], r->argvlen[2]);
     strDone(&v);
-    if (strSetEnc(r, r->argv[1], r->argvlen[1], buf, total, 0, true, ENC_RAW)) addReplyLongLong(r, (long long)total);
+    if (strSetEnc(r, r->argv[1], r->argvlen[1], buf, total, 0, true, ENC_RAW, "append")) addReplyLongLong(r, (long long)total);
     free(buf);
 }
 
@@ -440,7 +442,7 @@ void setrangeCommand(request *r) {
     if (!buf) { if (rc == 1) strDone(&v); addReplyError(r, "ERR out of memory"); return; }
     if (rc == 1) { memcpy(buf, v.val, oldlen); strDone(&v); }
     memcpy(buf + offset, r->argv[3], add);
-    if (strSetEnc(r, r->argv[1], r->argvlen[1], buf, total, 0, rc == 1, ENC_RAW)) addReplyLongLong(r, (long long)total);
+    if (strSetEnc(r, r->argv[1], r->argvlen[1], buf, total, 0, rc == 1, ENC_RAW, "setrange")) addReplyLongLong(r, (long long)total);
     free(buf);
 }
 

@@ -676,6 +676,12 @@ static void pubsubCounts(long *channels, long *patterns) {
     *patterns = (long)registry[K_PATTERN].used;
 }
 
+/* Keyspace notifications: the core hands each committed event here (net
+ * thread) and it goes out like a PUBLISH, to channels and patterns. */
+static void notifySink(const char *ch, size_t chlen, const char *msg, size_t mlen) {
+    fanout(K_CHANNEL, ch, chlen, msg, mlen, NULL, NULL);
+}
+
 void pubsubInit(void) {
     hash_seed = (uint64_t)ustime() * 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();
     storeRegisterSchema(SCHEMA);
@@ -683,5 +689,6 @@ void pubsubInit(void) {
     serverOnClientGone(pubsubClientGone);
     serverOnClientReset(pubsubClientReset);
     serverSetPubsubCounter(pubsubCounts);
+    serverSetNotifySink(notifySink);
     serverAddBackgroundTask("pubsub-retention", retentionTask, 1000);
 }

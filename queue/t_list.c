@@ -248,6 +248,7 @@ static void pushGeneric(request *r, int where, bool xx) {
     if (rc == 0 && xx) { addReplyLongLong(r, 0); return; }
     if (!listPush(r, &lk, where, r->argv + 2, r->argvlen + 2, r->argc - 2)) return;
     if (!listCommit(r, &lk)) return;
+    notifyKeyspaceEvent(r, NOTIFY_LIST, where == LIST_HEAD ? "lpush" : "rpush", r->db, r->argv[1], r->argvlen[1]);
     addReplyLongLong(r, lk.len);
 }
 

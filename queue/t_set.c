@@ -232,6 +232,7 @@ static void saddCommand(request *r) {
         if (!(found ? keySetCount(r, r->db, r->argv[1], r->argvlen[1], k.count + added)
                     : keyCreate(r, r->db, r->argv[1], r->argvlen[1], id, OBJ_SET, added, 0))) return;
         keyTouched(r, r->db, r->argv[1], r->argvlen[1]);
+        notifyKeyspaceEvent(r, NOTIFY_SET, "sadd", r->db, r->argv[1], r->argvlen[1]);
         r->dirty += (int)added;
     }
     addReplyLongLong(r, added);

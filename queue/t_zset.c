@@ -297,6 +297,7 @@ static void zaddGeneric(request *r, int flags) {
                          : keyCreate(r, r->db, r->argv[1], r->argvlen[1], id, OBJ_ZSET, added, 0))) goto cleanup;
     if (added || updated) {
         keyTouched(r, r->db, r->argv[1], r->argvlen[1]);
+        notifyKeyspaceEvent(r, NOTIFY_ZSET, (flags & ZADD_INCR) ? "zincr" : "zadd", r->db, r->argv[1], r->argvlen[1]);
         r->dirty += (int)(added + updated);
     }
 reply:

@@ -11,6 +11,7 @@
  */
 #include "config.h"
 #include "net.h"
+#include "notify.h"
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -24,7 +25,7 @@
 
 config server_config;
 
-enum { T_INT, T_MEM, T_STR, T_ENUM, T_OCTAL, T_FIXED };
+enum { T_INT, T_MEM, T_STR, T_ENUM, T_OCTAL, T_FIXED, T_NOTIFY };
 
 /* Enum names in the order Redis lists them in errors; the value is the
  * index of the name in `values`. */
@@ -78,7 +79,7 @@ static option options[] = {
     {"daemonize", T_FIXED, NULL, "no", false, 0, 0, NULL},
     {"protected-mode", T_FIXED, NULL, "no", true, 0, 0, NULL},
     {"tcp-backlog", T_FIXED, NULL, "511", false, 0, 0, NULL},
-    {"notify-keyspace-events", T_FIXED, NULL, "", true, 0, 0, NULL},
+    {"notify-keyspace-events", T_NOTIFY, &C.notify_flags, "", true, 0, 0, NULL},
     {NULL, 0, NULL, NULL, false, 0, 0, NULL},
 };
 #undef C
@@ -151,6 +152,13 @@ static bool optionSet(option *o, const char *val, char *err, size_t errlen) {
         return false;
     case T_FIXED:
         return true;
+    case T_NOTIFY: {
+        int f = notifyParseFlags(val);
+        if (f < 0) { snprintf(err, errlen, "Invalid event class character. Use 'Ag$lshzxeKEtmdn'."); return false; }
+        *(int *)o->ptr = f;
+        notifySetFlags(f);
+        return true;
+    }
     }
     return false;
 }
@@ -169,6 +177,7 @@ static void optionGet(option *o, char *buf, size_t len) {
             if (o->enums->values[i] == *(int *)o->ptr) snprintf(buf, len, "%s", o->enums->names[i]);
         break;
     case T_FIXED: snprintf(buf, len, "%s", o->def); break;
+    case T_NOTIFY: notifyFlagsToString(*(int *)o->ptr, buf, len); break;
     }
 }
 

@@ -31,6 +31,7 @@ typedef struct config {
     char *unixsocket;
     long long unixsocketperm;
     char *pidfile;
+    int notify_flags;     /* notify-keyspace-events, parsed */
     bool daemonize_ignored;
 } config;
 

@@ -20,6 +20,7 @@
 #include "commands.h"
 #include "multi.h"
 #include "readcache.h"
+#include "notify.h"
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -181,6 +182,7 @@ static void deliverDone(evutil_socket_t fd, short what, void *arg) {
     endRead(-1, 0, NULL);
     wjob *j = writerTakeDone();
     readCacheApply(); /* after taking the jobs: covers every change they saw */
+    notifyApply();    /* keyspace events before the replies of the same commits */
     while (j) {
         wjob *next = j->next;
         client *c = j->c;

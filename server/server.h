@@ -303,6 +303,23 @@ enum { READ_CACHE_MISS = 0, READ_CACHE_HIT, READ_CACHE_NO_KEY };
 int readCacheGet(int db, const char *key, size_t klen, long long now, const char **val, size_t *len);
 void readCachePut(int db, const char *key, size_t klen, const char *val, size_t vlen, long long expires_at);
 
+/* Keyspace notifications (notify-keyspace-events), as Redis: a write handler
+ * calls notifyKeyspaceEvent() for each change with its class and event name
+ * ("set", "del", "expired", "hset", "lpush"...). Writer thread; events are
+ * published to __keyspace@<db>__:<key> / __keyevent@<db>__:<event> after the
+ * commit, by the sink the pub/sub module registers (net thread). */
+enum {
+    NOTIFY_KEYSPACE = 1 << 0, NOTIFY_KEYEVENT = 1 << 1, NOTIFY_GENERIC = 1 << 2, NOTIFY_STRING = 1 << 3,
+    NOTIFY_LIST = 1 << 4, NOTIFY_SET = 1 << 5, NOTIFY_HASH = 1 << 6, NOTIFY_ZSET = 1 << 7,
+    NOTIFY_EXPIRED = 1 << 8, NOTIFY_EVICTED = 1 << 9, NOTIFY_STREAM = 1 << 10, NOTIFY_KEY_MISS = 1 << 11,
+    NOTIFY_MODULE = 1 << 12, NOTIFY_NEW = 1 << 13,
+    NOTIFY_ALL = NOTIFY_GENERIC | NOTIFY_STRING | NOTIFY_LIST | NOTIFY_SET | NOTIFY_HASH | NOTIFY_ZSET |
+                 NOTIFY_EXPIRED | NOTIFY_EVICTED | NOTIFY_STREAM | NOTIFY_MODULE,
+};
+void notifyKeyspaceEvent(request *r, int cls, const char *event, int db, const char *key, size_t klen);
+bool notifyWanted(int cls); /* skip work when nobody listens */
+void serverSetNotifySink(void (*fn)(const char *ch, size_t chlen, const char *msg, size_t mlen));
+
 /* INFO: a module's own section, shown by INFO, INFO all and INFO <name>.
  * Net thread; r->st is the read connection. Register before start. */
 void serverRegisterInfoSection(const char *name, void (*fill)(reply *out, request *r));

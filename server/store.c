@@ -212,7 +212,8 @@ static int keyFind(request *r, int db, const char *key, size_t klen, keyrow *row
     stmtDone(s);
     if (rc != SQLITE_ROW) return rc == SQLITE_DONE || !typed ? 0 : (storeFail(r, "lookup"), -1);
     if (row->expires_at && row->expires_at <= r->now_ms) {
-        if (r->st->writer) keyDelete(r, db, key, klen);
+        if (r->st->writer && keyDelete(r, db, key, klen))
+            notifyKeyspaceEvent(r, NOTIFY_EXPIRED, "expired", db, key, klen);
         return typed && r->store_error ? -1 : 0;
     }
     return 1;

@@ -29,6 +29,7 @@
 #include "commands.h"
 #include "block.h"
 #include "readcache.h"
+#include "notify.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -192,6 +193,7 @@ static bool attemptBatch(wjob **order, int n, joblist *done, bool safe) {
         runJob(j);
         if (!safe && j->req.store_error) {
             storeExec(w.st, SQL_ROLLBACK);
+            notifyDiscardPending();
             return false;
         }
         if (!blockParkIfBlocked(j)) joblistPush(done, j);
@@ -203,6 +205,7 @@ static bool attemptBatch(wjob **order, int n, joblist *done, bool safe) {
         char msg[256];
         snprintf(msg, sizeof(msg), "ERR commit failed: %s", sqlite3_errmsg(db));
         storeExec(w.st, SQL_ROLLBACK);
+        notifyDiscardPending();
         STAT_ADD(commits_failed, 1);
         for (wjob *j = done->head; j; j = j->next) {
             replyReset(&j->out);
@@ -242,6 +245,7 @@ static void runBatch(wjob *jobs, joblist *done) {
 /* Writer thread: hand finished jobs to the net thread and wake it. */
 static void deliver(joblist *done) {
     bool changed = readCachePublish(); /* before the replies: see readcache.c */
+    changed |= notifyPublish();        /* keyspace events of what committed */
     if (!done->head) {
         if (changed && w.notify) w.notify(w.notify_arg);
         return;
@@ -268,7 +272,10 @@ static long long runTasks(long long now) {
             bool more = false;
             if (storeExec(w.st, SQL_BEGIN) == SQLITE_OK) {
                 more = t->fn(&r);
-                if (storeExec(w.st, SQL_COMMIT) != SQLITE_OK) storeExec(w.st, SQL_ROLLBACK);
+                if (storeExec(w.st, SQL_COMMIT) != SQLITE_OK) {
+                    storeExec(w.st, SQL_ROLLBACK);
+                    notifyDiscardPending();
+                }
                 w.unsynced = true;
             }
             t->next_ms = more ? now : now + t->interval_ms;

@@ -1,0 +1,106 @@
+"""Keyspace notifications (notify-keyspace-events), checked against Redis.
+
+Events arrive on __keyspace@<db>__:<key> (message: the event) and
+__keyevent@<db>__:<event> (message: the key) for the classes configured.
+"""
+import time
+
+import pytest
+
+
+def drain(ps, want, timeout=3.0):
+    """Collect (channel, data) pairs until `want` messages arrived."""
+    got = []
+    deadline = time.time() + timeout
+    while len(got) < want and time.time() < deadline:
+        m = ps.get_message(timeout=0.1)
+        if m and m["type"] in ("message", "pmessage"):
+            got.append((m["channel"], m["data"]))
+    return got
+
+
+@pytest.fixture
+def events(server, r):
+    r.config_set("notify-keyspace-events", "KEA")
+    sub = server.client()
+    ps = sub.pubsub()
+    ps.psubscribe("__key*@0__:*")
+    assert ps.get_message(timeout=2)["type"] == "psubscribe"
+    yield ps
+    ps.close()
+    sub.close()
+    r.config_set("notify-keyspace-events", "")
+
+
+def flags(r):
+    v = r.config_get("notify-keyspace-events")["notify-keyspace-events"]
+    return v.decode() if isinstance(v, bytes) else v
+
+
+def test_config_flags_round_trip(r):
+    r.config_set("notify-keyspace-events", "KEA")
+    assert flags(r) == "AKE"
+    r.config_set("notify-keyspace-events", "Ex")
+    assert flags(r) == "xE"
+    with pytest.raises(Exception, match="Invalid event class character"):
+        r.config_set("notify-keyspace-events", "Q")
+    r.config_set("notify-keyspace-events", "")
+    assert flags(r) == ""
+
+
+def test_set_del_expire_events(r, events):
+    r.set("k", "v")
+    r.expire("k", 100)
+    r.delete("k")
+    got = drain(events, 6)
+    assert (b"__keyspace@0__:k", b"set") in got
+    assert (b"__keyevent@0__:set", b"k") in got
+    assert (b"__keyspace@0__:k", b"expire") in got
+    assert (b"__keyevent@0__:expire", b"k") in got
+    assert (b"__keyspace@0__:k", b"del") in got
+    assert (b"__keyevent@0__:del", b"k") in got
+    # order of the keyspace events follows the commands
+    ks = [d for c, d in got if c == b"__keyspace@0__:k"]
+    assert ks == [b"set", b"expire", b"del"]
+
+
+def test_type_events(r, events):
+    r.hset("h", "f", "v")
+    r.lpush("l", "a")
+    r.rpush("l", "b")
+    r.sadd("s", "m")
+    r.zadd("z", {"m": 1})
+    r.incr("n")
+    got = drain(events, 12)
+    for key, event in ((b"h", b"hset"), (b"l", b"lpush"), (b"l", b"rpush"), (b"s", b"sadd"),
+                       (b"z", b"zadd"), (b"n", b"incrby")):
+        assert (b"__keyspace@0__:" + key, event) in got, (key, event, got)
+        assert (b"__keyevent@0__:" + event, key) in got, (key, event, got)
+
+
+def test_expired_event_from_active_expiry(r, events):
+    r.set("gone", "v", px=50)
+    got = drain(events, 6, timeout=5)   # set, expire, then expired, each on two channels
+    assert (b"__keyevent@0__:expired", b"gone") in got, got
+    assert (b"__keyspace@0__:gone", b"expired") in got
+
+
+def test_no_events_when_disabled(server, r):
+    r.config_set("notify-keyspace-events", "")
+    sub = server.client()
+    ps = sub.pubsub()
+    ps.psubscribe("__key*@0__:*")
+    assert ps.get_message(timeout=2)["type"] == "psubscribe"
+    r.set("quiet", 1)
+    assert drain(ps, 1, timeout=0.3) == []
+    ps.close()
+    sub.close()
+
+
+def test_events_of_a_failed_exec_command_only_for_what_ran(r, events):
+    p = r.pipeline(transaction=True)
+    p.set("t", "1")
+    p.incr("t")
+    p.execute()
+    got = drain(events, 4)
+    assert [d for c, d in got if c == b"__keyspace@0__:t"] == [b"set", b"incrby"]
