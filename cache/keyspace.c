@@ -294,6 +294,8 @@ static void renameGeneric(request *r, bool nx) {
     }
     if (r->store_error) return;
     if (!keyRelocate(r, r->db, r->argv[1], r->argvlen[1], r->db, r->argv[2], r->argvlen[2])) return;
+    notifyKeyspaceEvent(r, NOTIFY_GENERIC, "rename_from", r->db, r->argv[1], r->argvlen[1]);
+    notifyKeyspaceEvent(r, NOTIFY_GENERIC, "rename_to", r->db, r->argv[2], r->argvlen[2]);
     if (nx) addReplyLongLong(r, 1);
     else addReplyOK(r);
 }

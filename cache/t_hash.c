@@ -384,6 +384,8 @@ void hdelCommand(request *r) {
         if (d < 0) return;
         deleted += d;
     }
+    /* before the save, which deletes an emptied hash ("del" comes second) */
+    if (deleted) notifyKeyspaceEvent(r, NOTIFY_HASH, "hdel", r->db, r->argv[1], r->argvlen[1]);
     if (hashSave(r, 1, &h)) addReplyLongLong(r, deleted);
 }
 

@@ -274,7 +274,13 @@ static void popGeneric(request *r, int where) {
     long long n = count < lk.len ? count : lk.len;
     size_t mark = r->out->len;
     if (hascount) addReplyArrayLen(r, n);
-    if (!listPop(r, &lk, where, n, NULL, NULL) || !listCommit(r, &lk)) discardDeferredReply(r, mark);
+    if (!listPop(r, &lk, where, n, NULL, NULL)) {
+        discardDeferredReply(r, mark);
+        return;
+    }
+    /* before the commit, which deletes an emptied list ("del" comes second) */
+    notifyKeyspaceEvent(r, NOTIFY_LIST, where == LIST_HEAD ? "lpop" : "rpop", r->db, r->argv[1], r->argvlen[1]);
+    if (!listCommit(r, &lk)) discardDeferredReply(r, mark);
 }
 
 void lpopCommand(request *r) { popGeneric(r, LIST_HEAD); }

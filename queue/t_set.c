@@ -250,6 +250,7 @@ static void sremCommand(request *r) {
         deleted += rc;
     }
     if (deleted) {
+        notifyKeyspaceEvent(r, NOTIFY_SET, "srem", r->db, r->argv[1], r->argvlen[1]);
         if (!keySetCount(r, r->db, r->argv[1], r->argvlen[1], k.count - deleted)) return;
         keyTouched(r, r->db, r->argv[1], r->argvlen[1]);
         r->dirty += (int)deleted;

@@ -103,6 +103,12 @@ void notifyKeyspaceEvent(request *r, int cls, const char *event, int db, const c
 
 void notifyDiscardPending(void) { n.pending.len = 0; }
 
+size_t notifyMark(void) { return n.pending.len; }
+
+void notifyRewind(size_t mark) {
+    if (mark < n.pending.len) n.pending.len = mark;
+}
+
 bool notifyPublish(void) {
     if (!n.pending.len) return false;
     pthread_mutex_lock(&n.lock);

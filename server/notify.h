@@ -13,6 +13,8 @@ void notifyFlagsToString(int flags, char *out, size_t len);
 void notifySetFlags(int flags);                   /* net thread (CONFIG SET) */
 bool notifyPublish(void);                         /* writer, after a commit */
 void notifyDiscardPending(void);                  /* writer, after a rollback */
+size_t notifyMark(void);                          /* writer: events so far */
+void notifyRewind(size_t mark);                   /* writer: drop a rolled-back command's events */
 void notifyApply(void);                           /* net thread, before replies */
 
 #endif

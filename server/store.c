@@ -253,8 +253,8 @@ bool keyCreate(request *r, int db, const char *key, size_t klen, int64_t id, int
 }
 
 bool keySetCount(request *r, int db, const char *key, size_t klen, long long count) {
-    if (count <= 0) {
-        keyDelete(r, db, key, klen);
+    if (count <= 0) { /* the last element went: the key goes, as in Redis */
+        if (keyDelete(r, db, key, klen)) notifyKeyspaceEvent(r, NOTIFY_GENERIC, "del", db, key, klen);
         return !r->store_error;
     }
     sqlite3_stmt *s = stmtGet(r->st, SQL_KEY_SET_COUNT);

@@ -163,9 +163,13 @@ static void requestPrepare(request *r, reply *out) {
 static void runJobMode(wjob *j, bool safe) {
     request *r = &j->req;
     requestPrepare(r, &j->out);
+    size_t events = notifyMark();
     if (safe) storeExec(w.st, SQL_SAVEPOINT);
     r->cmd->proc(r);
-    if (safe && r->store_error) storeExec(w.st, SQL_ROLLBACK_TO);
+    if (safe && r->store_error) {
+        storeExec(w.st, SQL_ROLLBACK_TO);
+        notifyRewind(events);
+    }
     if (safe) storeExec(w.st, SQL_RELEASE);
 }
 

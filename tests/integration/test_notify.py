@@ -104,3 +104,25 @@ def test_events_of_a_failed_exec_command_only_for_what_ran(r, events):
     p.execute()
     got = drain(events, 4)
     assert [d for c, d in got if c == b"__keyspace@0__:t"] == [b"set", b"incrby"]
+
+
+def test_removal_events_and_del_when_emptied(r, events):
+    r.rpush("l", "a")
+    r.lpop("l")
+    r.sadd("s", "m")
+    r.srem("s", "m")
+    r.hset("h", "f", "v")
+    r.hdel("h", "f")
+    r.zadd("z", {"m": 1})
+    r.zrem("z", "m")
+    r.set("a", 1)
+    r.rename("a", "b")
+    got = drain(events, 30)
+    def ks(key):
+        return [d for c, d in got if c == b"__keyspace@0__:" + key]
+    assert ks(b"l") == [b"rpush", b"lpop", b"del"]
+    assert ks(b"s") == [b"sadd", b"srem", b"del"]
+    assert ks(b"h") == [b"hset", b"hdel", b"del"]
+    assert ks(b"z") == [b"zadd", b"zrem", b"del"]
+    assert ks(b"a") == [b"set", b"rename_from"]
+    assert ks(b"b") == [b"rename_to"]
