@@ -52,7 +52,9 @@
 
 /* Stands in for the config `pubsub-retention` (seconds, 0 = keep nothing):
  * modules cannot declare config options yet. With 0, PUBLISH skips the log. */
-#define PUBSUB_RETENTION_MS (60 * 1000LL)
+/* pubsub-retention, seconds (0 = keep nothing). */
+static long long retention_s = 60;
+#define PUBSUB_RETENTION_MS (__atomic_load_n(&retention_s, __ATOMIC_RELAXED) * 1000LL)
 #define RETENTION_SLICE 1000
 #define REPLAY_DEFAULT_COUNT 1000
 
@@ -690,5 +692,6 @@ void pubsubInit(void) {
     serverOnClientReset(pubsubClientReset);
     serverSetPubsubCounter(pubsubCounts);
     serverSetNotifySink(notifySink);
+    serverRegisterIntConfig("pubsub-retention", &retention_s, "60", 0, 365LL * 24 * 3600);
     serverAddBackgroundTask("pubsub-retention", retentionTask, 1000);
 }

@@ -701,7 +701,11 @@ static void jobInfo(reply *out, request *r) {
     stmtDone(s);
 }
 
+long long job_retention_s = 24LL * 3600, job_dead_retention_s = 7LL * 24 * 3600;
+
 void jobRegister(void) {
+    serverRegisterIntConfig("job-retention", &job_retention_s, "86400", 0, 10LL * 365 * 24 * 3600);
+    serverRegisterIntConfig("job-dead-retention", &job_dead_retention_s, "604800", 0, 10LL * 365 * 24 * 3600);
     serverRegisterInfoSection("jobs", jobInfo);
     storeRegisterSchema(JOB_SCHEMA);
     commandRegisterTable(job_commands);

@@ -20,8 +20,11 @@
 enum { JOB_READY = 0, JOB_DELAYED = 1, JOB_RUNNING = 2, JOB_DONE = 3, JOB_DEAD = 4, JOB_CANCELLED = 5, JOB_NSTATES = 6 };
 
 /* The config values; constants until modules get a config hook. */
-#define JOB_RETENTION_MS (24LL * 3600 * 1000)          /* job-retention: done, cancelled */
-#define JOB_DEAD_RETENTION_MS (7LL * 24 * 3600 * 1000) /* job-dead-retention */
+/* job-retention (done, cancelled) and job-dead-retention, in seconds; options
+ * registered in jobRegister(). */
+extern long long job_retention_s, job_dead_retention_s;
+#define JOB_RETENTION_MS (__atomic_load_n(&job_retention_s, __ATOMIC_RELAXED) * 1000LL)
+#define JOB_DEAD_RETENTION_MS (__atomic_load_n(&job_dead_retention_s, __ATOMIC_RELAXED) * 1000LL)
 
 #define JOB_DEFAULT_LEASE_MS 30000
 #define JOB_DEFAULT_RETRIES 3

@@ -53,7 +53,7 @@ typedef struct option {
 
 
 #define C server_config
-static option options[] = {
+static option options[64] = { /* builtins, then module options (serverRegisterIntConfig) */
     {"port", T_INT, &C.port, "6379", false, 0, 65535, NULL},
     {"bind", T_STR, &C.bind, "127.0.0.1", false, 0, 0, NULL},
     {"dir", T_STR, &C.dir, "./data", false, 0, 0, NULL},
@@ -80,9 +80,21 @@ static option options[] = {
     {"protected-mode", T_FIXED, NULL, "no", true, 0, 0, NULL},
     {"tcp-backlog", T_FIXED, NULL, "511", false, 0, 0, NULL},
     {"notify-keyspace-events", T_NOTIFY, &C.notify_flags, "", true, 0, 0, NULL},
-    {NULL, 0, NULL, NULL, false, 0, 0, NULL},
 };
 #undef C
+
+/* Module options are plain integers the module owns; the net thread stores
+ * them (CONFIG SET), any thread reads them with __atomic_load_n. Register
+ * before configInitDefaults() so files and --args can set them. */
+void serverRegisterIntConfig(const char *name, long long *ptr, const char *def, long long min, long long max) {
+    size_t n = 0;
+    while (options[n].name) n++;
+    if (n + 1 >= sizeof(options) / sizeof(options[0])) {
+        fprintf(stderr, "serverRegisterIntConfig: too many options\n");
+        abort();
+    }
+    options[n] = (option){name, T_INT, ptr, def, true, min, max, NULL};
+}
 
 static option *findOption(const char *name) {
     for (option *o = options; o->name; o++)
@@ -261,7 +273,8 @@ bool configApplyArgs(int argc, char **argv, int start, char *err, size_t errlen)
 void configCommand(request *r) {
     if (argIs(r, 1, "get") && r->argc >= 3) {
         /* Collect unique matches across patterns. */
-        bool seen[sizeof(options) / sizeof(options[0])] = {false};
+        bool seen[sizeof(options) / sizeof(options[0])];
+        memset(seen, 0, sizeof(seen));
         int count = 0;
         for (int a = 2; a < r->argc; a++)
             for (int i = 0; options[i].name; i++)

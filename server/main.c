@@ -78,6 +78,11 @@ static void onSignal(evutil_socket_t sig, short what, void *arg) {
 
 int main(int argc, char **argv) {
     char err[1024];
+    /* Modules first: they register commands, schema, tasks and options. */
+    serverCommandsInit();
+    cacheInit();
+    queueInit();
+    pubsubInit();
     configInitDefaults();
     int first_opt = 1;
     if (argc >= 2) {
@@ -116,10 +121,6 @@ int main(int argc, char **argv) {
     struct event_base *base = event_base_new();
     if (!base) { fprintf(stderr, "cannot create event base\n"); return 1; }
 
-    serverCommandsInit();
-    cacheInit();
-    queueInit();
-    pubsubInit();
 
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s", server_config.dir, server_config.dbfilename);

@@ -320,6 +320,11 @@ void notifyKeyspaceEvent(request *r, int cls, const char *event, int db, const c
 bool notifyWanted(int cls); /* skip work when nobody listens */
 void serverSetNotifySink(void (*fn)(const char *ch, size_t chlen, const char *msg, size_t mlen));
 
+/* A module's own integer option, settable like the built-in ones (config
+ * file, --name value, CONFIG GET/SET). Register from the module's init;
+ * read it with __atomic_load_n(ptr, __ATOMIC_RELAXED) from any thread. */
+void serverRegisterIntConfig(const char *name, long long *ptr, const char *def, long long min, long long max);
+
 /* INFO: a module's own section, shown by INFO, INFO all and INFO <name>.
  * Net thread; r->st is the read connection. Register before start. */
 void serverRegisterInfoSection(const char *name, void (*fill)(reply *out, request *r));

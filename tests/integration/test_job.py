@@ -808,3 +808,22 @@ def test_info_jobs_section(r):
     assert after["jobs_added"] == before.get("jobs_added", 0) + 2
     assert "job_crons" in after
     assert "jobs_ready" in r.info("everything")
+
+
+def test_retention_options(r):
+    assert r.config_get("job-retention") == {"job-retention": "86400"}
+    assert r.config_get("job-dead-retention") == {"job-dead-retention": "604800"}
+    with pytest.raises(redis.ResponseError, match="between 0 and"):
+        r.config_set("job-retention", -1)
+    r.config_set("job-retention", 0)
+    try:
+        jid = r.execute_command("JOB.ADD", "ret-q", "p")
+        got = r.execute_command("JOB.FETCH", "ret-q", "LEASE", 5000)
+        assert got[0][0] == jid
+        assert r.execute_command("JOB.ACK", jid) == 1
+        deadline = time.time() + 5
+        while time.time() < deadline and r.execute_command("JOB.GET", jid) is not None:
+            time.sleep(0.1)
+        assert r.execute_command("JOB.GET", jid) is None   # done job deleted by retention 0
+    finally:
+        r.config_set("job-retention", 86400)

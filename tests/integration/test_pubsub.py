@@ -453,3 +453,16 @@ def test_replay_survives_restart_and_ids_keep_growing(make_server):
     last = c.execute_command("PUBSUB", "REPLAY", "durable", before[-1][0])
     assert [p for _, p in last] == [b"three"] and last[0][0] > before[-1][0]
     c.close()
+
+
+@solidis_only
+def test_pubsub_retention_option(r):
+    assert r.config_get("pubsub-retention") == {"pubsub-retention": "60"}
+    r.config_set("pubsub-retention", 0)
+    try:
+        r.publish("ret-ch", "not kept")
+        assert r.execute_command("PUBSUB", "REPLAY", "ret-ch", 0) == []
+    finally:
+        r.config_set("pubsub-retention", 60)
+    r.publish("ret-ch", "kept")
+    assert [p for _, p in r.execute_command("PUBSUB", "REPLAY", "ret-ch", 0)] == [b"kept"]
