@@ -29,14 +29,14 @@
 int netExitCode(void);
 
 static void usage(void) {
-    printf("Usage: ./solidis-server [/path/to/solidis.conf] [options] [-]\n"
-           "       ./solidis-server - (read config from stdin)\n"
+    printf("Usage: ./solidis-server [/path/to/solidis.conf] [options]\n"
            "       ./solidis-server -v or --version\n"
            "       ./solidis-server -h or --help\n\n"
            "Options (also valid in the config file, redis.conf syntax):\n"
            "  port bind dir dbfilename requirepass appendfsync(always|everysec|no) maxclients\n"
            "  databases timeout tcp-keepalive proto-max-bulk-len client-query-buffer-limit\n"
-           "  loglevel logfile unixsocket unixsocketperm pidfile\n\n"
+           "  loglevel logfile unixsocket unixsocketperm pidfile notify-keyspace-events\n"
+           "  pubsub-retention job-retention job-dead-retention\n\n"
            "Examples:\n"
            "       ./solidis-server --port 7777 --dir /var/lib/solidis\n"
            "       ./solidis-server /etc/solidis.conf --loglevel verbose\n");
