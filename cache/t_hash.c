@@ -72,14 +72,14 @@ static const char SQL_FIELD_GET[] =
     "SELECT k.type, k.expires_at, h.seq, h.value, h.expires_at FROM keys k "
     "LEFT JOIN hashes h ON h.id=k.id AND h.field=?3 WHERE k.db=?1 AND k.key=?2";
 const char SQL_HASH_FIELD_ROW[] = "SELECT value, expires_at FROM hashes WHERE id=?1 AND field=?2";
-/* An upsert that tells a created field from an overwritten one: a new row
- * gets seq ?4 (above every seq of the hash), an old one keeps its own. */
-static const char SQL_FIELD_UPSERT[] =
-    "INSERT INTO hashes(id, field, seq, value) VALUES(?1, ?2, ?4, ?3) "
-    "ON CONFLICT(id, field) DO UPDATE SET value=excluded.value, expires_at=NULL RETURNING seq";
-static const char SQL_FIELD_UPSERT_KEEPTTL[] =
-    "INSERT INTO hashes(id, field, seq, value) VALUES(?1, ?2, ?4, ?3) "
-    "ON CONFLICT(id, field) DO UPDATE SET value=excluded.value RETURNING seq";
+/* Setting a field: an insert that does nothing on an existing field tells a
+ * created field (seq ?4, above every seq of the hash) from an overwritten one,
+ * which an UPDATE then changes in place, keeping its seq. (RETURNING would do
+ * it in one statement but costs SQLite an ephemeral table per call.) */
+static const char SQL_FIELD_INSERT[] =
+    "INSERT INTO hashes(id, field, seq, value) VALUES(?1, ?2, ?4, ?3) ON CONFLICT(id, field) DO NOTHING";
+static const char SQL_FIELD_UPDATE[] = "UPDATE hashes SET value=?3, expires_at=NULL WHERE id=?1 AND field=?2";
+static const char SQL_FIELD_UPDATE_KEEPTTL[] = "UPDATE hashes SET value=?3 WHERE id=?1 AND field=?2";
 static const char SQL_FIELD_DELETE[] = "DELETE FROM hashes WHERE id=?1 AND field=?2";
 
 static const char SQL_ALL[] =
@@ -202,19 +202,22 @@ bool hashSave(request *r, int kidx, hkey *h) {
 /* Writer: set a field. keep_ttl keeps an existing field's TTL (HINCRBY*),
  * otherwise it is cleared (HSET). Returns 1 created, 0 overwritten, -1 error. */
 static int fieldSet(request *r, hkey *h, const char *f, size_t flen, const char *v, size_t vlen, bool keep_ttl) {
-    sqlite3_stmt *s = stmtGet(r->st, keep_ttl ? SQL_FIELD_UPSERT_KEEPTTL : SQL_FIELD_UPSERT);
-    if (!s) { storeFail(r, "hset"); return -1; }
-    sqlite3_bind_int64(s, 1, h->id);
-    sqlite3_bind_blob(s, 2, f, (int)flen, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 3, vlen ? v : "", (int)vlen, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, h->next_seq);
-    int rc = sqlite3_step(s);
-    int64_t seq = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-    if (rc == SQLITE_ROW) rc = sqlite3_step(s);
-    stmtDone(s);
-    if (rc != SQLITE_DONE || seq < 0) { storeFail(r, "hset"); return -1; }
+    bool created = false;
+    for (int pass = 0; pass < 2; pass++) {
+        const char *sql = pass == 0 ? SQL_FIELD_INSERT : keep_ttl ? SQL_FIELD_UPDATE_KEEPTTL : SQL_FIELD_UPDATE;
+        sqlite3_stmt *s = stmtGet(r->st, sql);
+        if (!s) { storeFail(r, "hset"); return -1; }
+        sqlite3_bind_int64(s, 1, h->id);
+        sqlite3_bind_blob(s, 2, f, (int)flen, SQLITE_STATIC);
+        sqlite3_bind_blob(s, 3, vlen ? v : "", (int)vlen, SQLITE_STATIC);
+        if (pass == 0) sqlite3_bind_int64(s, 4, h->next_seq);
+        int rc = sqlite3_step(s);
+        stmtDone(s);
+        if (rc != SQLITE_DONE) { storeFail(r, "hset"); return -1; }
+        if (pass == 0 && sqlite3_changes(storeDb(r->st)) == 1) { created = true; break; }
+    }
     h->changed = true;
-    if (seq != h->next_seq) return 0;
+    if (!created) return 0;
     h->next_seq++;
     h->stored++;
     return 1;
