@@ -434,7 +434,9 @@ static const char SQL_CANDIDATES[] =
     " ORDER BY priority, run_at, id LIMIT ?6";
 static const char SQL_CLAIM[] =
     "UPDATE jobs SET state=2, attempts=attempts+1, lease_until=?2+max(coalesce(timeout, ?3), ?4),"
-    " worker=?5, started_at=?2, updated_at=?2 WHERE id=?1 AND state=0 RETURNING attempts, payload, lease_until";
+    " worker=?5, started_at=?2, updated_at=?2 WHERE id=?1 AND state=0";
+/* Read back after the claim (RETURNING would cost an ephemeral table). */
+static const char SQL_CLAIMED[] = "SELECT attempts, payload, lease_until FROM jobs WHERE id=?1";
 static const char SQL_COUNT_CLAIMED[] =
     "UPDATE job_queues SET n_ready=n_ready-?3, n_running=n_running+?3 WHERE db=?1 AND queue=?2";
 static const char SQL_LIMIT_RUNNING[] = "SELECT count(*) FROM jobs WHERE db=?1 AND limit_key=?2 AND state=2";
@@ -492,6 +494,13 @@ static int claim(request *r, int64_t id, int qidx, const fetchopts *f) {
     sqlite3_bind_int64(s, 4, f->lease);
     jobBindBlob(s, 5, f->worker, f->wlen);
     int rc = sqlite3_step(s);
+    stmtDone(s);
+    if (rc != SQLITE_DONE) return -1;
+    if (sqlite3_changes(storeDb(r->st)) == 0) return 0;
+    s = stmtGet(r->st, SQL_CLAIMED);
+    if (!s) return -1;
+    sqlite3_bind_int64(s, 1, id);
+    rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         size_t plen;
         const void *payload = stmtColumnBlob(s, 1, &plen);
@@ -503,7 +512,7 @@ static int claim(request *r, int64_t id, int qidx, const fetchopts *f) {
         addReplyLongLong(r, sqlite3_column_int64(s, 0));
     }
     stmtDone(s);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    return rc == SQLITE_ROW ? 1 : -1;
 }
 
 static int dropExpired(request *r, int64_t id, int qidx) {

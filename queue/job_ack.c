@@ -39,7 +39,7 @@ static long long backoffDelay(long long base, long long attempts) {
 
 static const char SQL_ACK[] =
     "UPDATE jobs SET state=3, finished_at=?3, updated_at=?3, lease_until=NULL, unique_key=NULL"
-    " WHERE id=?1 AND db=?2 AND state<=2 RETURNING queue, limit_key";
+    " WHERE id=?1 AND db=?2 AND state<=2";
 static const char SQL_NACK_GET[] =
     "SELECT attempts, retries, backoff, queue FROM jobs WHERE id=?1 AND db=?2 AND state=2";
 static const char SQL_NACK_RETRY[] =
@@ -51,14 +51,16 @@ static const char SQL_EXTEND[] =
     "UPDATE jobs SET lease_until=?3+?4, updated_at=?3 WHERE id=?1 AND db=?2 AND state=2";
 static const char SQL_CANCEL[] =
     "UPDATE jobs SET state=5, finished_at=?3, updated_at=?3, lease_until=NULL, unique_key=NULL"
-    " WHERE id=?1 AND db=?2 AND state<=2 RETURNING queue";
+    " WHERE id=?1 AND db=?2 AND state<=2";
 static const char SQL_RETRY[] =
     "UPDATE jobs SET state=0, attempts=0, run_at=?3, finished_at=NULL, updated_at=?3"
-    " WHERE id=?1 AND db=?2 AND state=4 RETURNING queue";
+    " WHERE id=?1 AND db=?2 AND state=4";
+/* Read back after the update (RETURNING would cost an ephemeral table). */
+static const char SQL_QUEUE_OF[] = "SELECT queue, limit_key FROM jobs WHERE id=?1";
 
-/* Run a one-job UPDATE ... RETURNING queue [, limit_key] bound to (id, db,
- * now). Returns 1 changed (and touches the queue when `touch` says so), 0
- * no such job in the required state, -1 error. */
+/* Run a one-job UPDATE bound to (id, db, now). Returns 1 changed (and
+ * touches the job's queue when asked, or when the job had a LIMIT), 0 no
+ * such job in the required state, -1 error. */
 static int updateOne(request *r, const char *sql, int idarg, bool touch_always) {
     int64_t id;
     if (!jobIdParse(r->argv[idarg], r->argvlen[idarg], &id)) return 0;
@@ -68,18 +70,25 @@ static int updateOne(request *r, const char *sql, int idarg, bool touch_always) 
     sqlite3_bind_int(s, 2, r->db);
     sqlite3_bind_int64(s, 3, r->now_ms);
     int rc = sqlite3_step(s);
+    stmtDone(s);
+    if (rc != SQLITE_DONE) return -1;
+    if (sqlite3_changes(storeDb(r->st)) == 0) return 0;
+    r->dirty++;
+    s = stmtGet(r->st, SQL_QUEUE_OF);
+    if (!s) return -1;
+    sqlite3_bind_int64(s, 1, id);
+    rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         /* A finished job frees a LIMIT slot: fetchers skipping jobs for it retry. */
-        bool limited = sqlite3_column_count(s) > 1 && sqlite3_column_type(s, 1) != SQLITE_NULL;
+        bool limited = sqlite3_column_type(s, 1) != SQLITE_NULL;
         if (touch_always || limited) {
             size_t qlen;
             const void *queue = stmtColumnBlob(s, 0, &qlen);
             keyTouched(r, r->db, queue, qlen);
         }
-        r->dirty++;
     }
     stmtDone(s);
-    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+    return rc == SQLITE_ROW ? 1 : -1;
 }
 
 /* JOB.ACK id [id ...] → number of jobs acknowledged */
