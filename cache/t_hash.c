@@ -433,7 +433,7 @@ void hincrbyCommand(request *r) {
         free(cur);
         if (!ok) { addReplyError(r, "ERR hash value is not an integer"); return; }
     }
-    if ((incr < 0 && value < 0 && incr < LLONG_MIN - value) || (incr > 0 && value > 0 && incr > LLONG_MAX - value)) {
+    if (addOverflows(value, incr)) {
         addReplyError(r, ERR_OVERFLOW);
         return;
     }

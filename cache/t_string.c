@@ -138,14 +138,19 @@ static bool checkStringLength(request *r, long long total) {
     return true;
 }
 
-void getCommand(request *r) {
+/* Reply the string at argv[1], or null. Returns strGet's 1 / 0, or -1 after
+ * an error reply (WRONGTYPE). GET, GETEX, GETDEL, GETSET and SET ... GET. */
+static int replyValue(request *r) {
     strval v;
     int rc = strGet(r, 1, &v);
     if (rc == 0) addReplyNull(r);
-    if (rc != 1) return;
+    if (rc != 1) return rc;
     addReplyBulk(r, v.val, v.len);
     strDone(&v);
+    return 1;
 }
+
+void getCommand(request *r) { replyValue(r); }
 
 enum { SET_NX = 1, SET_XX = 2, SET_GET = 4, SET_KEEPTTL = 8, SET_EX = 16 };
 
@@ -185,29 +190,18 @@ void setCommand(request *r) {
         if (strSet(r, key, klen, r->argv[2], r->argvlen[2], at, false)) addReplyOK(r);
         return;
     }
-    bool exists;
     if (flags & SET_GET) {
-        strval v;
-        int rc = strGet(r, 1, &v);
+        /* The old value is the reply; a failed write leaves only its error. */
+        size_t mark = r->out->len;
+        int rc = replyValue(r);
         if (rc < 0) return;
-        exists = rc == 1;
-        reply old;
-        replyInit(&old);
-        request tmp = *r;
-        tmp.out = &old;
-        if (exists) { addReplyBulk(&tmp, v.val, v.len); strDone(&v); }
-        else addReplyNull(&tmp);
-        bool do_set = !((flags & SET_NX) && exists) && !((flags & SET_XX) && !exists);
-        if (do_set && !strSet(r, key, klen, r->argv[2], r->argvlen[2], at, (flags & SET_KEEPTTL) != 0)) {
-            replyFree(&old);
-            return;
-        }
-        addReplyRaw(r, old.buf, old.len);
-        replyFree(&old);
+        bool do_set = !((flags & SET_NX) && rc == 1) && !((flags & SET_XX) && rc == 0);
+        if (do_set && !strSet(r, key, klen, r->argv[2], r->argvlen[2], at, (flags & SET_KEEPTTL) != 0))
+            discardDeferredReply(r, mark);
         return;
     }
     keyrow row;
-    exists = keyLookup(r, r->db, key, klen, &row);
+    bool exists = keyLookup(r, r->db, key, klen, &row);
     if (((flags & SET_NX) && exists) || ((flags & SET_XX) && !exists)) {
         addReplyNull(r);
         return;
@@ -235,12 +229,7 @@ void getexCommand(request *r) {
     int flags = 0;
     long long at = 0;
     if (r->argc > 2 && !parseSetOptions(r, 2, &flags, &at, true)) return;
-    strval v;
-    int rc = strGet(r, 1, &v);
-    if (rc == 0) addReplyNull(r);
-    if (rc != 1) return;
-    addReplyBulk(r, v.val, v.len);
-    strDone(&v);
+    if (replyValue(r) != 1) return;
     if (flags & SET_EX) {
         if (at <= r->now_ms) keyDelete(r, r->db, r->argv[1], r->argvlen[1]);
         else keySetExpire(r, r->db, r->argv[1], r->argvlen[1], at);
@@ -250,27 +239,14 @@ void getexCommand(request *r) {
 }
 
 void getdelCommand(request *r) {
-    strval v;
-    int rc = strGet(r, 1, &v);
-    if (rc == 0) addReplyNull(r);
-    if (rc != 1) return;
-    addReplyBulk(r, v.val, v.len);
-    strDone(&v);
+    if (replyValue(r) != 1) return;
     keyDelete(r, r->db, r->argv[1], r->argvlen[1]);
 }
 
 void getsetCommand(request *r) {
-    strval v;
-    int rc = strGet(r, 1, &v);
-    if (rc < 0) return;
-    reply old;
-    replyInit(&old);
-    request tmp = *r;
-    tmp.out = &old;
-    if (rc == 1) { addReplyBulk(&tmp, v.val, v.len); strDone(&v); }
-    else addReplyNull(&tmp);
-    if (strSet(r, r->argv[1], r->argvlen[1], r->argv[2], r->argvlen[2], 0, false)) addReplyRaw(r, old.buf, old.len);
-    replyFree(&old);
+    size_t mark = r->out->len;
+    if (replyValue(r) < 0) return;
+    if (!strSet(r, r->argv[1], r->argvlen[1], r->argv[2], r->argvlen[2], 0, false)) discardDeferredReply(r, mark);
 }
 
 void mgetCommand(request *r) {
@@ -321,7 +297,7 @@ static void incrGeneric(request *r, long long by) {
         strDone(&v);
         if (!ok) { addReplyError(r, ERR_NOT_INT); return; }
     }
-    if ((by < 0 && cur < 0 && by < LLONG_MIN - cur) || (by > 0 && cur > 0 && by > LLONG_MAX - cur)) {
+    if (addOverflows(cur, by)) {
         addReplyError(r, ERR_OVERFLOW);
         return;
     }

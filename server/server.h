@@ -156,6 +156,7 @@ void serverSetPubsubCounter(void (*fn)(long *channels, long *patterns));
 bool string2ll(const char *s, size_t len, long long *v);
 bool string2ld(const char *s, size_t len, long double *v);
 bool string2d(const char *s, size_t len, double *v);
+bool addOverflows(long long a, long long b); /* would a + b leave long long? */
 int ll2string(char *dst, size_t dstlen, long long v);
 int ld2string(char *buf, size_t len, long double value); /* human form */
 int d2string(char *buf, size_t len, double value);       /* Redis %.17g form */

@@ -85,6 +85,10 @@ bool string2d(const char *s, size_t len, double *v) {
     return true;
 }
 
+bool addOverflows(long long a, long long b) {
+    return (b < 0 && a < 0 && b < LLONG_MIN - a) || (b > 0 && a > 0 && b > LLONG_MAX - a);
+}
+
 int ll2string(char *dst, size_t dstlen, long long v) {
     char tmp[24];
     unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;

@@ -205,6 +205,17 @@ static void expect_ll2s(long long v, const char *want) {
     assert_string_equal(buf, want);
 }
 
+static void test_add_overflows(void **state) {
+    (void)state;
+    assert_false(addOverflows(1, 2));
+    assert_false(addOverflows(LLONG_MAX - 1, 1));
+    assert_true(addOverflows(LLONG_MAX, 1));
+    assert_false(addOverflows(LLONG_MIN + 1, -1));
+    assert_true(addOverflows(LLONG_MIN, -1));
+    assert_false(addOverflows(LLONG_MAX, LLONG_MIN)); /* mixed signs never overflow */
+    assert_false(addOverflows(-5, 5));
+}
+
 static void test_ll2string(void **state) {
     (void)state;
     expect_ll2s(0, "0");
@@ -575,6 +586,7 @@ int main(void) {
         cmocka_unit_test(test_string2ld_rejects),
         cmocka_unit_test(test_string2d_valid),
         cmocka_unit_test(test_string2d_rejects),
+        cmocka_unit_test(test_add_overflows),
         cmocka_unit_test(test_ll2string),
         cmocka_unit_test(test_ll2string_small_buffer),
         cmocka_unit_test(test_ll2string_roundtrip),
