@@ -1,0 +1,2 @@
+/* repl.c — placeholder. */
+#include "repl_internal.h"

@@ -1,0 +1,2 @@
+/* replica.c — placeholder. */
+#include "repl_internal.h"
