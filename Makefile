@@ -34,7 +34,7 @@ S3RVER := tests/node_modules/.bin/s3rver
 
 .PHONY: all run test unit integration asan bench deps npm-deps clean
 
-all: $(BIN)/solidis-server $(BIN)/solidis $(BIN)/test-hiredis-pipeline $(BIN)/solidis-jobs $(BIN)/solidis-jobload $(BIN)/solidis-pubload
+all: $(BIN)/solidis-server $(BIN)/solidis $(BIN)/test-hiredis-pipeline $(BIN)/test-target-probe $(BIN)/solidis-jobs $(BIN)/solidis-jobload $(BIN)/solidis-pubload
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -51,6 +51,11 @@ $(BIN)/solidis: $(BUILD)/$(REPL_TOOL_SRC:.c=.o) $(REPL_LIB_OBJ)
 $(BIN)/test-hiredis-pipeline: tests/integration/hiredis_pipeline.c
 	@mkdir -p $(BIN)
 	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) -o $@ $< -lhiredis
+
+# Drives one replica target (file:// or s3://) for tests/integration/test_target_s3.py.
+$(BIN)/test-target-probe: tests/integration/target_probe.c $(REPL_LIB_OBJ)
+	@mkdir -p $(BIN)
+	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # Job-queue worker library + CLI, and the job-queue load tool (hiredis clients).
 $(BIN)/solidis-jobs: $(wildcard clients/c/*.c) $(wildcard clients/c/*.h)

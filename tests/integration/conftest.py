@@ -12,6 +12,7 @@ import redis
 # Helpers tests import from here (raw_conn, read_until) now live in helpers.py
 # with the rest of the shared ones.
 from helpers import raw_conn, read_until  # noqa: F401
+from helpers import S3rver
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("SOLIDIS_BIN", os.path.join(ROOT, "bin", "solidis-server"))
@@ -142,3 +143,11 @@ def make_server():
     for s in made:
         s.cleanup()
 
+
+@pytest.fixture(scope="module")
+def s3rver():
+    """A local S3-compatible server (helpers.S3rver) for one test module: .url(prefix),
+    .port, .bucket, .env (credentials). Tests keep apart by prefix."""
+    s = S3rver(free_port()).start()
+    yield s
+    s.cleanup()

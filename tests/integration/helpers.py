@@ -10,8 +10,14 @@ import ...` does.
   a RESP2/RESP3 reply parser that answers values, (type, payload) trees or the
   exact bytes of each reply.
 - polling, INFO text, process memory.
+- S3rver: a local S3-compatible server for the replication tests.
 """
+import os
+import shutil
+import signal
 import socket
+import subprocess
+import tempfile
 import time
 
 import pytest
@@ -356,3 +362,82 @@ def plain(tree):
     if isinstance(v, list):
         return [plain(x) for x in v]
     return v
+
+
+# --------------------------------------------------------------------------- s3rver
+
+S3RVER_BIN = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "node_modules", ".bin", "s3rver"))
+
+
+class S3rver:
+    """s3rver (npm, installed by `make npm-deps`) on 127.0.0.1:`port` with one
+    bucket, storing into a temporary directory; stopped by its own pid.
+
+    .url(prefix) is the s3:// replica URL for a prefix inside the bucket;
+    .env is os.environ plus s3rver's credentials, for the processes that talk
+    to it. s3rver checks that the access key exists (403 otherwise) but does
+    not verify V4 signatures.
+    """
+
+    ACCESS_KEY = SECRET_KEY = "S3RVER"
+
+    def __init__(self, port, bucket="solidis-test"):
+        self.port = port
+        self.bucket = bucket
+        self.dir = tempfile.mkdtemp(prefix="solidis-s3rver-")
+        self.proc = None
+        self.env = {k: v for k, v in os.environ.items() if k != "AWS_SESSION_TOKEN"}
+        self.env.update(AWS_ACCESS_KEY_ID=self.ACCESS_KEY, AWS_SECRET_ACCESS_KEY=self.SECRET_KEY,
+                        NO_PROXY="127.0.0.1,localhost")
+
+    def url(self, prefix=""):
+        return "s3://%s/%s?endpoint=http://127.0.0.1:%d&region=us-east-1" % (self.bucket, prefix, self.port)
+
+    def start(self, timeout=20):
+        if not os.access(S3RVER_BIN, os.X_OK):
+            pytest.fail("s3rver is not installed: run `make npm-deps`")
+        data = os.path.join(self.dir, "data")
+        os.mkdir(data)
+        # s3rver makes list continuation tokens with DES, which OpenSSL 3
+        # only offers through its legacy provider.
+        env = dict(os.environ, NODE_OPTIONS="--openssl-legacy-provider")
+        self.log = open(os.path.join(self.dir, "s3rver.log"), "ab")
+        self.proc = subprocess.Popen(
+            [S3RVER_BIN, "--directory", data, "--address", "127.0.0.1", "--port", str(self.port),
+             "--configure-bucket", self.bucket, "--silent"],
+            stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("s3rver exited with %s; log:\n%s" % (self.proc.returncode, self.read_log()))
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("s3rver did not start; log:\n" + self.read_log())
+
+    def read_log(self):
+        try:
+            with open(os.path.join(self.dir, "s3rver.log"), "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        self.log.close()
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
