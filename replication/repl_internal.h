@@ -160,5 +160,6 @@ typedef struct restore_opts {
 int replRestore(target *t, const restore_opts *opts, char *err, size_t errlen);
 /* Prints generations, snapshots, time ranges and sizes to out. */
 int replListReplicas(target *t, FILE *out, char *err, size_t errlen);
+int replRestoreIfEmpty(const char *url, const char *db_path, char *err, size_t errlen); /* --restore-if-empty: 0 if db_path exists or was restored */
 
 #endif
