@@ -1,2 +1,259 @@
-/* repl.c — placeholder. */
-#include "repl_internal.h"
+/*
+ * repl.c — replication as the rest of the server sees it: the configured
+ * replicas, the writer's hooks (commit positions, snapshot pins, the
+ * checkpoint gate, repl-ack sync) and INFO replication.
+ *
+ * Thread ownership
+ *   - main thread: replInit/replStart/replStop (the replica array is fixed
+ *     between start and stop).
+ *   - writer thread: replNoteCommit, replServePins, replCheckpointGate,
+ *     replDrain — each touches a replica only under its lock.
+ *   - replica threads: replProgress (after they stored something).
+ *   - net thread: replInfo (reads atomics and fields under each lock).
+ * `progress` (a mutex + condition) lets the writer wait, briefly, for the
+ * replicas to catch up before a checkpoint or at shutdown.
+ */
+#include "replica.h"
+#include "../server/config.h"
+#include "../server/writer.h"
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_NOTES (1 << 20)  /* queued commits per replica before merging */
+#define SHIP_FRAMES 4096      /* ship early once this many frames wait */
+#define GATE_WAIT_MS 100      /* a checkpoint waits this long for the replicas… */
+#define GATE_WAIT_LONG_MS 2000 /* …or this long once the WAL is large */
+
+static struct {
+    replica *replicas;
+    int n;
+    pthread_mutex_t progress_lock;
+    pthread_cond_t progress;
+    uint64_t breaks;          /* atomic: forced checkpoints so far */
+    long long last_gate_wait; /* writer thread */
+} R = {.progress_lock = PTHREAD_MUTEX_INITIALIZER, .progress = PTHREAD_COND_INITIALIZER};
+
+bool replEnabled(void) { return R.n > 0; }
+bool replSyncAck(void) { return R.n > 0 && server_config.repl_ack == REPL_ACK_SYNC; }
+uint64_t replBreakCount(void) { return __atomic_load_n(&R.breaks, __ATOMIC_ACQUIRE); }
+
+bool replInit(const char *db_path, char *err, size_t errlen) {
+    if (server_config.nreplicas == 0) return true;
+    R.replicas = calloc((size_t)server_config.nreplicas, sizeof(replica));
+    target_creds creds = {server_config.replica_access_key[0] ? server_config.replica_access_key : NULL,
+                          server_config.replica_secret_key[0] ? server_config.replica_secret_key : NULL};
+    for (int i = 0; i < server_config.nreplicas; i++) {
+        replica *r = &R.replicas[i];
+        char why[512];
+        r->t = targetOpen(server_config.replicas[i], &creds, why, sizeof(why));
+        if (!r->t) {
+            snprintf(err, errlen, "replica %s", why);
+            replStop();
+            return false;
+        }
+        r->id = i;
+        r->db_path = db_path;
+        r->wal_fd = -1;
+        pthread_mutex_init(&r->lock, NULL);
+        pthread_cond_init(&r->cond, NULL);
+        R.n = i + 1;
+    }
+    return true;
+}
+
+void replStart(void) {
+    for (int i = 0; i < R.n; i++) {
+        replica *r = &R.replicas[i];
+        if (pthread_create(&r->thread, NULL, replicaMain, r) == 0) r->started = true;
+        else serverLog(LL_WARNING, "replica %s: cannot start its thread", r->t->url);
+    }
+}
+
+void replStop(void) {
+    for (int i = 0; i < R.n; i++) {
+        replica *r = &R.replicas[i];
+        pthread_mutex_lock(&r->lock);
+        r->stopping = true;
+        pthread_cond_signal(&r->cond);
+        pthread_mutex_unlock(&r->lock);
+        if (r->started) pthread_join(r->thread, NULL);
+        closeSources(r);
+        targetClose(r->t);
+        free(r->notes);
+        free(r->snaps);
+        pthread_mutex_destroy(&r->lock);
+        pthread_cond_destroy(&r->cond);
+    }
+    free(R.replicas);
+    R.replicas = NULL;
+    R.n = 0;
+}
+
+/* ---- writer hooks ----------------------------------------------------------- */
+
+static void wake(replica *r, bool urgent) {
+    if (urgent) r->urgent = true;
+    pthread_cond_signal(&r->cond);
+}
+
+/* Writer thread: one commit's position, queued for every replica. A replica
+ * that cannot keep up (unreachable) gets its queue merged, so memory stays
+ * bounded: merging two commits of one WAL only coarsens point-in-time
+ * restore, it never loses frames. */
+void replNoteCommit(const repl_pos *p) {
+    bool sync = server_config.repl_ack == REPL_ACK_SYNC;
+    for (int i = 0; i < R.n; i++) {
+        replica *r = &R.replicas[i];
+        pthread_mutex_lock(&r->lock);
+        repl_pos *last = r->nnotes ? &r->notes[r->nnotes - 1] : NULL;
+        if (r->nnotes >= MAX_NOTES && last->salt1 == p->salt1 && last->salt2 == p->salt2) {
+            *last = *p;
+        } else {
+            if (r->nnotes == r->cap) {
+                r->cap = r->cap ? r->cap * 2 : 256;
+                r->notes = realloc(r->notes, sizeof(repl_pos) * r->cap);
+            }
+            r->notes[r->nnotes++] = *p;
+        }
+        /* Early shipping keeps segments bounded and the lag small when the
+         * checkpoint gate asks the replicas to catch up. */
+        if (sync || (!r->urgent && p->lsn - r->notes[0].lsn >= SHIP_FRAMES)) wake(r, true);
+        else if (r->nnotes == 1) wake(r, false); /* an idle replica sets its sync timer */
+        pthread_mutex_unlock(&r->lock);
+    }
+}
+
+/* Writer thread, between batches: begin the read transaction a replica's
+ * snapshot copies from, so it is exactly the state at position p. */
+void replServePins(const repl_pos *p) {
+    for (int i = 0; i < R.n; i++) {
+        replica *r = &R.replicas[i];
+        pthread_mutex_lock(&r->lock);
+        if (r->pin_wanted && !r->pin_done) {
+            r->pin = *p;
+            r->pin.ts_ms = mstime(); /* nothing commits between p and now: the state as of now */
+            if (sqlite3_exec(r->db, "BEGIN; SELECT count(*) FROM sqlite_schema;", NULL, NULL, NULL) != SQLITE_OK) {
+                sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+                r->pin.ts_ms = -1;
+            }
+            r->pin_done = true;
+            pthread_cond_signal(&r->cond);
+        }
+        pthread_mutex_unlock(&r->lock);
+    }
+}
+
+static bool allShipped(uint64_t lsn, bool healthy_only) {
+    for (int i = 0; i < R.n; i++) {
+        replica *r = &R.replicas[i];
+        if (healthy_only && !__atomic_load_n(&r->healthy, __ATOMIC_RELAXED)) continue;
+        if (__atomic_load_n(&r->shipped_lsn, __ATOMIC_ACQUIRE) < lsn) return false;
+    }
+    return true;
+}
+
+/* Writer thread: wait until every (healthy) replica stored p, or timeout.
+ * Pins are served meanwhile: a replica starting a generation needs one. */
+static bool waitShipped(const repl_pos *p, int timeout_ms, bool healthy_only) {
+    uint64_t lsn = p->lsn;
+    for (int i = 0; i < R.n; i++) {
+        replica *r = &R.replicas[i];
+        pthread_mutex_lock(&r->lock);
+        wake(r, true);
+        pthread_mutex_unlock(&r->lock);
+    }
+    long long deadline = mstime() + timeout_ms;
+    pthread_mutex_lock(&R.progress_lock);
+    while (!allShipped(lsn, healthy_only) && mstime() < deadline) {
+        long long until = mstime() + 10;
+        if (until > deadline) until = deadline;
+        struct timespec ts = {until / 1000, (until % 1000) * 1000000};
+        pthread_cond_timedwait(&R.progress, &R.progress_lock, &ts);
+        pthread_mutex_unlock(&R.progress_lock);
+        replServePins(p);
+        pthread_mutex_lock(&R.progress_lock);
+    }
+    pthread_mutex_unlock(&R.progress_lock);
+    return allShipped(lsn, false);
+}
+
+int replCheckpointGate(const repl_pos *p, long long wal_bytes, bool urgent) {
+    if (allShipped(p->lsn, false)) return REPL_CKPT_OK;
+    long long now = mstime();
+    if (wal_bytes < server_config.repl_max_wal_size) {
+        /* Let the replicas catch up while no commit moves the target; wait
+         * at most once a second so a slow replica cannot stall every batch. */
+        if (!urgent && now - R.last_gate_wait < 1000) return REPL_CKPT_SKIP;
+        R.last_gate_wait = now;
+        return waitShipped(p, urgent ? GATE_WAIT_LONG_MS : GATE_WAIT_MS, true) ? REPL_CKPT_OK : REPL_CKPT_SKIP;
+    }
+    /* The WAL reached repl-max-wal-size: keep the disk, lose continuity. */
+    __atomic_add_fetch(&R.breaks, 1, __ATOMIC_ACQ_REL);
+    for (int i = 0; i < R.n; i++) {
+        replica *r = &R.replicas[i];
+        if (__atomic_load_n(&r->shipped_lsn, __ATOMIC_ACQUIRE) >= p->lsn) continue;
+        serverLog(LL_WARNING, "replica %s: WAL reached repl-max-wal-size (%lld bytes) before the replica stored it; "
+                  "checkpointing anyway, the replica will start a new generation", r->t->url, wal_bytes);
+        pthread_mutex_lock(&r->lock);
+        r->broken = true;
+        r->nnotes = 0;
+        wake(r, true);
+        pthread_mutex_unlock(&r->lock);
+    }
+    return REPL_CKPT_OK;
+}
+
+void replDrain(const repl_pos *p, int timeout_ms) {
+    if (!waitShipped(p, timeout_ms, false))
+        serverLog(LL_WARNING, "replication: not every replica stored the last writes before shutdown");
+}
+
+/* Replica threads: something was stored (or failed): wake a waiting writer
+ * and release repl-ack sync replies that every replica now holds. */
+void replProgress(void) {
+    uint64_t min = UINT64_MAX;
+    for (int i = 0; i < R.n; i++) {
+        uint64_t s = __atomic_load_n(&R.replicas[i].shipped_lsn, __ATOMIC_ACQUIRE);
+        if (s < min) min = s;
+    }
+    pthread_mutex_lock(&R.progress_lock);
+    pthread_cond_broadcast(&R.progress);
+    pthread_mutex_unlock(&R.progress_lock);
+    if (replSyncAck()) writerReleaseReplies(min);
+}
+
+/* ---- INFO ------------------------------------------------------------------- */
+
+void replInfo(reply *o) {
+    char line[1024];
+    int n = snprintf(line, sizeof(line), "repl_replicas:%d\r\nrepl_ack:%s\r\n", R.n,
+                     server_config.repl_ack == REPL_ACK_SYNC ? "sync" : "async");
+    replyAppend(o, line, (size_t)n);
+    long long now = mstime();
+    for (int i = 0; i < R.n; i++) {
+        replica *r = &R.replicas[i];
+        pthread_mutex_lock(&r->lock);
+        uint64_t shipped = __atomic_load_n(&r->shipped_lsn, __ATOMIC_ACQUIRE);
+        uint64_t head = r->nnotes ? r->notes[r->nnotes - 1].lsn : shipped;
+        long long lag_ms = r->nnotes ? now - r->notes[0].ts_ms : 0;
+        bool healthy = __atomic_load_n(&r->healthy, __ATOMIC_RELAXED);
+        const char *status = !r->generation[0] ? (r->last_error[0] ? "error" : "starting")
+                             : healthy         ? "ok"
+                                               : "error";
+        /* commas and newlines would break the INFO line format */
+        char errtext[256];
+        snprintf(errtext, sizeof(errtext), "%s", r->last_error);
+        for (char *c = errtext; *c; c++)
+            if (*c == ',' || *c == '\r' || *c == '\n') *c = ';';
+        n = snprintf(line, sizeof(line),
+                     "replica%d:url=%s,status=%s,generation=%s,next_index=%" PRIu64 ",shipped_lsn=%" PRIu64
+                     ",lag_frames=%" PRIu64 ",lag_seconds=%.3f,segments=%lld,snapshots=%lld,bytes_shipped=%lld,"
+                     "frames_shipped=%lld,last_sync_ms=%lld,last_snapshot_ms=%lld,last_error=%s,last_error_ms=%lld\r\n",
+                     i, r->t->url, status, r->generation, r->next_index, shipped, head > shipped ? head - shipped : 0,
+                     lag_ms / 1000.0, r->segments, r->snapshots, r->bytes_shipped, r->frames_shipped, r->last_ship_ms,
+                     r->last_snapshot_ms, errtext, r->last_error_ms);
+        pthread_mutex_unlock(&r->lock);
+        replyAppend(o, line, (size_t)n > sizeof(line) - 1 ? sizeof(line) - 1 : (size_t)n);
+    }
+}

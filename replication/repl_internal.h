@@ -30,7 +30,7 @@
  *   H bytes                msgpack map (keys below)
  *   body                   one zstd frame (with content checksum)
  *   trailer, 32 bytes      u64 BE body length, u64 BE raw length,
- *                          u32 BE crc32(body), u32 BE crc32(raw),
+ *                          u32 BE crc32(body), u32 BE crc32(raw) or 0,
  *                          "SOLIDEND"
  *
  * Header keys: "kind" ("snapshot"|"segment"), "generation" (str), "index",
@@ -42,9 +42,11 @@
  * (WAL frame numbers, 1-based) and "commits": an array of [frame, unix-ms]
  * pairs, one per commit, for point-in-time restore.
  *
- * A segment's raw body is its frames in WAL order, each
- *   u32 BE page number, u32 BE db size in pages (non-zero on a commit
- *   frame, as in the WAL), page_size bytes of page.
+ * A segment's raw body is its frames exactly as they are in the WAL, each
+ *   a 24-byte frame header (u32 BE page number, u32 BE db size in pages —
+ *   non-zero on a commit frame — then the WAL's two salts and two checksum
+ *   words) followed by page_size bytes of page. Keeping the WAL's bytes lets
+ *   the replica copy them with one read and lets restore check the salts.
  * A snapshot's raw body is a database file (page 1 first).
  */
 #ifndef SOLIDIS_REPL_INTERNAL_H
@@ -103,6 +105,7 @@ enum { OBJ_KIND_SNAPSHOT = 1, OBJ_KIND_SEGMENT = 2 };
 #define OBJ_TRAILER_MAGIC "SOLIDEND"
 #define OBJ_TRAILER_LEN 32
 #define GEN_ID_LEN 16
+#define WAL_FRAME_HEADER 24 /* per frame in a segment body */
 
 typedef struct obj_commit {
     uint32_t frame;   /* WAL frame number of the commit frame */

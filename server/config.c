@@ -25,7 +25,7 @@
 
 config server_config;
 
-enum { T_INT, T_MEM, T_STR, T_ENUM, T_OCTAL, T_FIXED, T_NOTIFY };
+enum { T_INT, T_MEM, T_STR, T_ENUM, T_OCTAL, T_FIXED, T_NOTIFY, T_DURATION, T_LIST };
 
 /* Enum names in the order Redis lists them in errors; the value is the
  * index of the name in `values`. */
@@ -39,6 +39,9 @@ static const char *const loglevel_list[] = {"debug", "verbose", "notice", "warni
 static const int loglevel_vals[] = {LL_DEBUG, LL_VERBOSE, LL_NOTICE, LL_WARNING};
 static const enumdef fsync_names = {fsync_list, fsync_vals};
 static const enumdef loglevel_names = {loglevel_list, loglevel_vals};
+static const char *const repl_ack_list[] = {"async", "sync", NULL};
+static const int repl_ack_vals[] = {REPL_ACK_ASYNC, REPL_ACK_SYNC};
+static const enumdef repl_ack_names = {repl_ack_list, repl_ack_vals};
 
 typedef struct option {
     const char *name;
@@ -80,6 +83,16 @@ static option options[64] = { /* builtins, then module options (serverRegisterIn
     {"protected-mode", T_FIXED, NULL, "no", true, 0, 0, NULL},
     {"tcp-backlog", T_FIXED, NULL, "511", false, 0, 0, NULL},
     {"notify-keyspace-events", T_NOTIFY, &C.notify_flags, "", true, 0, 0, NULL},
+    /* WAL shipping (replication/). Durations take ms/s/m/h/d; a bare number is seconds. */
+    {"replica", T_LIST, &C.replicas, "", false, 0, 0, NULL},
+    {"replica-access-key", T_STR, &C.replica_access_key, "", false, 0, 0, NULL},
+    {"replica-secret-key", T_STR, &C.replica_secret_key, "", false, 0, 0, NULL},
+    {"repl-sync-interval", T_DURATION, &C.repl_sync_interval, "1s", false, 1, 86400000LL, NULL},
+    {"repl-snapshot-interval", T_DURATION, &C.repl_snapshot_interval, "24h", false, 1000, 365 * 86400000LL, NULL},
+    {"repl-retention", T_DURATION, &C.repl_retention, "24h", false, 1000, 3650 * 86400000LL, NULL},
+    {"repl-ack", T_ENUM, &C.repl_ack, "async", false, 0, 0, &repl_ack_names},
+    {"repl-max-wal-size", T_MEM, &C.repl_max_wal_size, "1gb", false, 1024 * 1024, 1LL << 40, NULL},
+    {"restore-if-empty", T_STR, &C.restore_if_empty, "", false, 0, 0, NULL},
 };
 #undef C
 
@@ -122,6 +135,34 @@ static bool parseMemory(const char *s, long long *out) {
     return true;
 }
 
+/* Parse "500ms", "1s", "30m", "24h", "7d" (a bare number is seconds) into ms. */
+static bool parseDuration(const char *s, long long *out) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || errno || v < 0) return false;
+    static const struct { const char *unit; long long ms; } units[] = {
+        {"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (!strcasecmp(end, units[i].unit)) {
+            if (v > (1LL << 50) / units[i].ms) return false;
+            *out = v * units[i].ms;
+            return true;
+        }
+    return false;
+}
+
+static void formatDuration(long long ms, char *buf, size_t len) {
+    static const struct { const char *unit; long long ms; } units[] = {
+        {"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}};
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (ms > 0 && ms % units[i].ms == 0) {
+            snprintf(buf, len, "%lld%s", ms / units[i].ms, units[i].unit);
+            return;
+        }
+    snprintf(buf, len, "%lldms", ms);
+}
+
 /* Set an option from text; on failure write a Redis-style reason to err. */
 static bool optionSet(option *o, const char *val, char *err, size_t errlen) {
     long long v;
@@ -134,6 +175,9 @@ static bool optionSet(option *o, const char *val, char *err, size_t errlen) {
         goto range;
     case T_MEM:
         if (!parseMemory(val, &v)) { snprintf(err, errlen, "argument must be a memory value"); return false; }
+        goto range;
+    case T_DURATION:
+        if (!parseDuration(val, &v)) { snprintf(err, errlen, "argument must be a duration such as 500ms, 1s, 24h"); return false; }
         goto range;
     case T_OCTAL:
         errno = 0;
@@ -164,6 +208,14 @@ static bool optionSet(option *o, const char *val, char *err, size_t errlen) {
         return false;
     case T_FIXED:
         return true;
+    case T_LIST: { /* each occurrence adds one value; "" adds nothing */
+        if (!val[0]) return true;
+        char ***list = o->ptr;
+        int *n = &server_config.nreplicas; /* the only list option */
+        *list = realloc(*list, sizeof(char *) * (size_t)(*n + 1));
+        (*list)[(*n)++] = strdup(val);
+        return true;
+    }
     case T_NOTIFY: {
         int f = notifyParseFlags(val);
         if (f < 0) { snprintf(err, errlen, "Invalid event class character. Use 'Ag$lshzxeKEtmdn'."); return false; }
@@ -182,6 +234,14 @@ static void optionGet(option *o, char *buf, size_t len) {
         else snprintf(buf, len, "%lld", *(long long *)o->ptr);
         break;
     case T_MEM: snprintf(buf, len, "%lld", *(long long *)o->ptr); break;
+    case T_DURATION: formatDuration(*(long long *)o->ptr, buf, len); break;
+    case T_LIST:
+        buf[0] = '\0';
+        for (int i = 0; i < server_config.nreplicas; i++) {
+            if (i) strncat(buf, " ", len - strlen(buf) - 1);
+            strncat(buf, server_config.replicas[i], len - strlen(buf) - 1);
+        }
+        break;
     case T_OCTAL: snprintf(buf, len, "%llo", *(long long *)o->ptr); break;
     case T_STR: snprintf(buf, len, "%s", *(char **)o->ptr ? *(char **)o->ptr : ""); break;
     case T_ENUM:

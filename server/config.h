@@ -12,6 +12,7 @@
 
 enum { FSYNC_NO = 0, FSYNC_EVERYSEC = 1, FSYNC_ALWAYS = 2 };
 enum { LL_DEBUG = 0, LL_VERBOSE, LL_NOTICE, LL_WARNING };
+enum { REPL_ACK_ASYNC = 0, REPL_ACK_SYNC = 1 };
 
 typedef struct config {
     int port;
@@ -32,6 +33,15 @@ typedef struct config {
     long long unixsocketperm;
     char *pidfile;
     int notify_flags;     /* notify-keyspace-events, parsed */
+    /* replication (replication/): read by the replica threads after start;
+     * none of these change at run time. Durations in ms. */
+    char **replicas;      /* "replica <url>", repeatable */
+    int nreplicas;
+    char *replica_access_key, *replica_secret_key;
+    long long repl_sync_interval, repl_snapshot_interval, repl_retention;
+    int repl_ack;         /* REPL_ACK_* */
+    long long repl_max_wal_size;
+    char *restore_if_empty;
     bool daemonize_ignored;
 } config;
 

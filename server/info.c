@@ -10,6 +10,7 @@
 #include "store.h"
 #include "writer.h"
 #include "readcache.h"
+#include "../replication/replication.h"
 #include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -129,6 +130,11 @@ static void fillReplication(reply *o, request *r) {
            "master_replid:0000000000000000000000000000000000000000\r\n"
            "master_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\n"
            "second_repl_offset:-1\r\nrepl_backlog_active:0\r\n");
+    /* WAL shipping (replication/): the WAL and each replica target */
+    writer_stats ws;
+    writerGetStats(&ws);
+    add(o, "wal_frames:%lld\r\nwal_size:%lld\r\n", ws.wal_frames, ws.wal_bytes);
+    replInfo(o);
 }
 
 static void fillCpu(reply *o, request *r) {

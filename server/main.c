@@ -15,6 +15,7 @@
 #include "../cache/cache.h"
 #include "../queue/queue.h"
 #include "../pubsub/pubsub.h"
+#include "../replication/replication.h"
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -124,11 +125,22 @@ int main(int argc, char **argv) {
 
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s", server_config.dir, server_config.dbfilename);
+    if (server_config.restore_if_empty[0] &&
+        replRestoreIfEmpty(server_config.restore_if_empty, path, err, sizeof(err)) != 0) {
+        serverLog(LL_WARNING, "restore-if-empty failed: %s", err);
+        return 1;
+    }
+    if (!replInit(path, err, sizeof(err))) {
+        serverLog(LL_WARNING, "%s", err);
+        return 1;
+    }
     if (!writerStart(path, server_config.appendfsync, err, sizeof(err)) || !netInit(base, err, sizeof(err))) {
         serverLog(LL_WARNING, "%s", err);
         writerStop();
+        replStop();
         return 1;
     }
+    replStart();
     if (server_config.pidfile && server_config.pidfile[0]) {
         FILE *f = fopen(server_config.pidfile, "w");
         if (f) { fprintf(f, "%d\n", (int)getpid()); fclose(f); }
@@ -145,6 +157,7 @@ int main(int argc, char **argv) {
 
     serverLog(LL_NOTICE, "Shutting down: draining the writer and checkpointing");
     netShutdown();
+    replStop();
     event_free(sigterm);
     event_free(sigint);
     event_base_free(base);

@@ -22,6 +22,14 @@
  * Checkpoints: auto-checkpoint is off. After a batch the writer runs a
  * PASSIVE checkpoint once the WAL holds CKPT_FRAMES frames, and a TRUNCATE one
  * past CKPT_TRUNCATE_FRAMES, so the WAL stays bounded under constant load.
+ *
+ * Replication (replication/): after each commit the writer reads the WAL
+ * header's salts and reports its position (repl_pos) to the replicas; it
+ * checkpoints only when replCheckpointGate agrees that every replica has
+ * stored the whole WAL, because a complete checkpoint lets the next commit
+ * restart the WAL over frames a replica might still need. With repl-ack
+ * sync, finished batches wait in `held` (under w.lock, tagged with their
+ * LSN) until the replica threads call writerReleaseReplies().
  */
 #include "writer.h"
 #include "store.h"
@@ -30,6 +38,7 @@
 #include "block.h"
 #include "readcache.h"
 #include "notify.h"
+#include "../replication/replication.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -43,6 +52,13 @@
 #define MAX_TASKS 16
 #define CKPT_FRAMES 16000
 #define CKPT_TRUNCATE_FRAMES 64000
+
+/* A batch whose replies wait for the replicas (repl-ack sync). */
+typedef struct held_batch {
+    struct held_batch *next;
+    uint64_t lsn;
+    wjob *head, *tail;
+} held_batch;
 
 typedef struct task {
     const char *name;
@@ -61,6 +77,8 @@ static struct {
     bool waiting;       /* the writer sleeps on cond: a submit must signal */
     void (*notify)(void *);
     void *notify_arg;
+    held_batch *held_head, *held_tail;
+    uint64_t released_lsn; /* replies of batches up to here may go out */
 
     /* writer thread only */
     store *st;
@@ -74,6 +92,10 @@ static struct {
     int ntasks;
     reply scratch;
     bool want_checkpoint;
+    bool repl;          /* replication configured */
+    repl_pos pos;       /* WAL position after the last commit */
+    uint64_t lsn_base;  /* LSN of frame 0 of the current WAL */
+    int page_size;
 
     int fsync_mode;     /* atomic */
     writer_stats stats; /* atomic fields */
@@ -99,10 +121,38 @@ void writerJobFree(wjob *j) {
     free(j);
 }
 
+static int openWal(void) {
+    if (w.wal_fd < 0) w.wal_fd = open(w.wal_path, O_RDONLY | O_CLOEXEC);
+    return w.wal_fd;
+}
+
+static uint32_t be32(const unsigned char *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Writer thread, after a commit: where the WAL stands. New salts mean the
+ * WAL restarted, so the frames of the old one are behind us in LSN terms. */
+static void trackWalPosition(int frames) {
+    unsigned char hdr[32];
+    int fd = openWal();
+    if (fd < 0 || pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr)) return;
+    uint32_t s1 = be32(hdr + 16), s2 = be32(hdr + 20);
+    if (s1 != w.pos.salt1 || s2 != w.pos.salt2) {
+        w.lsn_base += w.pos.frames;
+        w.pos.salt1 = s1;
+        w.pos.salt2 = s2;
+    }
+    w.pos.frames = (uint32_t)frames;
+    w.pos.lsn = w.lsn_base + (uint64_t)frames;
+    w.pos.ts_ms = mstime();
+    replNoteCommit(&w.pos);
+}
+
 static int walHook(void *arg, sqlite3 *db, const char *name, int frames) {
     (void)arg; (void)db; (void)name;
     w.wal_frames = frames;
     __atomic_store_n(&w.stats.wal_frames, frames, __ATOMIC_RELAXED);
+    if (w.repl) trackWalPosition(frames);
     return SQLITE_OK;
 }
 
@@ -117,8 +167,7 @@ static void applyFsyncMode(void) {
 /* Writer thread: everysec — fsync the WAL at most once a second after writes. */
 static void maybeFsync(long long now) {
     if (!w.unsynced || w.applied_fsync_mode != FSYNC_EVERYSEC || now - w.last_fsync_ms < 1000) return;
-    if (w.wal_fd < 0) w.wal_fd = open(w.wal_path, O_RDONLY | O_CLOEXEC);
-    if (w.wal_fd >= 0) {
+    if (openWal() >= 0) {
         struct stat sb;
         if (fstat(w.wal_fd, &sb) == 0 && sb.st_nlink == 0) { /* WAL was recreated */
             close(w.wal_fd);
@@ -133,6 +182,10 @@ static void maybeFsync(long long now) {
 /* Writer thread: keep the WAL bounded. */
 static void maybeCheckpoint(bool force_truncate) {
     if (!force_truncate && w.wal_frames < CKPT_FRAMES) return;
+    if (w.repl && w.wal_frames > 0 &&
+        replCheckpointGate(&w.pos, (long long)w.wal_frames * w.page_size, w.wal_frames >= CKPT_TRUNCATE_FRAMES) !=
+            REPL_CKPT_OK)
+        return;
     int mode = (force_truncate || w.wal_frames >= CKPT_TRUNCATE_FRAMES) ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE;
     int log = 0, done = 0;
     /* Never wait on readers: a busy checkpoint is simply retried later, while
@@ -246,6 +299,46 @@ static void runBatch(wjob *jobs, joblist *done) {
     STAT_ADD(commands, n);
 }
 
+/* Under w.lock: append finished jobs to the done queue. */
+static void appendDone(wjob *head, wjob *tail) {
+    if (w.done_tail) w.done_tail->next = head;
+    else w.done_head = head;
+    w.done_tail = tail;
+}
+
+/* Under w.lock: park a batch's replies until the replicas hold its frames. */
+static void holdReplies(joblist *done) {
+    held_batch *b = malloc(sizeof(*b));
+    *b = (held_batch){NULL, w.pos.lsn, done->head, done->tail};
+    if (w.held_tail) w.held_tail->next = b;
+    else w.held_head = b;
+    w.held_tail = b;
+}
+
+/* Under w.lock: move held batches up to `lsn` to the done queue. */
+static bool releaseHeld(uint64_t lsn) {
+    bool any = false;
+    if (lsn > w.released_lsn) w.released_lsn = lsn;
+    while (w.held_head && w.held_head->lsn <= w.released_lsn) {
+        held_batch *b = w.held_head;
+        w.held_head = b->next;
+        if (!w.held_head) w.held_tail = NULL;
+        appendDone(b->head, b->tail);
+        free(b);
+        any = true;
+    }
+    return any;
+}
+
+/* Any thread (the replica threads): replies of batches whose frames are
+ * now stored on every replica may be sent. */
+void writerReleaseReplies(uint64_t lsn) {
+    pthread_mutex_lock(&w.lock);
+    bool any = releaseHeld(lsn);
+    pthread_mutex_unlock(&w.lock);
+    if (any && w.notify) w.notify(w.notify_arg);
+}
+
 /* Writer thread: hand finished jobs to the net thread and wake it. */
 static void deliver(joblist *done) {
     bool changed = readCachePublish(); /* before the replies: see readcache.c */
@@ -255,9 +348,14 @@ static void deliver(joblist *done) {
         return;
     }
     pthread_mutex_lock(&w.lock);
-    if (w.done_tail) w.done_tail->next = done->head;
-    else w.done_head = done->head;
-    w.done_tail = done->tail;
+    if (w.repl && replSyncAck() && (w.held_head || w.pos.lsn > w.released_lsn)) {
+        holdReplies(done);
+        pthread_mutex_unlock(&w.lock);
+        done->head = done->tail = NULL;
+        if (changed && w.notify) w.notify(w.notify_arg);
+        return;
+    }
+    appendDone(done->head, done->tail);
     pthread_mutex_unlock(&w.lock);
     if (w.notify) w.notify(w.notify_arg);
     done->head = done->tail = NULL;
@@ -320,6 +418,7 @@ static void *writerMain(void *arg) {
         pthread_mutex_unlock(&w.lock);
 
         applyFsyncMode();
+        if (w.repl) replServePins(&w.pos);
         joblist done = {NULL, NULL};
         if (jobs || blockWakeDuePending(mstime()) || blockHasReady()) {
             runBatch(jobs, &done);
@@ -335,6 +434,12 @@ static void *writerMain(void *arg) {
         maybeCheckpoint(false);
         if (stop && !jobs) break;
     }
+    if (w.repl) {
+        replDrain(&w.pos, 10000);
+        pthread_mutex_lock(&w.lock);
+        releaseHeld(UINT64_MAX); /* shutting down: the data is committed here */
+        pthread_mutex_unlock(&w.lock);
+    }
     maybeCheckpoint(true);
     if (w.wal_fd >= 0) close(w.wal_fd);
     return NULL;
@@ -349,7 +454,17 @@ bool writerStart(const char *dbpath, int fsync_mode, char *err, size_t errlen) {
     snprintf(w.wal_path, n, "%s-wal", dbpath);
     w.last_fsync_ms = mstime();
     replyInit(&w.scratch);
+    w.repl = replEnabled();
+    /* Replicas count frames from an empty WAL: fold what is there (left by
+     * a crash, or by opening) into the database first; no reader exists yet. */
+    if (w.repl) sqlite3_wal_checkpoint_v2(storeDb(w.st), NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     sqlite3_wal_hook(storeDb(w.st), walHook, NULL);
+    w.page_size = 4096; /* read below; INFO may read it any time */
+    sqlite3_stmt *ps;
+    if (sqlite3_prepare_v2(storeDb(w.st), "PRAGMA page_size", -1, &ps, NULL) == SQLITE_OK) {
+        if (sqlite3_step(ps) == SQLITE_ROW) w.page_size = sqlite3_column_int(ps, 0);
+        sqlite3_finalize(ps);
+    }
     if (pthread_create(&w.thread, NULL, writerMain, NULL) != 0) {
         snprintf(err, errlen, "cannot start writer thread");
         return false;
@@ -382,6 +497,12 @@ void writerSetNotify(void (*fn)(void *), void *arg) {
     w.notify_arg = arg;
 }
 
+void writerWake(void) {
+    pthread_mutex_lock(&w.lock);
+    pthread_cond_signal(&w.cond);
+    pthread_mutex_unlock(&w.lock);
+}
+
 void writerSetFsync(int mode) {
     __atomic_store_n(&w.fsync_mode, mode, __ATOMIC_RELAXED);
     pthread_mutex_lock(&w.lock);
@@ -410,6 +531,7 @@ void writerGetStats(writer_stats *out) {
     out->checkpoints = __atomic_load_n(&w.stats.checkpoints, __ATOMIC_RELAXED);
     out->fsyncs = __atomic_load_n(&w.stats.fsyncs, __ATOMIC_RELAXED);
     out->wal_frames = __atomic_load_n(&w.stats.wal_frames, __ATOMIC_RELAXED);
+    out->wal_bytes = out->wal_frames ? 32 + out->wal_frames * (24 + (long long)w.page_size) : 0;
 }
 
 void serverAddBackgroundTask(const char *name, background_task *fn, int interval_ms) {

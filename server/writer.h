@@ -26,7 +26,7 @@ typedef bool writer_task(request *r);
 
 typedef struct writer_stats {
     long long batches, commands, commits_failed, checkpoints, fsyncs;
-    long long wal_frames;
+    long long wal_frames, wal_bytes; /* live frames in the WAL, and their size on disk */
 } writer_stats;
 
 void writerAddTask(const char *name, writer_task *fn, int interval_ms); /* before writerStart */
@@ -39,5 +39,7 @@ void writerStop(void);                           /* net thread: drain, checkpoin
 void writerGetStats(writer_stats *out);
 void writerJobFree(wjob *j);
 void writerRequestCheckpoint(void);             /* writer thread, from a command */
+void writerWake(void);                           /* any thread: run the loop now */
+void writerReleaseReplies(uint64_t lsn);         /* any thread: repl-ack sync */
 
 #endif

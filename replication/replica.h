@@ -1,0 +1,67 @@
+/*
+ * replica.h — one replica target and its thread (internal to replication/).
+ *
+ * Thread ownership
+ *   - replica thread: everything under "thread only" — the generation, the
+ *     next segment index, the position shipped so far in the current WAL,
+ *     its read-only SQLite connection (except while the writer pins it, see
+ *     below) and its WAL file descriptor.
+ *   - writer thread → replica: commit positions (`notes`), appended under
+ *     `lock` and taken in bulk by the replica; the pin hand-off.
+ *   - replica → everyone: `shipped_lsn` and `healthy` (atomics), the status
+ *     fields INFO shows (under `lock`).
+ *
+ * The pin hand-off (snapshots): the replica sets pin_wanted and wakes the
+ * writer; between two batches the writer opens a read transaction on the
+ * replica's connection, so the snapshot is exactly the state after the last
+ * commit (`pin`), and signals back. The replica then copies the database
+ * through that transaction while the writer goes on.
+ */
+#ifndef SOLIDIS_REPLICA_H
+#define SOLIDIS_REPLICA_H
+
+#include "replication.h"
+#include "repl_internal.h"
+#include <pthread.h>
+#include <sqlite3.h>
+
+typedef struct replica {
+    int id;
+    target *t;
+    const char *db_path;
+    pthread_t thread;
+    bool started;
+
+    pthread_mutex_t lock;
+    pthread_cond_t cond;       /* wakes the replica: notes, urgency, pin done, stop */
+    repl_pos *notes;           /* commits not yet taken by the replica */
+    size_t nnotes, cap;
+    bool urgent, stopping, pin_wanted, pin_done, broken;
+    repl_pos pin;
+    /* status for INFO (under lock) */
+    char generation[GEN_ID_LEN + 1];
+    char last_error[256];
+    long long last_error_ms, last_ship_ms, last_snapshot_ms;
+    uint64_t next_index;
+    long long segments, snapshots, bytes_shipped, frames_shipped;
+
+    uint64_t shipped_lsn;      /* atomic: every frame up to here is stored */
+    int healthy;               /* atomic: the last attempt succeeded */
+
+    /* thread only */
+    sqlite3 *db;               /* read-only; the writer pins it for snapshots */
+    int wal_fd;
+    char *wal_path;
+    int page_size;
+    bool have_gen;
+    repl_pos done;             /* position shipped in the current WAL */
+    struct { uint64_t index; long long ts; } *snaps; /* snapshots of this generation */
+    size_t nsnaps;
+    long long next_snapshot_ms, next_retention_ms, backoff_ms;
+} replica;
+
+void *replicaMain(void *arg); /* replica.c */
+void closeSources(replica *r);  /* replica.c: after the thread ended */
+void replicaSetError(replica *r, const char *msg);
+
+#endif

@@ -1,0 +1,411 @@
+"""WAL shipping end to end: a real server ships to file:// and s3:// (s3rver),
+gets killed, and `bin/solidis restore` rebuilds what it acknowledged."""
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import threading
+import time
+
+import pytest
+import redis
+
+from conftest import IS_REDIS, ROOT, Server
+
+pytestmark = pytest.mark.skipif(IS_REDIS, reason="WAL shipping is Solidis-only")
+
+TOOL = os.path.join(ROOT, "bin", "solidis")
+
+
+def info_replication(c):
+    return c.info("replication")
+
+
+def raw_info(c, section):
+    """INFO text as the server sent it (redis-py would parse the lines)."""
+    kw = c.connection_pool.connection_kwargs
+    with socket.create_connection((kw["host"], kw["port"]), timeout=10) as sock:
+        sock.sendall(b"INFO %s\r\n" % section.encode())
+        data = b""
+        while b"\r\n" not in data:
+            data += sock.recv(65536)
+        head, rest = data.split(b"\r\n", 1)
+        n = int(head[1:])
+        while len(rest) < n + 2:
+            rest += sock.recv(65536)
+        return rest[:n].decode()
+
+
+def replica_status(c, i=0):
+    """INFO replication's replicaN line as a dict of strings."""
+    raw = raw_info(c, "replication")
+    for line in raw.split("\r\n"):
+        if line.startswith("replica%d:" % i):
+            return dict(kv.split("=", 1) for kv in line.split(":", 1)[1].split(","))
+    raise AssertionError("no replica%d line in:\n%s" % (i, raw))
+
+
+def wait_synced(c, timeout=15):
+    """Until the replica holds every frame committed so far."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        st = replica_status(c)
+        if st["status"] == "ok" and st["lag_frames"] == "0" and int(st["shipped_lsn"]) > 0:
+            return st
+        time.sleep(0.05)
+    raise AssertionError("replica never caught up: %r" % replica_status(c))
+
+
+def restore(url, out, *args, env=None, check=True):
+    p = subprocess.run([TOOL, "restore", "-o", out, url] + list(args), capture_output=True, timeout=120,
+                       env=env)
+    if check:
+        assert p.returncode == 0, p.stderr.decode()
+    return p
+
+
+def read_db(path, port_dir):
+    """Start a server on a restored file and return a client for it."""
+    os.makedirs(port_dir, exist_ok=True)
+    shutil.copy(path, os.path.join(port_dir, "solidis.db"))
+    s = Server(dir=port_dir).start()
+    return s
+
+
+def sub(tmp, name):
+    """A fresh directory under tmp (servers need theirs to exist)."""
+    path = os.path.join(tmp, name)
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def tmp():
+    d = tempfile.mkdtemp(prefix="solidis-repl-")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def start(make_server, tmp, url, *extra):
+    return make_server("--replica", url, "--repl-sync-interval", "100ms", *extra, dir=sub(tmp, "data"))
+
+
+def test_config_and_info(make_server, tmp):
+    url = "file://" + os.path.join(tmp, "rep")
+    s = start(make_server, tmp, url)
+    c = s.client(decode_responses=True)
+    assert c.config_get("replica") == {"replica": url}
+    assert c.config_get("repl-sync-interval") == {"repl-sync-interval": "100ms"}
+    assert c.config_get("repl-retention") == {"repl-retention": "1d"}
+    assert c.config_get("repl-ack") == {"repl-ack": "async"}
+    c.set("a", "1")
+    st = wait_synced(c)
+    assert st["url"] == url and len(st["generation"]) == 16
+    assert int(st["snapshots"]) >= 1
+    info = c.info("replication")
+    assert info["repl_replicas"] == 1 and "wal_frames" in info
+
+
+def test_bad_replica_url_refuses_to_start(tmp):
+    s = Server(["--replica", "ftp://nowhere/x"], dir=sub(tmp, "d"))
+    with pytest.raises(RuntimeError, match="unsupported replica URL"):
+        s.start()
+    s.cleanup()
+    s = Server(["--repl-sync-interval", "soon"], dir=sub(tmp, "d2"))
+    with pytest.raises(RuntimeError, match="duration"):
+        s.start()
+    s.cleanup()
+
+
+def test_kill9_then_restore_has_every_synced_write(make_server, tmp):
+    url = "file://" + os.path.join(tmp, "rep")
+    s = start(make_server, tmp, url)
+    c = s.client()
+    for i in range(2000):
+        c.set("k%d" % i, "v%d" % i)
+    c.hset("h", mapping={"f1": "a", "f2": "b"})
+    c.rpush("l", "x", "y", "z")
+    c.zadd("z", {"m": 1.5})
+    wait_synced(c)
+    s.kill9()
+    out = os.path.join(tmp, "restored.db")
+    p = restore(url, out)
+    assert os.path.exists(out)
+    db = sqlite3.connect(out)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
+    r2 = read_db(out, os.path.join(tmp, "r2"))
+    try:
+        c2 = r2.client()
+        assert c2.dbsize() == 2003
+        assert c2.get("k0") == b"v0" and c2.get("k1999") == b"v1999"
+        assert c2.hgetall("h") == {b"f1": b"a", b"f2": b"b"}
+        assert c2.lrange("l", 0, -1) == [b"x", b"y", b"z"]
+        assert c2.zscore("z", "m") == 1.5
+    finally:
+        r2.cleanup()
+    # restore never overwrites
+    p = restore(url, out, check=False)
+    assert p.returncode != 0 and b"exists" in p.stderr
+
+
+def _writer_load(c, prefix, acked, stop):
+    i = 0
+    while not stop.is_set():
+        try:
+            c.set("%s%d" % (prefix, i), i)
+        except (redis.ConnectionError, redis.TimeoutError):
+            return
+        acked.append(i)
+        i += 1
+
+
+def test_repl_ack_sync_kill9_loses_no_acknowledged_write(make_server, tmp):
+    url = "file://" + os.path.join(tmp, "rep")
+    s = start(make_server, tmp, url, "--repl-ack", "sync")
+    c0 = s.client()
+    c0.set("warm", "1")
+    wait_synced(c0)
+    stop = threading.Event()
+    acked = [[] for _ in range(4)]
+    threads = [threading.Thread(target=_writer_load, args=(s.client(), "w%d:" % t, acked[t], stop))
+               for t in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(1.5)
+    s.kill9()  # mid-load: some writes are committed locally but not yet replicated
+    stop.set()
+    for t in threads:
+        t.join()
+    assert sum(len(a) for a in acked) > 100
+    out = os.path.join(tmp, "restored.db")
+    restore(url, out)
+    r2 = read_db(out, os.path.join(tmp, "r2"))
+    try:
+        c2 = r2.client()
+        for t in range(4):
+            if acked[t]:
+                last = acked[t][-1]
+                assert c2.get("w%d:%d" % (t, last)) == str(last).encode(), "acknowledged write lost"
+                assert c2.get("w%d:0" % t) == b"0"
+    finally:
+        r2.cleanup()
+
+
+def test_point_in_time_restore(make_server, tmp):
+    url = "file://" + os.path.join(tmp, "rep")
+    s = start(make_server, tmp, url)
+    c = s.client()
+    for i in range(50):
+        c.set("a%d" % i, i)
+    time.sleep(0.3)
+    t_mid = time.time()
+    time.sleep(0.3)
+    for i in range(50):
+        c.set("b%d" % i, i)
+    c.delete("a0")
+    wait_synced(c)
+    s.stop()
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t_mid)) + ".%03dZ" % int((t_mid % 1) * 1000)
+    out = os.path.join(tmp, "pit.db")
+    restore(url, out, "--timestamp", stamp)
+    r2 = read_db(out, os.path.join(tmp, "r2"))
+    try:
+        c2 = r2.client()
+        assert c2.dbsize() == 50
+        assert c2.get("a0") == b"0" and c2.get("a49") == b"49"
+        assert c2.get("b0") is None
+    finally:
+        r2.cleanup()
+    latest = os.path.join(tmp, "latest.db")
+    restore(url, latest)
+    r3 = read_db(latest, os.path.join(tmp, "r3"))
+    try:
+        c3 = r3.client()
+        assert c3.dbsize() == 99 and c3.get("a0") is None and c3.get("b49") == b"49"
+    finally:
+        r3.cleanup()
+    # a timestamp before the first snapshot has nothing to restore
+    p = restore(url, os.path.join(tmp, "early.db"), "--timestamp", "2001-01-01T00:00:00Z", check=False)
+    assert p.returncode != 0 and not os.path.exists(os.path.join(tmp, "early.db"))
+
+
+def _segments(rep):
+    segs = []
+    for root, _, files in os.walk(rep):
+        segs += [os.path.join(root, f) for f in files if f.endswith(".seg")]
+    return sorted(segs)
+
+
+def test_corrupt_or_missing_segment_is_reported(make_server, tmp):
+    rep = os.path.join(tmp, "rep")
+    url = "file://" + rep
+    s = start(make_server, tmp, url)
+    c = s.client()
+    for batch in range(4):
+        for i in range(20):
+            c.set("k%d-%d" % (batch, i), "x" * 100)
+        wait_synced(c)
+        time.sleep(0.15)
+    s.stop()
+    segs = _segments(rep)
+    assert len(segs) >= 3
+    # flip one byte in the middle of a segment
+    victim = segs[1]
+    data = bytearray(open(victim, "rb").read())
+    data[len(data) // 2] ^= 0xFF
+    saved = open(victim, "rb").read()
+    open(victim, "wb").write(bytes(data))
+    out = os.path.join(tmp, "bad.db")
+    p = restore(url, out, check=False)
+    assert p.returncode != 0
+    assert b"checksum" in p.stderr or b"corrupt" in p.stderr or b"decompress" in p.stderr, p.stderr
+    assert not os.path.exists(out)
+    # a missing segment is a gap, never silently skipped
+    open(victim, "wb").write(saved)
+    os.rename(victim, victim + ".away")
+    p = restore(url, out, check=False)
+    assert p.returncode != 0 and b"missing" in p.stderr, p.stderr
+    assert not os.path.exists(out)
+    os.rename(victim + ".away", victim)
+    restore(url, out)
+
+
+def test_replica_outage_then_catch_up(make_server, tmp):
+    rep = os.path.join(tmp, "rep")
+    url = "file://" + rep
+    s = start(make_server, tmp, url)
+    c = s.client()
+    c.set("before", "1")
+    wait_synced(c)
+    # take the target away: a regular file where the directory was
+    os.rename(rep, rep + ".away")
+    open(rep, "w").close()
+    for i in range(200):
+        c.set("during%d" % i, i)
+    deadline = time.time() + 10
+    while replica_status(c)["status"] != "error" and time.time() < deadline:
+        time.sleep(0.05)
+    st = replica_status(c)
+    assert st["status"] == "error" and st["last_error"], st
+    assert c.get("during199") == b"199"  # the server keeps serving
+    os.unlink(rep)
+    os.rename(rep + ".away", rep)
+    st = wait_synced(c, timeout=40)
+    assert st["status"] == "ok"
+    s.kill9()
+    out = os.path.join(tmp, "after.db")
+    restore(url, out)
+    r2 = read_db(out, os.path.join(tmp, "r2"))
+    try:
+        c2 = r2.client()
+        assert c2.get("before") == b"1" and c2.get("during199") == b"199"
+    finally:
+        r2.cleanup()
+
+
+def test_restart_starts_new_generation_and_retention_drops_old(make_server, tmp):
+    rep = os.path.join(tmp, "rep")
+    url = "file://" + rep
+    s = start(make_server, tmp, url, "--repl-retention", "1s")
+    c = s.client()
+    c.set("x", "1")
+    gen1 = wait_synced(c)["generation"]
+    s.restart()
+    c = s.client()
+    c.set("x", "2")
+    gen2 = wait_synced(c)["generation"]
+    assert gen2 > gen1
+    listing = subprocess.run([TOOL, "replicas", url], capture_output=True, timeout=30)
+    assert listing.returncode == 0, listing.stderr
+    assert gen2.encode() in listing.stdout
+    # gen1 was superseded more than 1 s ago: retention deletes it
+    deadline = time.time() + 15
+    while os.path.exists(os.path.join(rep, "generations", gen1)) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not os.path.exists(os.path.join(rep, "generations", gen1))
+    assert os.path.exists(os.path.join(rep, "generations", gen2))
+    s.stop()
+    out = os.path.join(tmp, "r.db")
+    restore(url, out)
+    r2 = read_db(out, os.path.join(tmp, "r2"))
+    try:
+        assert r2.client().get("x") == b"2"
+    finally:
+        r2.cleanup()
+
+
+def test_restore_if_empty_at_start(make_server, tmp):
+    url = "file://" + os.path.join(tmp, "rep")
+    s = start(make_server, tmp, url)
+    c = s.client()
+    c.set("boot", "strap")
+    wait_synced(c)
+    s.kill9()
+    fresh = sub(tmp, "fresh")
+    s2 = make_server("--restore-if-empty", url, dir=fresh)
+    assert s2.client().get("boot") == b"strap"
+    # a data file that exists is left alone
+    s2.client().set("boot", "local")
+    s2.restart()
+    assert s2.client().get("boot") == b"local"
+
+
+def test_wal_stays_bounded_under_load(make_server, tmp):
+    url = "file://" + os.path.join(tmp, "rep")
+    s = start(make_server, tmp, url)
+    p = subprocess.run(["redis-benchmark", "-p", str(s.port), "-t", "set", "-n", "150000", "-r", "1000000",
+                        "-d", "100", "-c", "20", "-q"], capture_output=True, timeout=120)
+    assert p.returncode == 0
+    c = s.client()
+    wait_synced(c, timeout=30)
+    info = c.info("replication")
+    # checkpoints keep running: the WAL is far smaller than everything written
+    st = replica_status(c)
+    assert int(st["frames_shipped"]) > info["wal_frames"]
+    assert info["wal_frames"] < 100000
+
+
+def test_s3_replica_roundtrip(make_server, tmp, s3rver):
+    url = s3rver.url("solidis-%d" % os.getpid())
+    env = dict(os.environ, **s3rver.env)
+    s = Server(["--replica", url, "--repl-sync-interval", "100ms", "--replica-access-key",
+                s3rver.env["AWS_ACCESS_KEY_ID"], "--replica-secret-key", s3rver.env["AWS_SECRET_ACCESS_KEY"]],
+               dir=sub(tmp, "data")).start()
+    try:
+        c = s.client()
+        for i in range(500):
+            c.set("s3k%d" % i, i)
+        wait_synced(c)
+        s.kill9()
+        out = os.path.join(tmp, "s3.db")
+        restore(url, out, env=env)
+        r2 = read_db(out, os.path.join(tmp, "r2"))
+        try:
+            c2 = r2.client()
+            assert c2.dbsize() == 500 and c2.get("s3k499") == b"499"
+        finally:
+            r2.cleanup()
+        listing = subprocess.run([TOOL, "replicas", url], capture_output=True, timeout=30, env=env)
+        assert listing.returncode == 0 and b"snapshot" in listing.stdout.lower(), listing
+    finally:
+        s.cleanup()
+
+
+def test_s3_wrong_credentials_reported_in_info(make_server, tmp, s3rver):
+    url = s3rver.url("badcreds")
+    # s3rver checks the access key only (not the signature's secret)
+    s = make_server("--replica", url, "--replica-access-key", "WRONG", "--replica-secret-key", "wrong",
+                    dir=sub(tmp, "data"))
+    c = s.client()
+    c.set("k", "v")
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        st = replica_status(c)
+        if st["status"] == "error" and "403" in st["last_error"]:
+            break
+        time.sleep(0.1)
+    assert st["status"] == "error" and "403" in st["last_error"], st
+    assert c.get("k") == b"v"
