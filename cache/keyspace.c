@@ -316,6 +316,8 @@ void moveCommand(request *r) {
     }
     if (r->store_error) return;
     if (!keyRelocate(r, r->db, r->argv[1], r->argvlen[1], dst, r->argv[1], r->argvlen[1])) return;
+    notifyKeyspaceEvent(r, NOTIFY_GENERIC, "move_from", r->db, r->argv[1], r->argvlen[1]);
+    notifyKeyspaceEvent(r, NOTIFY_GENERIC, "move_to", dst, r->argv[1], r->argvlen[1]);
     addReplyLongLong(r, 1);
 }
 
@@ -379,6 +381,7 @@ void copyCommand(request *r) {
         if (rc != SQLITE_DONE) { storeFail(r, "copy"); return; }
     }
     keyTouched(r, dst, r->argv[2], r->argvlen[2]);
+    notifyKeyspaceEvent(r, NOTIFY_GENERIC, "copy_to", dst, r->argv[2], r->argvlen[2]);
     r->dirty++;
     addReplyLongLong(r, 1);
 }

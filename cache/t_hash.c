@@ -168,6 +168,9 @@ int hashOpenWrite(request *r, int kidx, hkey *h) {
     if (src != SQLITE_DONE) { storeFail(r, "hash purge"); return -1; }
     h->stored -= sqlite3_changes(storeDb(r->st));
     h->expired = 0;
+    /* A lazy field expiry, as Redis 7.4 announces it: "hexpired", then "del"
+     * (from the count) if no field is left. */
+    notifyKeyspaceEvent(r, NOTIFY_HASH, "hexpired", r->db, r->argv[kidx], r->argvlen[kidx]);
     if (!hashStoreCount(r, kidx, h)) return -1;
     if (h->stored <= 0) { memset(h, 0, sizeof(*h)); return 0; }
     keyTouched(r, r->db, r->argv[kidx], r->argvlen[kidx]);
@@ -308,7 +311,9 @@ void hsetnxCommand(request *r) {
         if (exists) { addReplyLongLong(r, 0); return; }
     }
     if (fieldSet(r, &h, r->argv[2], r->argvlen[2], r->argv[3], r->argvlen[3], false) < 0) return;
-    if (hashSave(r, 1, &h)) addReplyLongLong(r, 1);
+    if (!hashSave(r, 1, &h)) return;
+    notifyKeyspaceEvent(r, NOTIFY_HASH, "hset", r->db, r->argv[1], r->argvlen[1]);
+    addReplyLongLong(r, 1);
 }
 
 /* ---- HGET / HMGET / HEXISTS / HSTRLEN / HLEN ---------------------------- */
@@ -441,7 +446,9 @@ void hincrbyCommand(request *r) {
     char buf[32];
     int n = ll2string(buf, sizeof(buf), value);
     if (fieldSet(r, &h, r->argv[2], r->argvlen[2], buf, (size_t)n, true) < 0) return;
-    if (hashSave(r, 1, &h)) addReplyLongLong(r, value);
+    if (!hashSave(r, 1, &h)) return;
+    notifyKeyspaceEvent(r, NOTIFY_HASH, "hincrby", r->db, r->argv[1], r->argvlen[1]);
+    addReplyLongLong(r, value);
 }
 
 void hincrbyfloatCommand(request *r) {
@@ -464,7 +471,9 @@ void hincrbyfloatCommand(request *r) {
     char buf[5 * 1024];
     int n = ld2string(buf, sizeof(buf), value);
     if (fieldSet(r, &h, r->argv[2], r->argvlen[2], buf, (size_t)n, true) < 0) return;
-    if (hashSave(r, 1, &h)) addReplyBulk(r, buf, (size_t)n);
+    if (!hashSave(r, 1, &h)) return;
+    notifyKeyspaceEvent(r, NOTIFY_HASH, "hincrbyfloat", r->db, r->argv[1], r->argvlen[1]);
+    addReplyBulk(r, buf, (size_t)n);
 }
 
 /* ---- HGETALL / HKEYS / HVALS ------------------------------------------- */

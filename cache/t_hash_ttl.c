@@ -122,6 +122,7 @@ static void hexpireGeneric(request *r, bool unit_ms, bool absolute) {
     long n = r->argc - fields_at - 1;
     if (!found) { addReplyRepeated(r, n, -2); return; }
     size_t mark = r->out->len;
+    long long updated = 0, deleted = 0;
     addReplyArrayLen(r, n);
     for (int i = fields_at + 1; i < r->argc; i++) {
         long long prev;
@@ -135,13 +136,21 @@ static void hexpireGeneric(request *r, bool unit_ms, bool absolute) {
             continue;
         }
         if (at <= r->now_ms) {
-            if (hashFieldDelete(r, &h, r->argv[i], r->argvlen[i]) < 0) { discardDeferredReply(r, mark); return; }
+            int d = hashFieldDelete(r, &h, r->argv[i], r->argvlen[i]);
+            if (d < 0) { discardDeferredReply(r, mark); return; }
+            deleted += d;
             addReplyLongLong(r, 2);
             continue;
         }
         if (!fieldSetTtl(r, &h, i, at, "hexpire")) { discardDeferredReply(r, mark); return; }
+        updated++;
         addReplyLongLong(r, 1);
     }
+    /* Redis 7.4: one event for the command, "hdel" when any field went (time
+     * not in the future), else "hexpire"; "del" follows (from hashSave) when
+     * the hash was left empty. */
+    if (updated + deleted > 0)
+        notifyKeyspaceEvent(r, NOTIFY_HASH, deleted ? "hdel" : "hexpire", r->db, r->argv[1], r->argvlen[1]);
     if (!hashSave(r, 1, &h)) discardDeferredReply(r, mark);
 }
 
@@ -198,6 +207,7 @@ void hpersistCommand(request *r) {
         if (!fieldSetTtl(r, &h, i, 0, "hpersist")) { discardDeferredReply(r, mark); return; }
         addReplyLongLong(r, 1);
     }
+    if (h.changed) notifyKeyspaceEvent(r, NOTIFY_HASH, "hpersist", r->db, r->argv[1], r->argvlen[1]);
     if (!hashSave(r, 1, &h)) discardDeferredReply(r, mark);
 }
 
@@ -244,6 +254,9 @@ static bool hashFieldExpireCycle(request *r) {
         if (!key) { stmtDone(s); return false; }
         memcpy(key, kp, klen);
         stmtDone(s);
+        /* Redis 7.4: "hexpired" per hash, then "del" (from keySetCount) when
+         * its last field went. */
+        notifyKeyspaceEvent(r, NOTIFY_HASH, "hexpired", db, key, klen);
         keySetCount(r, db, key, klen, left); /* deletes the key at 0 */
         if (left > 0) keyTouched(r, db, key, klen);
         if (key != small) free(key);

@@ -139,18 +139,20 @@ static bool checkStringLength(request *r, long long total) {
 }
 
 /* Reply the string at argv[1], or null. Returns strGet's 1 / 0, or -1 after
- * an error reply (WRONGTYPE). GET, GETEX, GETDEL, GETSET and SET ... GET. */
-static int replyValue(request *r) {
+ * an error reply (WRONGTYPE). GET, GETEX, GETDEL, GETSET and SET ... GET.
+ * expires_at (writer only, may be NULL) gets the key's expiry (0 = none). */
+static int replyValue(request *r, long long *expires_at) {
     strval v;
     int rc = strGet(r, 1, &v);
     if (rc == 0) addReplyNull(r);
     if (rc != 1) return rc;
+    if (expires_at) *expires_at = v.expires_at;
     addReplyBulk(r, v.val, v.len);
     strDone(&v);
     return 1;
 }
 
-void getCommand(request *r) { replyValue(r); }
+void getCommand(request *r) { replyValue(r, NULL); }
 
 enum { SET_NX = 1, SET_XX = 2, SET_GET = 4, SET_KEEPTTL = 8, SET_EX = 16 };
 
@@ -193,7 +195,7 @@ void setCommand(request *r) {
     if (flags & SET_GET) {
         /* The old value is the reply; a failed write leaves only its error. */
         size_t mark = r->out->len;
-        int rc = replyValue(r);
+        int rc = replyValue(r, NULL);
         if (rc < 0) return;
         bool do_set = !((flags & SET_NX) && rc == 1) && !((flags & SET_XX) && rc == 0);
         if (do_set && !strSet(r, key, klen, r->argv[2], r->argvlen[2], at, (flags & SET_KEEPTTL) != 0))
@@ -229,23 +231,31 @@ void getexCommand(request *r) {
     int flags = 0;
     long long at = 0;
     if (r->argc > 2 && !parseSetOptions(r, 2, &flags, &at, true)) return;
-    if (replyValue(r) != 1) return;
+    long long had = 0;
+    if (replyValue(r, &had) != 1) return;
+    const char *key = r->argv[1];
+    size_t klen = r->argvlen[1];
     if (flags & SET_EX) {
-        if (at <= r->now_ms) keyDelete(r, r->db, r->argv[1], r->argvlen[1]);
-        else keySetExpire(r, r->db, r->argv[1], r->argvlen[1], at);
-    } else if (flags & SET_KEEPTTL) {
-        keySetExpire(r, r->db, r->argv[1], r->argvlen[1], 0);
+        /* A time already past (EXAT/PXAT) deletes the key, as Redis: "del". */
+        if (at <= r->now_ms) {
+            if (keyDelete(r, r->db, key, klen)) notifyKeyspaceEvent(r, NOTIFY_GENERIC, "del", r->db, key, klen);
+        } else if (keySetExpire(r, r->db, key, klen, at)) {
+            notifyKeyspaceEvent(r, NOTIFY_GENERIC, "expire", r->db, key, klen);
+        }
+    } else if ((flags & SET_KEEPTTL) && had) { /* PERSIST: only a key with a TTL changes */
+        if (keySetExpire(r, r->db, key, klen, 0)) notifyKeyspaceEvent(r, NOTIFY_GENERIC, "persist", r->db, key, klen);
     }
 }
 
 void getdelCommand(request *r) {
-    if (replyValue(r) != 1) return;
-    keyDelete(r, r->db, r->argv[1], r->argvlen[1]);
+    if (replyValue(r, NULL) != 1) return;
+    if (keyDelete(r, r->db, r->argv[1], r->argvlen[1]))
+        notifyKeyspaceEvent(r, NOTIFY_GENERIC, "del", r->db, r->argv[1], r->argvlen[1]);
 }
 
 void getsetCommand(request *r) {
     size_t mark = r->out->len;
-    if (replyValue(r) < 0) return;
+    if (replyValue(r, NULL) < 0) return;
     if (!strSet(r, r->argv[1], r->argvlen[1], r->argv[2], r->argvlen[2], 0, false)) discardDeferredReply(r, mark);
 }
 
@@ -344,8 +354,8 @@ void appendCommand(request *r) {
     strval v;
     int rc = strGet(r, 1, &v);
     if (rc < 0) return;
-    if (rc == 0) {
-        if (strSet(r, r->argv[1], r->argvlen[1], r->argv[2], r->argvlen[2], 0, false))
+    if (rc == 0) { /* a new key: still an "append" event, as Redis */
+        if (strSetEnc(r, r->argv[1], r->argvlen[1], r->argv[2], r->argvlen[2], 0, false, ENC_BY_VALUE, "append"))
             addReplyLongLong(r, (long long)r->argvlen[2]);
         return;
     }

@@ -16,13 +16,20 @@
  *   <since-id>, oldest first, as an array of [id, payload] pairs: at most
  *   <count> of them (default 1000; call again with the last id returned to
  *   read on). Ids are integers that only grow and are never reused, also
- *   across restarts. Live messages keep Redis's frames and carry no id, so a
- *   client that wants to catch up after a disconnect keeps the last id it
- *   got from REPLAY: on (re)connect it SUBSCRIBEs first, then REPLAYs from
- *   that id (0 = from the oldest retained message) and skips what it has
- *   already handled — a message may show up both live and in the replay.
- *   Messages older than the retention are never returned. SPUBLISH messages
- *   are not logged.
+ *   across restarts. Live messages keep Redis's frames and carry no id,
+ *   unless the client asked for it with
+ *
+ *     CLIENT PUBSUB-IDS ON|OFF
+ *
+ *   (per connection, off by default and after RESET): its message and
+ *   pmessage frames then end with one more element, the log id as an integer
+ *   (null for a message that was not logged: keyspace notifications,
+ *   retention 0). A client that wants to catch up after a disconnect keeps
+ *   the last id it handled (from those frames or from REPLAY): on (re)connect
+ *   it SUBSCRIBEs first, then REPLAYs from that id (0 = from the oldest
+ *   retained message) and skips what it has already handled — a message may
+ *   show up both live and in the replay. Messages older than the retention
+ *   are never returned. SPUBLISH messages are not logged.
  *
  * Threads
  *   The registry (channel → subscribers, pattern → subscribers, shard channel
@@ -40,8 +47,6 @@
  * 32mb 8mb 60` and may close a client in the middle of a fan-out. The gone
  * hook then only parks the client's state (gone_list) and the fan-out frees
  * it when done, so the registry never changes under an iteration.
- *
- * Not yet: CLIENT PUBSUB-IDS (ids in live messages).
  */
 #include "pubsub.h"
 #include "../server/server.h"
@@ -163,10 +168,12 @@ typedef struct channel {
     size_t count, cap;
 } channel;
 
-/* One client's subscriptions, in its clientPubsubSlot(). */
+/* One client's subscriptions, in its clientPubsubSlot(), and its CLIENT
+ * PUBSUB-IDS setting (the state is kept while either is there). */
 typedef struct psclient {
     struct client *c;   /* NULL once the client is gone */
     dict subs[K_COUNT]; /* name → membership */
+    bool ids;           /* CLIENT PUBSUB-IDS ON: live messages carry their log id */
     struct psclient *next_gone;
 } psclient;
 
@@ -265,12 +272,13 @@ static void stateFree(psclient *pc) {
 }
 
 /* After an unsubscribe: tell the net thread the new count (RESP2 subscribed
- * mode follows it) and drop the state of a client left with nothing. */
+ * mode follows it) and drop the state of a client left with nothing (no
+ * subscription and PUBSUB-IDS off). */
 static void syncClient(struct client *c, psclient *pc) {
     long ch = pc ? (long)pc->subs[K_CHANNEL].used : 0, pat = pc ? (long)pc->subs[K_PATTERN].used : 0,
          shard = pc ? (long)pc->subs[K_SHARD].used : 0, total = ch + pat + shard;
     clientSetSubscriptions(c, ch, pat, shard);
-    if (pc && total == 0) {
+    if (pc && total == 0 && !pc->ids) {
         *clientPubsubSlot(c) = NULL;
         stateFree(pc);
     } else if (pc) {
@@ -356,10 +364,17 @@ static void sunsubscribeCommand(request *r) { unsubscribeGeneric(r, K_SHARD); }
 /* ---- fan-out (net thread) ------------------------------------------------ */
 
 /* One message frame, encoded once per publish (per pattern) and copied to
- * every subscriber: RESP2 array, and lazily the same bytes as a RESP3 push. */
+ * every subscriber. v[0] is the RESP2 array; the other forms are made from
+ * it on first use: v[1] RESP2 with the message id (CLIENT PUBSUB-IDS), v[2]
+ * the RESP3 push, v[3] the RESP3 push with the id. The id is one more
+ * element after the payload: an integer, or a null when the message has no
+ * log id (keyspace notifications, pubsub-retention 0). "smessage" frames
+ * never carry one (SPUBLISH is not logged). */
 typedef struct frame {
-    reply resp2, resp3;
-    bool has3;
+    reply v[4];
+    bool built[4];
+    bool idable;     /* message / pmessage */
+    long long id;    /* 0 = none */
 } frame;
 
 static void appendBulk(reply *o, const char *p, size_t n) {
@@ -374,20 +389,48 @@ static void appendBulk(reply *o, const char *p, size_t n) {
 }
 
 static void frameInit(frame *f, const char *kind, const dentry *pattern, const char *ch, size_t chlen,
-                      const char *msg, size_t mlen) {
-    replyInit(&f->resp2);
-    replyInit(&f->resp3);
-    f->has3 = false;
-    replyAppend(&f->resp2, pattern ? "*4\r\n" : "*3\r\n", 4);
-    appendBulk(&f->resp2, kind, strlen(kind));
-    if (pattern) appendBulk(&f->resp2, pattern->key, pattern->klen);
-    appendBulk(&f->resp2, ch, chlen);
-    appendBulk(&f->resp2, msg, mlen);
+                      const char *msg, size_t mlen, long long id) {
+    for (int i = 0; i < 4; i++) {
+        replyInit(&f->v[i]);
+        f->built[i] = i == 0;
+    }
+    f->idable = strcmp(kind, "smessage") != 0;
+    f->id = id;
+    replyAppend(&f->v[0], pattern ? "*4\r\n" : "*3\r\n", 4);
+    appendBulk(&f->v[0], kind, strlen(kind));
+    if (pattern) appendBulk(&f->v[0], pattern->key, pattern->klen);
+    appendBulk(&f->v[0], ch, chlen);
+    appendBulk(&f->v[0], msg, mlen);
 }
 
 static void frameFree(frame *f) {
-    replyFree(&f->resp2);
-    replyFree(&f->resp3);
+    for (int i = 0; i < 4; i++) replyFree(&f->v[i]);
+}
+
+/* The frame for a client speaking RESP `resp`, with or without the id. */
+static const reply *frameFor(frame *f, int resp, bool ids) {
+    int i = (resp >= 3 ? 2 : 0) + (ids && f->idable ? 1 : 0);
+    reply *o = &f->v[i];
+    if (f->built[i]) return o;
+    replyAppend(o, f->v[0].buf, f->v[0].len);
+    if (resp >= 3) o->buf[0] = '>';
+    if (i & 1) {
+        o->buf[1]++; /* "*3" -> "*4", "*4" -> "*5": one more element */
+        if (f->id > 0) {
+            char num[32];
+            num[0] = ':';
+            int l = ll2string(num + 1, sizeof(num) - 3, f->id);
+            num[l + 1] = '\r';
+            num[l + 2] = '\n';
+            replyAppend(o, num, (size_t)l + 3);
+        } else if (resp >= 3) {
+            replyAppend(o, "_\r\n", 3);
+        } else {
+            replyAppend(o, "$-1\r\n", 5);
+        }
+    }
+    f->built[i] = true;
+    return o;
 }
 
 /* Deliver to every subscriber of `ch`. The publishing client's own copy goes
@@ -395,17 +438,10 @@ static void frameFree(frame *f) {
  * through clientPush, which could close the client the caller still uses. */
 static void frameSendAll(frame *f, const channel *ch, struct client *self, reply *self_out) {
     for (size_t i = 0; i < ch->count; i++) {
-        struct client *c = ch->members[i]->pc->c;
+        const psclient *pc = ch->members[i]->pc;
+        struct client *c = pc->c;
         if (!c) continue; /* went away during this fan-out */
-        const reply *b = &f->resp2;
-        if (clientResp(c) >= 3) {
-            if (!f->has3) {
-                replyAppend(&f->resp3, f->resp2.buf, f->resp2.len);
-                f->resp3.buf[0] = '>';
-                f->has3 = true;
-            }
-            b = &f->resp3;
-        }
+        const reply *b = frameFor(f, clientResp(c), pc->ids);
         if (c == self) {
             if (self_out) replyAppend(self_out, b->buf, b->len);
         } else {
@@ -415,16 +451,17 @@ static void frameSendAll(frame *f, const channel *ch, struct client *self, reply
 }
 
 /* Send a message to the subscribers of a channel (and of the patterns that
- * match it) or of a shard channel. Returns the number of receivers, counting
+ * match it) or of a shard channel. `id` is its log id (0 = not logged), for
+ * the clients with PUBSUB-IDS on. Returns the number of receivers, counting
  * a client once per matching pattern, as Redis does. */
-static long long fanout(int kind, const char *ch, size_t chlen, const char *msg, size_t mlen, struct client *self,
-                        reply *self_out) {
+static long long fanout(int kind, const char *ch, size_t chlen, const char *msg, size_t mlen, long long id,
+                        struct client *self, reply *self_out) {
     long long receivers = 0;
     delivering++;
     dentry *e = dictFind(&registry[kind], ch, chlen, hashKey(ch, chlen));
     if (e) {
         frame f;
-        frameInit(&f, kind == K_SHARD ? "smessage" : "message", NULL, ch, chlen, msg, mlen);
+        frameInit(&f, kind == K_SHARD ? "smessage" : "message", NULL, ch, chlen, msg, mlen, id);
         frameSendAll(&f, e->val, self, self_out);
         receivers += (long long)((channel *)e->val)->count;
         frameFree(&f);
@@ -435,7 +472,7 @@ static long long fanout(int kind, const char *ch, size_t chlen, const char *msg,
             for (dentry *pe = pd->table[b]; pe; pe = pe->next) {
                 if (!stringmatchlen(pe->key, pe->klen, ch, chlen, false)) continue;
                 frame f;
-                frameInit(&f, "pmessage", pe, ch, chlen, msg, mlen);
+                frameInit(&f, "pmessage", pe, ch, chlen, msg, mlen, id);
                 frameSendAll(&f, pe->val, self, self_out);
                 receivers += (long long)((channel *)pe->val)->count;
                 frameFree(&f);
@@ -507,7 +544,8 @@ static bool retentionTask(request *r) {
 static void publishDelivered(request *r) {
     /* A failed commit leaves its error in the reply: nothing was published. */
     if (r->out && r->out->len) return;
-    long long n = fanout(K_CHANNEL, r->argv[1], r->argvlen[1], r->argv[2], r->argvlen[2], r->client, r->out);
+    long long id = (long long)(intptr_t)r->delivery_arg;
+    long long n = fanout(K_CHANNEL, r->argv[1], r->argvlen[1], r->argv[2], r->argvlen[2], id, r->client, r->out);
     if (r->out) addReplyLongLong(r, n);
 }
 
@@ -522,8 +560,28 @@ static void publishCommand(request *r) {
 
 /* SPUBLISH shardchannel message — net thread, not logged. */
 static void spublishCommand(request *r) {
-    long long n = fanout(K_SHARD, r->argv[1], r->argvlen[1], r->argv[2], r->argvlen[2], r->client, r->out);
+    long long n = fanout(K_SHARD, r->argv[1], r->argvlen[1], r->argv[2], r->argvlen[2], 0, r->client, r->out);
     addReplyLongLong(r, n);
+}
+
+/* ---- CLIENT PUBSUB-IDS ------------------------------------------------------- */
+
+/* CLIENT PUBSUB-IDS ON|OFF — net thread (a row of the core's CLIENT table).
+ * With ON the client's live message / pmessage frames carry the message's
+ * log id as one more element (see frameFor); OFF, the default, gives Redis's
+ * frames. RESET turns it off with the rest of the client's pub/sub state. */
+void clientPubsubIdsCommand(request *r) {
+    bool on;
+    if (argIs(r, 2, "on")) on = true;
+    else if (argIs(r, 2, "off")) on = false;
+    else { addReplySyntaxError(r); return; }
+    if (!r->client) { addReplyError(r, "ERR Command not allowed inside a transaction"); return; }
+    psclient *pc = stateOf(r->client, on);
+    if (pc) {
+        pc->ids = on;
+        syncClient(r->client, pc); /* drops the state again if it is now empty */
+    }
+    addReplyOK(r);
 }
 
 /* ---- PUBSUB ------------------------------------------------------------- */
@@ -681,7 +739,7 @@ static void pubsubCounts(long *channels, long *patterns) {
 /* Keyspace notifications: the core hands each committed event here (net
  * thread) and it goes out like a PUBLISH, to channels and patterns. */
 static void notifySink(const char *ch, size_t chlen, const char *msg, size_t mlen) {
-    fanout(K_CHANNEL, ch, chlen, msg, mlen, NULL, NULL);
+    fanout(K_CHANNEL, ch, chlen, msg, mlen, 0, NULL, NULL);
 }
 
 void pubsubInit(void) {

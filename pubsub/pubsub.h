@@ -11,4 +11,10 @@
 
 void pubsubInit(void);
 
+struct request;
+/* CLIENT PUBSUB-IDS ON|OFF (the core's CLIENT table routes it here): live
+ * message / pmessage frames to this client carry their log id, the id PUBSUB
+ * REPLAY reports and takes as since-id, as one more trailing element. */
+void clientPubsubIdsCommand(struct request *r);
+
 #endif

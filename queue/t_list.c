@@ -444,6 +444,7 @@ void lsetCommand(request *r) {
     if (rc != SQLITE_DONE) { storeFail(r, "lset"); return; }
     r->dirty++;
     keyTouched(r, r->db, lk.key, lk.klen);
+    notifyKeyspaceEvent(r, NOTIFY_LIST, "lset", r->db, lk.key, lk.klen);
     addReplyOK(r);
 }
 
@@ -478,6 +479,9 @@ void ltrimCommand(request *r) {
         if (rtrim > 0 && !execIdPos(r, SQL_DEL_ABOVE, lk.id, last, "ltrim")) return;
         lk.len -= ltrim + rtrim;
     }
+    /* Redis announces every LTRIM of an existing list, even one that removes
+     * nothing; "del" (from listCommit) follows when it emptied the list. */
+    notifyKeyspaceEvent(r, NOTIFY_LIST, "ltrim", r->db, lk.key, lk.klen);
     if (ltrim + rtrim > 0) {
         if (!listCommit(r, &lk)) return;
     } else {
@@ -506,6 +510,7 @@ void lremCommand(request *r) {
     long long removed = sqlite3_changes(storeDb(r->st));
     if (removed) {
         lk.len -= removed;
+        notifyKeyspaceEvent(r, NOTIFY_LIST, "lrem", r->db, lk.key, lk.klen);
         if (!listCommit(r, &lk)) return;
     }
     addReplyLongLong(r, removed);
@@ -570,7 +575,9 @@ void linsertCommand(request *r) {
     stmtDone(s);
     if (rc != SQLITE_DONE) { storeFail(r, "linsert"); return; }
     lk.len++;
-    if (listCommit(r, &lk)) addReplyLongLong(r, lk.len);
+    if (!listCommit(r, &lk)) return;
+    notifyKeyspaceEvent(r, NOTIFY_LIST, "linsert", r->db, lk.key, lk.klen);
+    addReplyLongLong(r, lk.len);
 }
 
 /* ---- registration ------------------------------------------------------ */

@@ -40,7 +40,14 @@ static void moveOne(request *r, listkey *src, int wherefrom, int whereto) {
     char *val = NULL;
     size_t vlen = 0;
     if (!listPop(r, src, wherefrom, 1, &val, &vlen)) return;
-    bool ok = listPush(r, dst, whereto, &val, &vlen, 1) && (dst == src || listCommit(r, src)) && listCommit(r, dst);
+    bool ok = listPush(r, dst, whereto, &val, &vlen, 1);
+    if (ok) {
+        /* Redis's order: the push on the destination, the pop on the source,
+         * then "del" if the source went (listCommit). */
+        notifyKeyspaceEvent(r, NOTIFY_LIST, whereto == LIST_HEAD ? "lpush" : "rpush", r->db, dst->key, dst->klen);
+        notifyKeyspaceEvent(r, NOTIFY_LIST, wherefrom == LIST_HEAD ? "lpop" : "rpop", r->db, src->key, src->klen);
+        ok = (dst == src || listCommit(r, src)) && listCommit(r, dst);
+    }
     if (ok) addReplyBulk(r, val, vlen);
     free(val);
 }
@@ -106,7 +113,13 @@ static int popFirstNonEmpty(request *r, int first, int nkeys, int where, long lo
         addReplyArrayLen(r, 2);
         addReplyBulk(r, lk.key, lk.klen);
         if (!single) addReplyArrayLen(r, n);
-        if (!listPop(r, &lk, where, n, NULL, NULL) || !listCommit(r, &lk)) {
+        bool ok = listPop(r, &lk, where, n, NULL, NULL);
+        if (ok) {
+            /* before the commit, which deletes an emptied list ("del" comes second) */
+            notifyKeyspaceEvent(r, NOTIFY_LIST, where == LIST_HEAD ? "lpop" : "rpop", r->db, lk.key, lk.klen);
+            ok = listCommit(r, &lk);
+        }
+        if (!ok) {
             discardDeferredReply(r, mark);
             return -1;
         }

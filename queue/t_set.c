@@ -322,7 +322,10 @@ static void spopCommand(request *r) {
     }
     if (count >= k.count) { /* everything goes */
         if (!replyAllMembers(r, k.id, true)) return;
-        keyDelete(r, r->db, r->argv[1], r->argvlen[1]);
+        if (keyDelete(r, r->db, r->argv[1], r->argvlen[1])) {
+            notifyKeyspaceEvent(r, NOTIFY_SET, "spop", r->db, r->argv[1], r->argvlen[1]);
+            notifyKeyspaceEvent(r, NOTIFY_GENERIC, "del", r->db, r->argv[1], r->argvlen[1]);
+        }
         r->dirty += (int)k.count;
         return;
     }
@@ -334,6 +337,8 @@ static void spopCommand(request *r) {
         if (memberWrite(r, k.id, picked.e[i].m, picked.e[i].len, false) < 0) goto fail;
         addReplyBulk(r, picked.e[i].m, picked.e[i].len);
     }
+    /* before the count, which deletes an emptied set ("del" comes second) */
+    notifyKeyspaceEvent(r, NOTIFY_SET, "spop", r->db, r->argv[1], r->argvlen[1]);
     if (!keySetCount(r, r->db, r->argv[1], r->argvlen[1], k.count - (long long)picked.n)) goto fail;
     keyTouched(r, r->db, r->argv[1], r->argvlen[1]);
     r->dirty += (int)picked.n;
@@ -412,6 +417,9 @@ static void smoveCommand(request *r) {
     }
     int rc = memberWrite(r, src.id, m, mlen, false);
     if (rc <= 0) { if (rc == 0) addReplyLongLong(r, 0); return; }
+    /* Redis's order: "srem" on the source, its "del" if it went (keySetCount),
+     * then "sadd" on the destination when the member was new there. */
+    notifyKeyspaceEvent(r, NOTIFY_SET, "srem", r->db, r->argv[1], r->argvlen[1]);
     if (!keySetCount(r, r->db, r->argv[1], r->argvlen[1], src.count - 1)) return;
     keyTouched(r, r->db, r->argv[1], r->argvlen[1]);
     int64_t id = dfound ? dst.id : keyNewId(r);
@@ -421,6 +429,7 @@ static void smoveCommand(request *r) {
         if (!(dfound ? keySetCount(r, r->db, r->argv[2], r->argvlen[2], dst.count + 1)
                      : keyCreate(r, r->db, r->argv[2], r->argvlen[2], id, OBJ_SET, 1, 0))) return;
         keyTouched(r, r->db, r->argv[2], r->argvlen[2]);
+        notifyKeyspaceEvent(r, NOTIFY_SET, "sadd", r->db, r->argv[2], r->argvlen[2]);
     }
     r->dirty++;
     addReplyLongLong(r, 1);
@@ -578,12 +587,17 @@ static void algebraStore(request *r, int op) {
             total -= ch;
         }
     }
-    keyDelete(r, r->db, r->argv[1], r->argvlen[1]);
+    bool replaced = keyDelete(r, r->db, r->argv[1], r->argvlen[1]);
     if (r->store_error) goto done;
     if (total > 0) {
         if (!keyCreate(r, r->db, r->argv[1], r->argvlen[1], id, OBJ_SET, total, 0)) goto done;
         keyTouched(r, r->db, r->argv[1], r->argvlen[1]);
         r->dirty++;
+        static const char *const events[] = {[OP_INTER] = "sinterstore", [OP_UNION] = "sunionstore",
+                                             [OP_DIFF] = "sdiffstore"};
+        notifyKeyspaceEvent(r, NOTIFY_SET, events[op], r->db, r->argv[1], r->argvlen[1]);
+    } else if (replaced) { /* an empty result deletes the destination */
+        notifyKeyspaceEvent(r, NOTIFY_GENERIC, "del", r->db, r->argv[1], r->argvlen[1]);
     }
     addReplyLongLong(r, total);
 done:

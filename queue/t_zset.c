@@ -213,7 +213,7 @@ int zsetScore(request *r, int64_t id, const void *m, size_t len, double *score) 
 bool zsetStoreEntries(request *r, int dstidx, const szmap *m) {
     const char *dst = r->argv[dstidx];
     size_t dlen = r->argvlen[dstidx];
-    keyDelete(r, r->db, dst, dlen);
+    bool replaced = keyDelete(r, r->db, dst, dlen);
     if (r->store_error) return false;
     if (m->n) {
         int64_t id = keyNewId(r);
@@ -222,6 +222,11 @@ bool zsetStoreEntries(request *r, int dstidx, const szmap *m) {
         if (!keyCreate(r, r->db, dst, dlen, id, OBJ_ZSET, (long long)m->n, 0)) return false;
         keyTouched(r, r->db, dst, dlen);
         r->dirty++;
+        /* The event is the command's name: zunionstore, zinterstore,
+         * zdiffstore or zrangestore. */
+        notifyKeyspaceEvent(r, NOTIFY_ZSET, r->cmd->name, r->db, dst, dlen);
+    } else if (replaced) { /* an empty result deletes the destination */
+        notifyKeyspaceEvent(r, NOTIFY_GENERIC, "del", r->db, dst, dlen);
     }
     addReplyLongLong(r, (long long)m->n);
     return true;
@@ -570,6 +575,10 @@ static void zremrangeGeneric(request *r, int kind) {
         deleted = sqlite3_changes(storeDb(r->st));
     }
     if (deleted) {
+        static const char *const events[] = {[ZR_RANK] = "zremrangebyrank", [ZR_SCORE] = "zremrangebyscore",
+                                             [ZR_LEX] = "zremrangebylex"};
+        /* before the count, which deletes an emptied key ("del" comes second) */
+        notifyKeyspaceEvent(r, NOTIFY_ZSET, events[kind], r->db, r->argv[1], r->argvlen[1]);
         if (!keySetCount(r, r->db, r->argv[1], r->argvlen[1], k.count - deleted)) goto done;
         keyTouched(r, r->db, r->argv[1], r->argvlen[1]);
         r->dirty += (int)deleted;

@@ -367,6 +367,9 @@ static void zpopGeneric(request *r, int first, int nkeys, bool max, bool emitkey
         rc = s ? sqlite3_step(s) : SQLITE_ERROR;
         stmtDone(s);
     }
+    /* before the count, which deletes an emptied key ("del" comes second) */
+    if (rc == SQLITE_DONE)
+        notifyKeyspaceEvent(r, NOTIFY_ZSET, max ? "zpopmax" : "zpopmin", r->db, r->argv[idx], r->argvlen[idx]);
     if (rc != SQLITE_DONE || !keySetCount(r, r->db, r->argv[idx], r->argvlen[idx], k.count - got)) {
         if (!r->store_error) storeFail(r, "zpop");
         discardDeferredReply(r, outer);

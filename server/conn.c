@@ -11,6 +11,7 @@
 #include "net.h"
 #include "writer.h"
 #include "multi.h"
+#include "../pubsub/pubsub.h"
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -305,6 +306,7 @@ void clientCommand(request *r) {
             "KILL <option> <value> [<option> <value> [...]]", "    Kill connections. Options are: ID, ADDR, LADDR, SKIPME.",
             "LIST [TYPE normal] [ID <id> [...]]", "    Return information about client connections.",
             "NO-EVICT (ON|OFF)", "    Protect the current client connection from eviction.",
+            "PUBSUB-IDS (ON|OFF)", "    Add the message log id to the pub/sub messages this connection receives (Solidis).",
             "REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
             "SETNAME <name>", "    Assign the name <name> to the current connection.",
             "SETINFO <option> <value>", "    Set client meta attr. Options are: LIB-NAME, LIB-VER.",
@@ -399,10 +401,12 @@ static const command debug_subcommands[] = {
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
 };
 
-/* CLIENT subcommands that must run on the writer (where the parked
- * requests live); the rest are handled by clientCommand on the net thread. */
+/* CLIENT subcommands with rows of their own: UNBLOCK must run on the writer
+ * (where the parked requests live), PUBSUB-IDS is the pub/sub module's. The
+ * rest are handled by clientCommand on the net thread. */
 static const command client_subcommands[] = {
     {"client|unblock", clientUnblockCommand, -3, CMD_WRITE | CMD_ADMIN, 0, 0, 0, "connection", "Unblocks a client blocked by a blocking command from a different connection.", "5.0.0", NULL},
+    {"client|pubsub-ids", clientPubsubIdsCommand, 3, CMD_CONN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "connection", "Adds the message log id to the pub/sub messages of the connection (Solidis).", "0.1.0", NULL},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
 };
 
