@@ -37,10 +37,14 @@ static void usage(void) {
            "  port bind dir dbfilename requirepass appendfsync(always|everysec|no) maxclients\n"
            "  databases timeout tcp-keepalive proto-max-bulk-len client-query-buffer-limit\n"
            "  loglevel logfile unixsocket unixsocketperm pidfile notify-keyspace-events\n"
-           "  pubsub-retention job-retention job-dead-retention\n\n"
+           "  pubsub-retention job-retention job-dead-retention\n"
+           "  replica(file:///dir|s3://bucket/prefix?endpoint=...&region=..., repeatable)\n"
+           "  replica-access-key replica-secret-key repl-sync-interval repl-snapshot-interval\n"
+           "  repl-retention repl-ack(async|sync) repl-max-wal-size restore-if-empty\n\n"
            "Examples:\n"
            "       ./solidis-server --port 7777 --dir /var/lib/solidis\n"
-           "       ./solidis-server /etc/solidis.conf --loglevel verbose\n");
+           "       ./solidis-server /etc/solidis.conf --loglevel verbose\n"
+           "       ./solidis-server --replica file:///backups/app --restore-if-empty file:///backups/app\n");
 }
 
 /* mkdir -p */

@@ -409,3 +409,35 @@ def test_s3_wrong_credentials_reported_in_info(make_server, tmp, s3rver):
         time.sleep(0.1)
     assert st["status"] == "error" and "403" in st["last_error"], st
     assert c.get("k") == b"v"
+
+
+def test_unreachable_replica_past_max_wal_size_starts_new_generation(make_server, tmp):
+    rep = os.path.join(tmp, "rep")
+    url = "file://" + rep
+    s = start(make_server, tmp, url, "--repl-max-wal-size", "1mb")
+    c = s.client()
+    c.set("first", "1")
+    gen1 = wait_synced(c)["generation"]
+    os.rename(rep, rep + ".away")
+    open(rep, "w").close()
+    # enough writes to pass the checkpoint threshold while the replica is down
+    p = subprocess.run(["redis-benchmark", "-p", str(s.port), "-t", "set", "-n", "60000", "-r", "1000000",
+                        "-d", "200", "-c", "20", "-q"], capture_output=True, timeout=120)
+    assert p.returncode == 0
+    c.set("last", "2")
+    info = c.info("replication")
+    assert info["wal_frames"] < 16000 + 5000, info  # checkpointed anyway: the disk is kept
+    assert "repl-max-wal-size" in s.read_log()
+    os.unlink(rep)
+    os.rename(rep + ".away", rep)
+    st = wait_synced(c, timeout=40)
+    assert st["generation"] > gen1  # continuity was lost: a new generation with its own snapshot
+    s.kill9()
+    out = os.path.join(tmp, "r.db")
+    restore(url, out)
+    r2 = read_db(out, os.path.join(tmp, "r2"))
+    try:
+        c2 = r2.client()
+        assert c2.get("first") == b"1" and c2.get("last") == b"2"
+    finally:
+        r2.cleanup()
