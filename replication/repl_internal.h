@@ -73,6 +73,10 @@ typedef struct target_ops {
     /* Fetch into malloc'd memory (*buf) or into a new local file. */
     int (*get)(target *t, const char *name, char **buf, size_t *len, char *err, size_t errlen);
     int (*get_file)(target *t, const char *name, const char *path, char *err, size_t errlen);
+    /* The first max bytes of an object (all of it when it is smaller) into
+     * malloc'd memory, without transferring the rest: reading a header must
+     * not cost a snapshot-sized download. */
+    int (*get_head)(target *t, const char *name, size_t max, char **buf, size_t *len, char *err, size_t errlen);
     /* Every object whose name starts with prefix, in any order. */
     int (*list)(target *t, const char *prefix, target_list_fn *fn, void *arg, char *err, size_t errlen);
     int (*del)(target *t, const char *name, char *err, size_t errlen);

@@ -3,10 +3,11 @@
  * replica holds (`solidis restore`, `solidis replicas`, and the server's
  * --restore-if-empty).
  *
- * Only the target interface is used (list, get, get_file), so a file:// and
- * an s3:// replica restore the same way. Segments are small and are fetched
- * and decoded in memory; a snapshot can be larger than RAM, so it is fetched
- * into a file next to the output and streamed into the raw temp database.
+ * Only the target interface is used (list, get, get_file, get_head), so a
+ * file:// and an s3:// replica restore the same way. Segments are small and
+ * are fetched and decoded in memory; a snapshot can be larger than RAM, so it
+ * is fetched into a file next to the output and streamed into the raw temp
+ * database.
  *
  * Invariants:
  *   - opts->output is never overwritten: it is refused up front when it
@@ -21,9 +22,10 @@
  *   - only whole transactions are applied: frames are written through the
  *     last allowed commit frame and no further, and the file is then cut to
  *     that commit's database size.
- *   - the targets have no ranged reads, so learning a snapshot's as-of time
- *     costs a download: a point-in-time restore walks snapshots newest
- *     first and keeps the one it settles on, so it is never fetched twice.
+ *   - only the snapshot actually restored is downloaded whole. Whatever
+ *     needs just an as-of time (choosing a snapshot for a point in time,
+ *     listing) reads the object's header with get_head: on S3 a ranged GET
+ *     of a few kB instead of a snapshot as large as the database.
  */
 #include "repl_internal.h"
 #include <errno.h>
@@ -38,7 +40,12 @@
 
 #define NAME_LEN 96
 #define MSG_LEN 512
-#define HEADER_PEEK (1 << 20)
+/* What get_head asks for first: any snapshot header, and a segment header
+ * with a few thousand commits. A longer header is read again whole. */
+#define HEADER_HEAD (64 * 1024)
+#define MAGIC_LEN (sizeof(OBJ_MAGIC) - 1)
+#define FIXED_HEAD (MAGIC_LEN + 4) /* magic, u32 header length */
+#define HEADER_MAX (1u << 26) /* objDecodeHeader refuses longer: not worth a read */
 
 static uint32_t getU32(const unsigned char *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -181,33 +188,37 @@ static int64_t genCreated(const char *id) { return (int64_t)(strtoull(id, NULL, 
 
 /* ---- object headers ----------------------------------------------------- */
 
-static int readHeaderFile(const char *path, obj_header *h, char *err, size_t errlen) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "open %s: %s", path, strerror(errno));
-        return -1;
-    }
-    char *buf = malloc(HEADER_PEEK);
-    size_t got = fread(buf, 1, HEADER_PEEK, f);
-    fclose(f);
-    size_t used;
-    int rc = objDecodeHeader(buf, got, h, &used, err, errlen) == TARGET_OK ? 0 : -1;
-    free(buf);
-    return rc;
+static int fetchHead(target *t, const char *name, size_t max, char **buf, size_t *len, char *err, size_t errlen) {
+    char e[MSG_LEN] = "";
+    if (t->ops->get_head(t, name, max, buf, len, e, sizeof(e)) == TARGET_OK) return 0;
+    snprintf(err, errlen, "fetch %s: %s", name, e);
+    return -1;
 }
 
-/* Fetch an object into path (kept there) and parse its header. */
-static int fetchHeaderVia(target *t, const char *name, const char *path, obj_header *h, char *err, size_t errlen) {
-    char e[MSG_LEN] = "";
-    if (t->ops->get_file(t, name, path, e, sizeof(e)) != TARGET_OK) {
-        snprintf(err, errlen, "fetch %s: %s", name, e);
-        return -1;
+/* How many bytes magic, length and header take, as the object's first bytes
+ * say; 0 when they are too few or not an object's (the decoder reports it). */
+static size_t headerBytes(const char *buf, size_t len) {
+    if (len < FIXED_HEAD || memcmp(buf, OBJ_MAGIC, MAGIC_LEN) != 0) return 0;
+    uint32_t hlen = getU32((const unsigned char *)buf + MAGIC_LEN);
+    return hlen <= HEADER_MAX ? FIXED_HEAD + hlen : 0;
+}
+
+/* An object's header without downloading the object: its first
+ * HEADER_HEAD bytes, or exactly as many as a longer header takes. */
+static int fetchHeader(target *t, const char *name, obj_header *h, char *err, size_t errlen) {
+    char *buf = NULL, e[MSG_LEN] = "";
+    size_t len = 0, used;
+    if (fetchHead(t, name, HEADER_HEAD, &buf, &len, err, errlen) != 0) return -1;
+    size_t need = headerBytes(buf, len);
+    if (need > len && len == HEADER_HEAD) {
+        free(buf);
+        buf = NULL;
+        if (fetchHead(t, name, need, &buf, &len, err, errlen) != 0) return -1;
     }
-    if (readHeaderFile(path, h, e, sizeof(e)) != 0) {
-        snprintf(err, errlen, "%s: %s", name, e);
-        return -1;
-    }
-    return 0;
+    int rc = objDecodeHeader(buf, len, h, &used, e, sizeof(e)) == TARGET_OK ? 0 : -1;
+    free(buf);
+    if (rc != 0) snprintf(err, errlen, "%s: %s", name, e);
+    return rc;
 }
 
 /* A verified object can still be the wrong one (renamed, copied between
@@ -220,6 +231,19 @@ static int checkIdentity(const obj_header *h, int kind, const char *gen, uint64_
     return -1;
 }
 
+/* An object's as-of time (its header's ts_last), from its header alone. */
+static int objectAsOf(target *t, int kind, const char *gen, uint64_t index, int64_t *as_of, char *err,
+                      size_t errlen) {
+    char name[NAME_LEN];
+    (kind == OBJ_KIND_SNAPSHOT ? objSnapshotName : objSegmentName)(name, sizeof(name), gen, index);
+    obj_header h;
+    if (fetchHeader(t, name, &h, err, errlen) != 0) return -1;
+    *as_of = h.ts_last;
+    int rc = checkIdentity(&h, kind, gen, index, name, err, errlen);
+    objHeaderFree(&h);
+    return rc;
+}
+
 /* ---- the restore plan --------------------------------------------------- */
 
 typedef struct plan {
@@ -227,7 +251,6 @@ typedef struct plan {
     const rep_obj *snap;
     int64_t last;      /* last segment to apply; < snap->index: none */
     int64_t until_ms;  /* 0: every commit; else only commits at or before it */
-    bool snap_fetched; /* chosen by time: already in the download file */
 } plan;
 
 /* The last segment wanted from g: opts->index, else the newest state g holds
@@ -282,10 +305,9 @@ static int planLatest(const catalog *c, const restore_opts *o, plan *p, char *er
     return checkContiguous(p->gen, p->snap->index, p->last, err, errlen);
 }
 
-/* Newest generation, then newest snapshot, whose as-of time is <= T. Each
- * candidate is downloaded into `download`; the winner stays there. */
-static int planByTime(target *t, const catalog *c, const restore_opts *o, const char *download, plan *p,
-                      char *err, size_t errlen) {
+/* Newest generation, then newest snapshot, whose as-of time is <= T. Only
+ * the candidates' headers are read; loadSnapshot downloads the winner. */
+static int planByTime(target *t, const catalog *c, const restore_opts *o, plan *p, char *err, size_t errlen) {
     for (size_t gi = c->n; gi-- > 0;) {
         const rep_gen *g = &c->gens[gi];
         if (o->generation && strcmp(g->id, o->generation) != 0) continue;
@@ -293,17 +315,11 @@ static int planByTime(target *t, const catalog *c, const restore_opts *o, const 
         if (lastWanted(g, o, &last, err, errlen) != 0) return -1;
         for (size_t si = g->snaps.n; si-- > 0;) {
             const rep_obj *s = &g->snaps.v[si];
+            int64_t as_of;
             if ((int64_t)s->index > last + 1) continue;
-            char name[NAME_LEN];
-            objSnapshotName(name, sizeof(name), g->id, s->index);
-            obj_header h;
-            if (fetchHeaderVia(t, name, download, &h, err, errlen) != 0) return -1;
-            int64_t as_of = h.ts_last;
-            int rc = checkIdentity(&h, OBJ_KIND_SNAPSHOT, g->id, s->index, name, err, errlen);
-            objHeaderFree(&h);
-            if (rc != 0) return -1;
+            if (objectAsOf(t, OBJ_KIND_SNAPSHOT, g->id, s->index, &as_of, err, errlen) != 0) return -1;
             if (as_of <= o->timestamp_ms) {
-                *p = (plan){g, s, last, o->timestamp_ms, true};
+                *p = (plan){g, s, last, o->timestamp_ms};
                 return 0;
             }
         }
@@ -347,7 +363,7 @@ static int loadSnapshot(restore_job *j, const plan *p, char *err, size_t errlen)
     if (j->o->progress)
         fprintf(stderr, "restoring generation %s from snapshot %" PRIu64 " (%s)%s\n", p->gen->id, p->snap->index,
                 fmtSize(p->snap->size, size), until);
-    if (!p->snap_fetched && j->t->ops->get_file(j->t, name, j->download, e, sizeof(e)) != TARGET_OK) {
+    if (j->t->ops->get_file(j->t, name, j->download, e, sizeof(e)) != TARGET_OK) {
         snprintf(err, errlen, "fetch %s: %s", name, e);
         return -1;
     }
@@ -654,7 +670,7 @@ static int restoreFromCatalog(target *t, const catalog *c, const restore_opts *o
     j.tmp_db = sideName(o->output, "restoring");
     j.download = sideName(o->output, "download");
     plan p = {0};
-    int rc = o->timestamp_ms ? planByTime(t, c, o, j.download, &p, err, errlen) : planLatest(c, o, &p, err, errlen);
+    int rc = o->timestamp_ms ? planByTime(t, c, o, &p, err, errlen) : planLatest(c, o, &p, err, errlen);
     if (rc == 0) rc = loadSnapshot(&j, &p, err, errlen);
     if (rc == 0) rc = applySegments(&j, &p, err, errlen);
     if (rc == 0) rc = finish(&j, err, errlen);
@@ -698,84 +714,59 @@ int replRestoreIfEmpty(const char *url, const char *db_path, char *err, size_t e
 
 /* ---- listing ------------------------------------------------------------ */
 
-/* A snapshot's as-of time: the whole object is fetched to a temp file. */
-static int snapshotAsOf(target *t, const char *gen, uint64_t index, int64_t *as_of, char *err, size_t errlen) {
-    const char *dir = getenv("TMPDIR");
-    if (!dir || !dir[0]) dir = "/tmp";
-    size_t n = strlen(dir) + 32;
-    char *path = malloc(n);
-    snprintf(path, n, "%s/solidis-list-XXXXXX", dir);
-    int fd = mkstemp(path);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot create a temp file in %s: %s", dir, strerror(errno));
-        free(path);
-        return -1;
-    }
-    close(fd);
-    char name[NAME_LEN];
-    objSnapshotName(name, sizeof(name), gen, index);
-    obj_header h;
-    int rc = fetchHeaderVia(t, name, path, &h, err, errlen);
-    unlink(path);
-    free(path);
-    if (rc != 0) return -1;
-    *as_of = h.ts_last;
-    objHeaderFree(&h);
-    return 0;
+/* An object's as-of time as the listing shows it: the time, or why not. */
+typedef struct as_of {
+    int64_t ms;
+    char *why; /* malloc'd; NULL when ms is known */
+} as_of;
+
+static as_of listedAsOf(target *t, int kind, const char *gen, uint64_t index) {
+    char e[MSG_LEN] = "";
+    as_of a = {0, NULL};
+    if (objectAsOf(t, kind, gen, index, &a.ms, e, sizeof(e)) != 0) a.why = strdup(e);
+    return a;
 }
 
-static int segmentLastCommit(target *t, const char *gen, uint64_t index, int64_t *ts, char *err, size_t errlen) {
-    char name[NAME_LEN], e[MSG_LEN] = "", *buf = NULL;
-    size_t len = 0, used;
-    objSegmentName(name, sizeof(name), gen, index);
-    if (t->ops->get(t, name, &buf, &len, e, sizeof(e)) != TARGET_OK) {
-        snprintf(err, errlen, "fetch %s: %s", name, e);
-        return -1;
-    }
-    obj_header h;
-    int rc = objDecodeHeader(buf, len, &h, &used, e, sizeof(e)) == TARGET_OK ? 0 : -1;
-    free(buf);
-    if (rc != 0) {
-        snprintf(err, errlen, "%s: %s", name, e);
-        return -1;
-    }
-    *ts = h.ts_last;
-    objHeaderFree(&h);
-    return 0;
+static const char *fmtAsOf(const as_of *a, char buf[40]) {
+    if (a->why) return a->why;
+    fmtTime(a->ms, buf);
+    return buf;
 }
 
-static void listGeneration(target *t, const rep_gen *g, FILE *out) {
-    char e[MSG_LEN] = "", from[40], to[40] = "?";
-    int64_t *as_of = calloc(g->snaps.n + 1, sizeof(*as_of));
-    bool *ok = calloc(g->snaps.n + 1, sizeof(*ok));
-    char **why = calloc(g->snaps.n + 1, sizeof(*why));
-    for (size_t i = 0; i < g->snaps.n; i++) {
-        ok[i] = snapshotAsOf(t, g->id, g->snaps.v[i].index, &as_of[i], e, sizeof(e)) == 0;
-        if (!ok[i]) why[i] = strdup(e);
-    }
-    int64_t end;
-    if (g->segs.n && segmentLastCommit(t, g->id, (uint64_t)lastIndex(&g->segs), &end, e, sizeof(e)) == 0)
-        fmtTime(end, to);
-    else if (!g->segs.n && g->snaps.n && ok[g->snaps.n - 1])
-        fmtTime(as_of[g->snaps.n - 1], to);
+/* "generation G: created .. newest state, counts, size"; `end` is the
+ * object holding the newest state (NULL: none). */
+static void printGeneration(const rep_gen *g, const as_of *end, FILE *out) {
+    char from[40], to[40] = "?", size[32];
+    if (end && !end->why) fmtTime(end->ms, to);
     fmtTime(genCreated(g->id), from);
     fprintf(out, "generation %s: %s .. %s, %zu snapshot%s, %zu segment%s", g->id, from, to, g->snaps.n,
             g->snaps.n == 1 ? "" : "s", g->segs.n, g->segs.n == 1 ? "" : "s");
     if (g->segs.n) fprintf(out, " (%" PRIu64 "..%" PRId64 ")", g->segs.v[0].index, lastIndex(&g->segs));
-    char size[32];
     fprintf(out, ", %s\n", fmtSize(g->bytes, size));
-    for (size_t i = 0; i < g->snaps.n; i++) {
-        char when[40];
-        if (ok[i]) fmtTime(as_of[i], when);
-        fprintf(out, "  snapshot %" PRIu64 ": as of %s, %s\n", g->snaps.v[i].index, ok[i] ? when : why[i],
+}
+
+/* Each snapshot's and the first and last segments' as-of times, read from
+ * their headers alone: listing never downloads a whole object. */
+static void listGeneration(target *t, const rep_gen *g, FILE *out) {
+    as_of *snaps = calloc(g->snaps.n + 1, sizeof(*snaps)), first = {0}, last = {0};
+    for (size_t i = 0; i < g->snaps.n; i++) snaps[i] = listedAsOf(t, OBJ_KIND_SNAPSHOT, g->id, g->snaps.v[i].index);
+    if (g->segs.n) first = listedAsOf(t, OBJ_KIND_SEGMENT, g->id, g->segs.v[0].index);
+    if (g->segs.n > 1) last = listedAsOf(t, OBJ_KIND_SEGMENT, g->id, (uint64_t)lastIndex(&g->segs));
+    const as_of *last_seg = g->segs.n > 1 ? &last : &first;
+    printGeneration(g, g->segs.n ? last_seg : g->snaps.n ? &snaps[g->snaps.n - 1] : NULL, out);
+    char when[40], first_at[40], last_at[40], size[32], e[MSG_LEN] = "";
+    for (size_t i = 0; i < g->snaps.n; i++)
+        fprintf(out, "  snapshot %" PRIu64 ": as of %s, %s\n", g->snaps.v[i].index, fmtAsOf(&snaps[i], when),
                 fmtSize(g->snaps.v[i].size, size));
-        free(why[i]);
-    }
+    if (g->segs.n)
+        fprintf(out, "  segments %" PRIu64 "..%" PRId64 ": first as of %s, last as of %s\n", g->segs.v[0].index,
+                lastIndex(&g->segs), fmtAsOf(&first, first_at), fmtAsOf(last_seg, last_at));
     if (g->segs.n && checkContiguous(g, g->segs.v[0].index, lastIndex(&g->segs), e, sizeof(e)) != 0)
         fprintf(out, "  gap: %s\n", e);
-    free(as_of);
-    free(ok);
-    free(why);
+    for (size_t i = 0; i < g->snaps.n; i++) free(snaps[i].why);
+    free(snaps);
+    free(first.why);
+    free(last.why);
 }
 
 int replListReplicas(target *t, FILE *out, char *err, size_t errlen) {

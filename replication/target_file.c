@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -155,7 +156,8 @@ static int filePutFile(target *t, const char *name, const char *path, char *err,
     return putWith(t, name, fillFromFile, path, err, errlen);
 }
 
-static int fileGet(target *t, const char *name, char **buf, size_t *len, char *err, size_t errlen) {
+/* The first max bytes of an object (SIZE_MAX: all of it) into memory. */
+static int readPrefix(target *t, const char *name, size_t max, char **buf, size_t *len, char *err, size_t errlen) {
     char *path = joinPath(t->impl, name);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -166,17 +168,18 @@ static int fileGet(target *t, const char *name, char **buf, size_t *len, char *e
     }
     struct stat sb;
     char *data = NULL;
-    size_t got = 0;
+    size_t got = 0, want = 0;
     int rc = TARGET_ERR;
     if (fstat(fd, &sb) == 0) {
-        data = malloc((size_t)sb.st_size + 1);
-        while (got < (size_t)sb.st_size) {
-            ssize_t n = read(fd, data + got, (size_t)sb.st_size - got);
+        want = (size_t)sb.st_size < max ? (size_t)sb.st_size : max;
+        data = malloc(want + 1);
+        while (got < want) {
+            ssize_t n = read(fd, data + got, want - got);
             if (n < 0 && errno == EINTR) continue;
             if (n <= 0) break;
             got += (size_t)n;
         }
-        if (got == (size_t)sb.st_size) rc = TARGET_OK;
+        if (got == want) rc = TARGET_OK;
         else snprintf(err, errlen, "short read of %s", path);
     } else {
         snprintf(err, errlen, "stat %s: %s", path, strerror(errno));
@@ -190,6 +193,14 @@ static int fileGet(target *t, const char *name, char **buf, size_t *len, char *e
     *buf = data;
     *len = got;
     return TARGET_OK;
+}
+
+static int fileGet(target *t, const char *name, char **buf, size_t *len, char *err, size_t errlen) {
+    return readPrefix(t, name, SIZE_MAX, buf, len, err, errlen);
+}
+
+static int fileGetHead(target *t, const char *name, size_t max, char **buf, size_t *len, char *err, size_t errlen) {
+    return readPrefix(t, name, max, buf, len, err, errlen);
 }
 
 static int fileGetFile(target *t, const char *name, const char *out, char *err, size_t errlen) {
@@ -273,7 +284,8 @@ static void fileClose(target *t) {
     free(t);
 }
 
-static const target_ops file_ops = {filePut, filePutFile, fileGet, fileGetFile, fileList, fileDel, fileClose};
+static const target_ops file_ops = {.put = filePut, .put_file = filePutFile, .get = fileGet, .get_file = fileGetFile,
+                                    .get_head = fileGetHead, .list = fileList, .del = fileDel, .close = fileClose};
 
 target *targetOpenFile(const char *dir, char *err, size_t errlen) {
     (void)err; (void)errlen;

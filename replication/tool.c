@@ -38,7 +38,9 @@ static const char usage_text[] =
     "  --generation G         restore from generation G (16 hex digits)\n"
     "  --index I              with --generation: the state at the end of segment I\n"
     "  --quiet                no progress lines\n"
-    "replicas  list generations, their time ranges, snapshots and segments\n"
+    "replicas  list generations: their time ranges, snapshots and segments, and\n"
+    "          the as-of times of each snapshot and of the first and last segment\n"
+    "          (read from object headers: nothing is downloaded whole)\n"
     "\n"
     "S3 credentials: --access-key K --secret-key S, else AWS_ACCESS_KEY_ID and\n"
     "AWS_SECRET_ACCESS_KEY.\n";

@@ -8,6 +8,7 @@
  *                                            STRING "-" reads them from stdin
  *   test-target-probe URL get NAME OUTFILE   download into a file (get_file)
  *   test-target-probe URL cat NAME           download into memory (get), to stdout
+ *   test-target-probe URL head NAME N        the first N bytes (get_head), to stdout
  *   test-target-probe URL ls PREFIX          list: "name size" lines
  *   test-target-probe URL rm NAME            delete
  *   test-target-probe URL fill PREFIX N      put N small objects PREFIX00000…,
@@ -26,10 +27,12 @@ static void printEntry(void *arg, const char *name, long long size) {
     printf("%s %lld\n", name, size);
 }
 
-static int cat(target *t, const char *name, char *err, size_t errlen) {
+/* get (max < 0) or get_head (max bytes), to stdout. */
+static int cat(target *t, const char *name, long max, char *err, size_t errlen) {
     char *buf;
     size_t len;
-    int rc = t->ops->get(t, name, &buf, &len, err, errlen);
+    int rc = max < 0 ? t->ops->get(t, name, &buf, &len, err, errlen)
+                     : t->ops->get_head(t, name, (size_t)max, &buf, &len, err, errlen);
     if (rc != TARGET_OK) return rc;
     if (fwrite(buf, 1, len, stdout) != len) {
         snprintf(err, errlen, "write to stdout failed");
@@ -70,12 +73,13 @@ static int run(target *t, int argc, char **argv, char *err, size_t errlen) {
     if (strcmp(cmd, "put") == 0 && b) return t->ops->put_file(t, a, b, err, errlen);
     if (strcmp(cmd, "putmem") == 0 && b) return putMem(t, a, b, err, errlen);
     if (strcmp(cmd, "get") == 0 && b) return t->ops->get_file(t, a, b, err, errlen);
-    if (strcmp(cmd, "cat") == 0 && a) return cat(t, a, err, errlen);
+    if (strcmp(cmd, "cat") == 0 && a) return cat(t, a, -1, err, errlen);
+    if (strcmp(cmd, "head") == 0 && b && atol(b) >= 0) return cat(t, a, atol(b), err, errlen);
     if (strcmp(cmd, "ls") == 0) return t->ops->list(t, a ? a : "", printEntry, NULL, err, errlen);
     if (strcmp(cmd, "rm") == 0 && a) return t->ops->del(t, a, err, errlen);
     if (strcmp(cmd, "fill") == 0 && b) return fill(t, a, atol(b), err, errlen);
     snprintf(err, errlen, "usage: %s URL put NAME FILE | putmem NAME STRING | get NAME OUTFILE | cat NAME | "
-             "ls PREFIX | rm NAME | fill PREFIX N", argv[0]);
+             "head NAME N | ls PREFIX | rm NAME | fill PREFIX N", argv[0]);
     return TARGET_ERR;
 }
 

@@ -1,10 +1,12 @@
 """Replica targets (replication/target_s3.c, target_file.c) through bin/test-target-probe.
 
 The same behaviour is checked on file:// and on s3:// against a real s3rver:
-round trips of binary data from memory and from files, listing with paging,
-not-found, delete. s3:// alone: HTTP and connection errors, bad URLs and, since
-s3rver does not check V4 signatures, the signatures themselves against a
-reference SigV4 implementation (checked against AWS's published example).
+round trips of binary data from memory and from files, reading an object's
+first bytes (get_head), listing with paging, not-found, delete. s3:// alone:
+HTTP and connection errors, bad URLs, ranged GETs against servers that ignore
+Range or answer 416 and, since s3rver does not check V4 signatures, the
+signatures themselves against a reference SigV4 implementation (checked
+against AWS's published example).
 """
 import hashlib
 import hmac
@@ -95,6 +97,35 @@ def test_large_file_roundtrip(store, tmp_path):
     store.ok("get", "snapshots/big.snap", str(out))
     assert hashlib.sha256(out.read_bytes()).digest() == hashlib.sha256(data).digest()
     assert store.ls("snapshots/") == {"snapshots/big.snap": len(data)}
+    assert store.ok("head", "snapshots/big.snap", "65536") == data[:65536]
+
+
+def test_head_is_a_prefix(store):
+    data = bytes(range(256)) * 300 + b"\0tail"
+    store.ok("putmem", "h/obj", "-", input=data)
+    for n in (1, 12, 1000, 65536, len(data) - 1):
+        assert store.ok("head", "h/obj", str(n)) == data[:n], n
+    assert store.ok("head", "h/obj", "0") == b""
+
+
+def test_head_of_smaller_object_is_all_of_it(store):
+    data = b"short\0object"
+    store.ok("putmem", "h/small", "-", input=data)
+    for n in (len(data), len(data) + 1, 65536):
+        assert store.ok("head", "h/small", str(n)) == data, n
+
+
+def test_head_missing_object(store):
+    r = store.run("head", "nope/missing", "100")
+    assert r.returncode == 2, r.stderr
+
+
+def test_head_empty_object(store):
+    # S3 has no satisfiable range of an empty object; s3rver answers one
+    # with a byte it never sends: both read as "empty", not as an error
+    store.ok("putmem", "h/empty", "-", input=b"")
+    for n in ("1", "100", "0"):
+        assert store.ok("head", "h/empty", n) == b"", n
 
 
 def test_list_pages_past_1000(store):
@@ -175,6 +206,59 @@ def test_closed_port_fails_fast(s3rver):
         assert time.time() - t0 < 5
         assert r.returncode == 1
         assert b"connect" in r.stderr.lower(), r.stderr
+
+
+class Answer(http.server.BaseHTTPRequestHandler):
+    """Answers every GET with status STATUS and body BODY, whatever its Range
+    header says, and records the Range headers it was sent."""
+    protocol_version = "HTTP/1.1"
+    STATUS, BODY = 200, b""
+
+    def do_GET(self):
+        self.server.ranges.append(self.headers.get("Range"))
+        self.send_response(self.STATUS)
+        self.send_header("Content-Length", str(len(self.BODY)))
+        self.end_headers()
+        try:
+            self.wfile.write(self.BODY)
+        except OSError:
+            pass  # the client hung up once it had what it asked for
+
+    def log_message(self, *args):
+        pass
+
+
+def serve_answer(status, body):
+    handler = type("Handler", (Answer,), {"STATUS": status, "BODY": body})
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    srv.ranges = []
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY="secret", NO_PROXY="127.0.0.1")
+    return srv, Store("s3://b/p?endpoint=http://127.0.0.1:%d" % srv.server_address[1], env)
+
+
+def test_head_stops_a_server_that_ignores_range():
+    body = os.urandom(32 * 1024 * 1024)
+    srv, st = serve_answer(200, body)
+    try:
+        assert st.ok("head", "k", "100") == body[:100]
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert srv.ranges == ["bytes=0-99"]
+
+
+def test_head_416_is_an_empty_object():
+    srv, st = serve_answer(416, b"<Error><Code>InvalidRange</Code></Error>")
+    try:
+        assert st.ok("head", "k", "64") == b""
+        # a whole GET never asks for a range, so a 416 there stays an error
+        r = st.run("cat", "k")
+        assert r.returncode == 1 and b"HTTP 416 InvalidRange" in r.stderr, r.stderr
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert srv.ranges == ["bytes=0-63", None]
 
 
 @pytest.mark.parametrize("url, message", [
@@ -271,6 +355,7 @@ def test_requests_carry_valid_sigv4():
         st.ok("putmem", ODD_NAME, "abc")
         assert st.ls("a b+") == {"k2": 3, "k3": 3}
         st.ok("cat", ODD_NAME)
+        st.ok("head", ODD_NAME, "10")
         st.ok("rm", ODD_NAME)
     finally:
         srv.shutdown()
@@ -279,7 +364,9 @@ def test_requests_carry_valid_sigv4():
     obj = "/my-bucket/p/q/" + urllib.parse.quote(ODD_NAME, safe="/~")
     assert methods == [("PUT", obj), ("GET", "/my-bucket?list-type=2&prefix=p%2Fq%2Fa%20b%2B"),
                        ("GET", "/my-bucket?continuation-token=a%2Bb%2Fc%3D%3D&list-type=2&prefix=p%2Fq%2Fa%20b%2B"),
-                       ("GET", obj), ("DELETE", obj)]
+                       ("GET", obj), ("GET", obj), ("DELETE", obj)]
+    ranges = [h.get("Range") for _, _, h, _ in srv.seen]
+    assert ranges == [None, None, None, None, "bytes=0-9", None]
     for method, path, sent_headers, body in srv.seen:
         headers = {k.lower(): v for k, v in sent_headers.items()}
         auth = headers["authorization"]
@@ -288,6 +375,7 @@ def test_requests_carry_valid_sigv4():
         # every signed header must be one that was sent, or S3 refuses the request
         assert set(signed) <= set(headers), (signed, headers)
         assert {"host", "x-amz-date", "x-amz-content-sha256", "x-amz-security-token"} <= set(signed)
+        assert ("range" in signed) == ("range" in headers)  # a ranged GET signs its Range, as AWS's example does
         assert headers["x-amz-content-sha256"] == "UNSIGNED-PAYLOAD"
         creq = canonical_request(method, path, headers, signed)
         want = signature(secret, "eu-west-2", headers["x-amz-date"], creq)

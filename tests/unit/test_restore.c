@@ -318,6 +318,93 @@ static void assertNothingWritten(tcase *c) {
 
 static int rowsAfter(int commits) { return ROWS0 + ROWS_PER_COMMIT * commits; }
 
+/* ---- a target that counts what is read ---------------------------------- */
+
+/* Wraps the case's file target: whole-object reads (get, get_file) are
+ * counted apart from header reads (get_head), so a test can tell a listing
+ * or a point-in-time choice that peeks from one that downloads. */
+typedef struct counter {
+    target *inner;
+    int gets, get_files, heads;
+    long long whole_bytes, head_bytes;
+    char last_file[96]; /* the last object fetched with get_file */
+} counter;
+
+static int cntPut(target *t, const char *name, const void *buf, size_t len, char *err, size_t errlen) {
+    target *in = ((counter *)t->impl)->inner;
+    return in->ops->put(in, name, buf, len, err, errlen);
+}
+
+static int cntPutFile(target *t, const char *name, const char *path, char *err, size_t errlen) {
+    target *in = ((counter *)t->impl)->inner;
+    return in->ops->put_file(in, name, path, err, errlen);
+}
+
+static int cntGet(target *t, const char *name, char **buf, size_t *len, char *err, size_t errlen) {
+    counter *c = t->impl;
+    int rc = c->inner->ops->get(c->inner, name, buf, len, err, errlen);
+    c->gets++;
+    if (rc == TARGET_OK) c->whole_bytes += (long long)*len;
+    return rc;
+}
+
+static int cntGetFile(target *t, const char *name, const char *path, char *err, size_t errlen) {
+    counter *c = t->impl;
+    int rc = c->inner->ops->get_file(c->inner, name, path, err, errlen);
+    struct stat sb;
+    c->get_files++;
+    snprintf(c->last_file, sizeof(c->last_file), "%s", name);
+    if (rc == TARGET_OK && stat(path, &sb) == 0) c->whole_bytes += sb.st_size;
+    return rc;
+}
+
+static int cntGetHead(target *t, const char *name, size_t max, char **buf, size_t *len, char *err, size_t errlen) {
+    counter *c = t->impl;
+    int rc = c->inner->ops->get_head(c->inner, name, max, buf, len, err, errlen);
+    c->heads++;
+    if (rc == TARGET_OK) c->head_bytes += (long long)*len;
+    return rc;
+}
+
+static int cntList(target *t, const char *prefix, target_list_fn *fn, void *arg, char *err, size_t errlen) {
+    target *in = ((counter *)t->impl)->inner;
+    return in->ops->list(in, prefix, fn, arg, err, errlen);
+}
+
+static int cntDel(target *t, const char *name, char *err, size_t errlen) {
+    target *in = ((counter *)t->impl)->inner;
+    return in->ops->del(in, name, err, errlen);
+}
+
+static void cntClose(target *t) { /* the inner target is the case's */
+    free(t->impl);
+    free(t);
+}
+
+static const target_ops counter_ops = {.put = cntPut, .put_file = cntPutFile, .get = cntGet, .get_file = cntGetFile,
+                                       .get_head = cntGetHead, .list = cntList, .del = cntDel, .close = cntClose};
+
+static target *counterOpen(target *inner) {
+    counter *c = calloc(1, sizeof(*c));
+    c->inner = inner;
+    target *t = calloc(1, sizeof(*t));
+    t->ops = &counter_ops;
+    t->impl = c;
+    return t;
+}
+
+static counter *counted(target *t) { return t->impl; }
+
+/* What listing the replica prints, through target t. */
+static char *listing(target *t) {
+    char err[ERRLEN] = "", *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    if (replListReplicas(t, out, err, sizeof(err)) != 0) fail_msg("%s", err);
+    fclose(out);
+    return text;
+}
+
 /* ---- restore: choosing the state ---------------------------------------- */
 
 static void test_latest_is_newest_generation(void **state) {
@@ -569,26 +656,106 @@ static void test_restore_if_empty(void **state) {
 
 static void test_list_replicas(void **state) {
     tcase *c = *state;
-    char err[ERRLEN], *text = NULL, line[200];
-    size_t len = 0;
-    FILE *out = open_memstream(&text, &len);
-    assert_int_equal(replListReplicas(c->t, out, err, sizeof(err)), 0);
-    fclose(out);
+    char *text = listing(c->t), line[200];
     snprintf(line, sizeof(line), "generation %s: 2023-11-14T22:13:20.000Z .. 2023-11-14T22:13:29.000Z, "
              "2 snapshots, 3 segments (0..2)", fx.gen_a);
     assertContains(text, line);
     assertContains(text, "  snapshot 2: as of 2023-11-14T22:13:26.000Z");
+    /* segment 0 ends with commit 3, segment 2 with commit 9 */
+    assertContains(text, "  segments 0..2: first as of 2023-11-14T22:13:23.000Z, last as of 2023-11-14T22:13:29.000Z");
     snprintf(line, sizeof(line), "generation %s: 2023-11-14T22:15:00.000Z .. 2023-11-14T22:15:01.000Z, "
              "1 snapshot, 1 segment (0..0)", fx.gen_b);
     assertContains(text, line);
+    assertContains(text, "  segments 0..0: first as of 2023-11-14T22:15:01.000Z, last as of 2023-11-14T22:15:01.000Z");
     assert_true(strstr(text, fx.gen_a) < strstr(text, fx.gen_b));
     free(text);
     delObject(c, false, fx.gen_a, 1);
-    out = open_memstream(&text, &len);
-    assert_int_equal(replListReplicas(c->t, out, err, sizeof(err)), 0);
-    fclose(out);
+    text = listing(c->t);
     assertContains(text, "gap: missing segment");
     free(text);
+}
+
+/* A snapshot of 4 MB that does not compress, standing in for snapshot 2 of
+ * generation A (same header): what listing it costs shows in the counts. */
+static size_t putBigSnapshot(tcase *c) {
+    size_t rawlen = 4 << 20, objlen;
+    char *raw = malloc(rawlen), *obj, name[96], err[ERRLEN];
+    for (size_t i = 0; i < rawlen; i++) raw[i] = (char)(random() >> 7);
+    obj_header h = {.kind = OBJ_KIND_SNAPSHOT, .index = 2, .page_size = 4096, .db_pages = (uint32_t)(rawlen / 4096),
+                    .ts_first = BASE_A + 6000, .ts_last = BASE_A + 6000, .created = BASE_A + 6000};
+    memcpy(h.generation, fx.gen_a, GEN_ID_LEN + 1);
+    assert_int_equal(objEncode(&h, raw, rawlen, &obj, &objlen, err, sizeof(err)), TARGET_OK);
+    objSnapshotName(name, sizeof(name), fx.gen_a, 2);
+    assert_int_equal(c->t->ops->put(c->t, name, obj, objlen, err, sizeof(err)), TARGET_OK);
+    free(raw);
+    free(obj);
+    return objlen;
+}
+
+/* Listing reads one header per snapshot and two per generation's segments
+ * (first, last), each with get_head, and no object whole. */
+static void test_list_reads_only_headers(void **state) {
+    tcase *c = *state;
+    size_t big = putBigSnapshot(c);
+    target *t = counterOpen(c->t);
+    char *text = listing(t);
+    assertContains(text, "  snapshot 2: as of 2023-11-14T22:13:26.000Z, 4.2 MB");
+    free(text);
+    counter *n = counted(t);
+    assert_int_equal(n->gets + n->get_files, 0);
+    assert_int_equal(n->heads, 3 + 3); /* snapshots A0 A2 B0; segments A0 A2 B0 */
+    assert_true(n->head_bytes <= 6 * 64 * 1024 && (size_t)n->head_bytes < big / 8);
+    targetClose(t);
+}
+
+/* A point-in-time restore peeks at the snapshots it passes over and
+ * downloads only the one it restores from. */
+static void test_timestamp_downloads_one_snapshot(void **state) {
+    tcase *c = *state;
+    putBigSnapshot(c); /* A2, as of commit 6: passed over for T = commit 4.5 */
+    target *t = counterOpen(c->t);
+    char err[ERRLEN] = "", want[96];
+    restore_opts o = {.output = outPath(c, "out.db"), .index = -1, .timestamp_ms = BASE_A + 4500};
+    if (replRestore(t, &o, err, sizeof(err)) != 0) fail_msg("%s", err);
+    assertRows(c, "out.db", 1, rowsAfter(4));
+    counter *n = counted(t);
+    objSnapshotName(want, sizeof(want), fx.gen_a, 0);
+    assert_int_equal(n->get_files, 1);
+    assert_string_equal(n->last_file, want);
+    assert_int_equal(n->heads, 3); /* B0, A2, A0: newest first */
+    assert_int_equal(n->gets, 2);  /* segments 0 and 1 (stopped inside it) */
+    targetClose(t);
+}
+
+/* A segment whose header (its commit list) outgrows get_head's first read is
+ * read again at its exact length, and still listed with its times. */
+static void test_list_long_header(void **state) {
+    tcase *c = *state;
+    enum { NCOMMITS = 20000 };
+    char gen[GEN_ID_LEN + 1], name[96], err[ERRLEN], *obj, raw[WAL_FRAME_HEADER + 4096] = {0};
+    size_t objlen;
+    obj_commit *commits = calloc(NCOMMITS, sizeof(*commits));
+    for (uint32_t i = 0; i < NCOMMITS; i++) commits[i] = (obj_commit){i + 1, BASE_B + 200000 + i};
+    objNewGeneration(gen, BASE_B + 100000);
+    obj_header h = {.kind = OBJ_KIND_SEGMENT, .page_size = 4096, .db_pages = 1, .ts_first = commits[0].ts_ms,
+                    .ts_last = commits[NCOMMITS - 1].ts_ms, .frame_first = 1, .frame_last = 1, .commits = commits,
+                    .ncommits = NCOMMITS};
+    memcpy(h.generation, gen, GEN_ID_LEN + 1);
+    assert_int_equal(objEncode(&h, raw, sizeof(raw), &obj, &objlen, err, sizeof(err)), TARGET_OK);
+    assert_true(objlen > 64 * 1024);
+    objSegmentName(name, sizeof(name), gen, 0);
+    assert_int_equal(c->t->ops->put(c->t, name, obj, objlen, err, sizeof(err)), TARGET_OK);
+    free(obj);
+    free(commits);
+    target *t = counterOpen(c->t);
+    char *text = listing(t);
+    /* BASE_B + 200000 + 19999 ms */
+    assertContains(text, "  segments 0..0: first as of 2023-11-14T22:18:39.999Z, last as of 2023-11-14T22:18:39.999Z");
+    free(text);
+    counter *n = counted(t);
+    assert_int_equal(n->heads, 6 + 2);
+    assert_int_equal(n->gets + n->get_files, 0);
+    targetClose(t);
 }
 
 /* ---- objects ------------------------------------------------------------ */
@@ -763,6 +930,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_no_generations, caseSetup, caseTeardown),
         cmocka_unit_test_setup_teardown(test_restore_if_empty, caseSetup, caseTeardown),
         cmocka_unit_test_setup_teardown(test_list_replicas, caseSetup, caseTeardown),
+        cmocka_unit_test_setup_teardown(test_list_reads_only_headers, caseSetup, caseTeardown),
+        cmocka_unit_test_setup_teardown(test_timestamp_downloads_one_snapshot, caseSetup, caseTeardown),
+        cmocka_unit_test_setup_teardown(test_list_long_header, caseSetup, caseTeardown),
         cmocka_unit_test(test_parse_name),
         cmocka_unit_test(test_object_roundtrip),
         cmocka_unit_test(test_parse_time),
