@@ -118,6 +118,7 @@ asan: deps npm-deps
 
 bench: deps all
 	bash tests/bench/bench.sh
+	bash tests/bench/repl_bench.sh
 
 clean:
 	rm -rf build build-asan bin bin-asan
