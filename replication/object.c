@@ -29,6 +29,7 @@
  * speed matters more than the last 15% of ratio. */
 #define ZSTD_LEVEL (-1)
 #define OBJ_FIXED_HEAD 12 /* magic + u32 header length */
+#define OBJ_HEADER_MAX (1u << 26)
 
 void objHeaderFree(obj_header *h) {
     free(h->commits);
@@ -115,6 +116,12 @@ static bool keyIs(const msgpack_object *k, const char *name) {
            memcmp(k->via.str.ptr, name, k->via.str.size) == 0;
 }
 
+size_t objHeaderBytes(const char *buf, size_t len) {
+    if (len < OBJ_FIXED_HEAD || memcmp(buf, OBJ_MAGIC, 8) != 0) return 0;
+    uint32_t hlen = getU32((const unsigned char *)buf + 8);
+    return hlen <= OBJ_HEADER_MAX ? OBJ_FIXED_HEAD + hlen : 0;
+}
+
 int objDecodeHeader(const char *buf, size_t len, obj_header *h, size_t *used, char *err, size_t errlen) {
     memset(h, 0, sizeof(*h));
     if (len < OBJ_FIXED_HEAD || memcmp(buf, OBJ_MAGIC, 8) != 0) {
@@ -122,7 +129,7 @@ int objDecodeHeader(const char *buf, size_t len, obj_header *h, size_t *used, ch
         return TARGET_ERR;
     }
     uint32_t hlen = getU32((const unsigned char *)buf + 8);
-    if (hlen > len - OBJ_FIXED_HEAD || hlen > (1u << 26)) {
+    if (hlen > len - OBJ_FIXED_HEAD || hlen > OBJ_HEADER_MAX) {
         snprintf(err, errlen, "truncated object header");
         return TARGET_ERR;
     }

@@ -140,6 +140,9 @@ int objEncodeFile(const obj_header *h, const char *raw_path, const char *out_pat
 /* Parse just the header of an object (first bytes suffice: *used = bytes
  * taken by magic+length+header). Returns TARGET_ERR on a malformed header. */
 int objDecodeHeader(const char *buf, size_t len, obj_header *h, size_t *used, char *err, size_t errlen);
+/* How many leading bytes (magic, length, header) objDecodeHeader needs, as
+ * an object's first 12 bytes say; 0 when they are too few or not an object's. */
+size_t objHeaderBytes(const char *buf, size_t len);
 /* Verify checksums and decode a whole in-memory object into *raw. */
 int objDecode(const char *buf, size_t len, obj_header *h, char **raw, size_t *rawlen, char *err, size_t errlen);
 /* Verify and stream an object file into a raw file (snapshots). */

@@ -43,9 +43,6 @@
 /* What get_head asks for first: any snapshot header, and a segment header
  * with a few thousand commits. A longer header is read again whole. */
 #define HEADER_HEAD (64 * 1024)
-#define MAGIC_LEN (sizeof(OBJ_MAGIC) - 1)
-#define FIXED_HEAD (MAGIC_LEN + 4) /* magic, u32 header length */
-#define HEADER_MAX (1u << 26) /* objDecodeHeader refuses longer: not worth a read */
 
 static uint32_t getU32(const unsigned char *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -195,13 +192,6 @@ static int fetchHead(target *t, const char *name, size_t max, char **buf, size_t
     return -1;
 }
 
-/* How many bytes magic, length and header take, as the object's first bytes
- * say; 0 when they are too few or not an object's (the decoder reports it). */
-static size_t headerBytes(const char *buf, size_t len) {
-    if (len < FIXED_HEAD || memcmp(buf, OBJ_MAGIC, MAGIC_LEN) != 0) return 0;
-    uint32_t hlen = getU32((const unsigned char *)buf + MAGIC_LEN);
-    return hlen <= HEADER_MAX ? FIXED_HEAD + hlen : 0;
-}
 
 /* An object's header without downloading the object: its first
  * HEADER_HEAD bytes, or exactly as many as a longer header takes. */
@@ -209,7 +199,7 @@ static int fetchHeader(target *t, const char *name, obj_header *h, char *err, si
     char *buf = NULL, e[MSG_LEN] = "";
     size_t len = 0, used;
     if (fetchHead(t, name, HEADER_HEAD, &buf, &len, err, errlen) != 0) return -1;
-    size_t need = headerBytes(buf, len);
+    size_t need = objHeaderBytes(buf, len);
     if (need > len && len == HEADER_HEAD) {
         free(buf);
         buf = NULL;

@@ -123,8 +123,6 @@ int main(int argc, char **argv) {
     sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     evthread_use_pthreads();
-    struct event_base *base = event_base_new();
-    if (!base) { fprintf(stderr, "cannot create event base\n"); return 1; }
 
 
     char path[4096];
@@ -138,6 +136,8 @@ int main(int argc, char **argv) {
         serverLog(LL_WARNING, "%s", err);
         return 1;
     }
+    struct event_base *base = event_base_new();
+    if (!base) { fprintf(stderr, "cannot create event base\n"); return 1; }
     if (!writerStart(path, server_config.appendfsync, err, sizeof(err)) || !netInit(base, err, sizeof(err))) {
         serverLog(LL_WARNING, "%s", err);
         writerStop();
