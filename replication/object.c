@@ -27,7 +27,7 @@
 
 /* zstd's fast mode: a replica thread compresses every committed frame, so
  * speed matters more than the last 15% of ratio. */
-#define ZSTD_LEVEL (-1)
+#define ZSTD_LEVEL (-3)
 #define OBJ_FIXED_HEAD 12 /* magic + u32 header length */
 #define OBJ_HEADER_MAX (1u << 26)
 
@@ -67,7 +67,7 @@ static void encodeHead(const obj_header *h, msgpack_sbuffer *sb) {
     msgpack_packer pk;
     msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
     bool seg = h->kind == OBJ_KIND_SEGMENT;
-    msgpack_pack_map(&pk, seg ? 17 : 12);
+    msgpack_pack_map(&pk, seg ? 18 : 12);
     packKey(&pk, "kind");
     const char *kind = seg ? "segment" : "snapshot";
     msgpack_pack_str(&pk, strlen(kind));
@@ -93,6 +93,7 @@ static void encodeHead(const obj_header *h, msgpack_sbuffer *sb) {
         packU(&pk, "salt2", h->salt2);
         packU(&pk, "frame_first", h->frame_first);
         packU(&pk, "frame_last", h->frame_last);
+        packU(&pk, "delta", h->delta ? 1 : 0);
         packKey(&pk, "commits");
         msgpack_pack_array(&pk, h->ncommits);
         for (size_t i = 0; i < h->ncommits; i++) {
@@ -182,6 +183,7 @@ int objDecodeHeader(const char *buf, size_t len, obj_header *h, size_t *used, ch
             else if (keyIs(k, "salt2")) h->salt2 = (uint32_t)n;
             else if (keyIs(k, "frame_first")) h->frame_first = (uint32_t)n;
             else if (keyIs(k, "frame_last")) h->frame_last = (uint32_t)n;
+            else if (keyIs(k, "delta")) h->delta = n != 0;
         }
     }
     if (!have_kind || !h->generation[0] || h->page_size < 512 || h->page_size > 65536 ||
@@ -214,29 +216,91 @@ static ZSTD_CCtx *newCctx(void) {
     return cc;
 }
 
-int objEncode(const obj_header *h, const void *raw, size_t rawlen, char **out, size_t *outlen, char *err,
-              size_t errlen) {
+int objEncodeBuf(const obj_header *h, const void *raw, size_t rawlen, char **buf, size_t *cap, size_t *outlen,
+                 char *err, size_t errlen) {
     msgpack_sbuffer sb;
     encodeHead(h, &sb);
-    size_t bound = ZSTD_compressBound(rawlen);
-    char *obj = malloc(sb.size + bound + OBJ_TRAILER_LEN);
+    size_t bound = ZSTD_compressBound(rawlen), need = sb.size + bound + OBJ_TRAILER_LEN;
+    if (!*buf || *cap < need) {
+        free(*buf);
+        *buf = malloc(need);
+        *cap = need;
+    }
+    char *obj = *buf;
     memcpy(obj, sb.data, sb.size);
     ZSTD_CCtx *cc = newCctx();
     size_t body = ZSTD_compress2(cc, obj + sb.size, bound, raw, rawlen);
     ZSTD_freeCCtx(cc);
     if (ZSTD_isError(body)) {
         snprintf(err, errlen, "zstd: %s", ZSTD_getErrorName(body));
-        free(obj);
         msgpack_sbuffer_destroy(&sb);
         return TARGET_ERR;
     }
     uint32_t body_crc = (uint32_t)crc32_z(0, (const Bytef *)obj + sb.size, body);
     uint32_t raw_crc = 0; /* zstd's content checksum covers the raw bytes */
     putTrailer((unsigned char *)obj + sb.size + body, body, rawlen, body_crc, raw_crc);
-    *out = obj;
     *outlen = sb.size + body + OBJ_TRAILER_LEN;
     msgpack_sbuffer_destroy(&sb);
     return TARGET_OK;
+}
+
+int objEncode(const obj_header *h, const void *raw, size_t rawlen, char **out, size_t *outlen, char *err,
+              size_t errlen) {
+    char *buf = NULL;
+    size_t cap = 0;
+    int rc = objEncodeBuf(h, raw, rawlen, &buf, &cap, outlen, err, errlen);
+    if (rc != TARGET_OK) free(buf);
+    else *out = buf;
+    return rc;
+}
+
+/* ---- delta coding of segment pages ---------------------------------------- */
+
+/* For each frame, the index of the previous frame with the same page number
+ * (or SIZE_MAX): an open-addressing table keyed by page number. */
+static size_t *previousFrames(const char *raw, size_t nframes, size_t fsz) {
+    size_t slots = 16;
+    while (slots < nframes * 2) slots <<= 1;
+    uint32_t *keys = calloc(slots, sizeof(uint32_t)); /* page numbers start at 1: 0 = empty */
+    size_t *last = malloc(slots * sizeof(size_t));
+    size_t *prev = malloc((nframes ? nframes : 1) * sizeof(size_t));
+    for (size_t i = 0; i < nframes; i++) {
+        uint32_t pgno = getU32((const unsigned char *)raw + i * fsz);
+        size_t slot = (pgno * 2654435761u) & (slots - 1);
+        while (keys[slot] && keys[slot] != pgno) slot = (slot + 1) & (slots - 1);
+        prev[i] = keys[slot] ? last[slot] : SIZE_MAX;
+        keys[slot] = pgno;
+        last[slot] = i;
+    }
+    free(keys);
+    free(last);
+    return prev;
+}
+
+static void xorPage(char *dst, const char *src, uint32_t page_size) {
+    uint64_t a, b;
+    for (uint32_t k = 0; k + 8 <= page_size; k += 8) {
+        memcpy(&a, dst + k, 8);
+        memcpy(&b, src + k, 8);
+        a ^= b;
+        memcpy(dst + k, &a, 8);
+    }
+}
+
+void objDeltaEncode(char *raw, size_t rawlen, uint32_t page_size) {
+    size_t fsz = WAL_FRAME_HEADER + page_size, n = rawlen / fsz;
+    size_t *prev = previousFrames(raw, n, fsz);
+    for (size_t i = n; i-- > 0;) /* backwards: each base is still the original */
+        if (prev[i] != SIZE_MAX) xorPage(raw + i * fsz + WAL_FRAME_HEADER, raw + prev[i] * fsz + WAL_FRAME_HEADER, page_size);
+    free(prev);
+}
+
+void objDeltaDecode(char *raw, size_t rawlen, uint32_t page_size) {
+    size_t fsz = WAL_FRAME_HEADER + page_size, n = rawlen / fsz;
+    size_t *prev = previousFrames(raw, n, fsz);
+    for (size_t i = 0; i < n; i++) /* forwards: each base is already decoded */
+        if (prev[i] != SIZE_MAX) xorPage(raw + i * fsz + WAL_FRAME_HEADER, raw + prev[i] * fsz + WAL_FRAME_HEADER, page_size);
+    free(prev);
 }
 
 /* Check the trailer against the bytes between header and trailer. */
@@ -294,6 +358,7 @@ int objDecode(const char *buf, size_t len, obj_header *h, char **raw, size_t *ra
         objHeaderFree(h);
         return TARGET_ERR;
     }
+    if (h->delta) objDeltaDecode(out, n, h->page_size);
     *raw = out;
     *rawlen = n;
     return TARGET_OK;

@@ -81,6 +81,7 @@ void replStop(void) {
         closeSources(r);
         targetClose(r->t);
         free(r->notes);
+        free(r->wpend);
         free(r->snaps);
         pthread_mutex_destroy(&r->lock);
         pthread_cond_destroy(&r->cond);
@@ -97,38 +98,69 @@ static void wake(replica *r, bool urgent) {
     pthread_cond_signal(&r->cond);
 }
 
-/* Writer thread: one commit's position, queued for every replica. A replica
- * that cannot keep up (unreachable) gets its queue merged, so memory stays
- * bounded: merging two commits of one WAL only coarsens point-in-time
+/* Under r->lock: append one commit's position to the replica's queue. A
+ * replica that cannot keep up (unreachable) gets its queue merged, so memory
+ * stays bounded: merging two commits of one WAL only coarsens point-in-time
  * restore, it never loses frames. */
-void replNoteCommit(const repl_pos *p) {
+static void queueNote(replica *r, const repl_pos *p, bool sync) {
+    repl_pos *last = r->nnotes ? &r->notes[r->nnotes - 1] : NULL;
+    if (r->nnotes >= MAX_NOTES && last->salt1 == p->salt1 && last->salt2 == p->salt2) {
+        *last = *p;
+    } else {
+        if (r->nnotes == r->cap) {
+            r->cap = r->cap ? r->cap * 2 : 256;
+            r->notes = realloc(r->notes, sizeof(repl_pos) * r->cap);
+        }
+        r->notes[r->nnotes++] = *p;
+    }
+    /* Early shipping keeps segments bounded and the lag small when the
+     * checkpoint gate asks the replicas to catch up. */
+    if (sync || (!r->urgent && p->lsn - r->notes[0].lsn >= SHIP_FRAMES)) wake(r, true);
+    else if (r->nnotes == 1) wake(r, false); /* an idle replica sets its sync timer */
+}
+
+/* Writer thread: hand the positions gathered in wpend to the replica. The
+ * replica thread runs at idle priority and may be descheduled while it holds
+ * its lock, so the writer only try-locks (unless `wait`): a busy lock means
+ * the positions go over with a later commit or loop turn. */
+static void flushNotes(replica *r, bool wait) {
+    if (!r->nwpend) return;
+    if (wait) pthread_mutex_lock(&r->lock);
+    else if (pthread_mutex_trylock(&r->lock) != 0) return;
     bool sync = server_config.repl_ack == REPL_ACK_SYNC;
+    for (size_t i = 0; i < r->nwpend; i++) queueNote(r, &r->wpend[i], sync);
+    r->nwpend = 0;
+    pthread_mutex_unlock(&r->lock);
+}
+
+void replNoteCommit(const repl_pos *p) {
     for (int i = 0; i < R.n; i++) {
         replica *r = &R.replicas[i];
-        pthread_mutex_lock(&r->lock);
-        repl_pos *last = r->nnotes ? &r->notes[r->nnotes - 1] : NULL;
-        if (r->nnotes >= MAX_NOTES && last->salt1 == p->salt1 && last->salt2 == p->salt2) {
-            *last = *p;
-        } else {
-            if (r->nnotes == r->cap) {
-                r->cap = r->cap ? r->cap * 2 : 256;
-                r->notes = realloc(r->notes, sizeof(repl_pos) * r->cap);
-            }
-            r->notes[r->nnotes++] = *p;
+        if (r->nwpend == r->wpend_cap) {
+            r->wpend_cap = r->wpend_cap ? r->wpend_cap * 2 : 64;
+            r->wpend = realloc(r->wpend, sizeof(repl_pos) * r->wpend_cap);
         }
-        /* Early shipping keeps segments bounded and the lag small when the
-         * checkpoint gate asks the replicas to catch up. */
-        if (sync || (!r->urgent && p->lsn - r->notes[0].lsn >= SHIP_FRAMES)) wake(r, true);
-        else if (r->nnotes == 1) wake(r, false); /* an idle replica sets its sync timer */
-        pthread_mutex_unlock(&r->lock);
+        r->wpend[r->nwpend++] = *p;
+        /* repl-ack sync: replies wait for this position, so it must go now
+         * (the replica then runs at normal priority and holds its lock only
+         * for moments). */
+        flushNotes(r, server_config.repl_ack == REPL_ACK_SYNC);
     }
 }
 
+void replFlushNotes(void) {
+    for (int i = 0; i < R.n; i++) flushNotes(&R.replicas[i], false);
+}
+
 /* Writer thread, between batches: begin the read transaction a replica's
- * snapshot copies from, so it is exactly the state at position p. */
+ * snapshot copies from, so it is exactly the state at position p. The
+ * replica ships up to p before a snapshot, so every position up to p must be
+ * in its queue first. */
 void replServePins(const repl_pos *p) {
     for (int i = 0; i < R.n; i++) {
         replica *r = &R.replicas[i];
+        if (!__atomic_load_n(&r->pin_wanted, __ATOMIC_ACQUIRE)) continue;
+        flushNotes(r, true);
         pthread_mutex_lock(&r->lock);
         if (r->pin_wanted && !r->pin_done) {
             r->pin = *p;
@@ -159,6 +191,7 @@ static bool waitShipped(const repl_pos *p, int timeout_ms, bool healthy_only) {
     uint64_t lsn = p->lsn;
     for (int i = 0; i < R.n; i++) {
         replica *r = &R.replicas[i];
+        flushNotes(r, true);
         pthread_mutex_lock(&r->lock);
         wake(r, true);
         pthread_mutex_unlock(&r->lock);

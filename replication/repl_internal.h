@@ -40,7 +40,8 @@
  * (unix ms of the first and last commit), "created" (unix ms). Segments also
  * carry "salt1"/"salt2" (the WAL header's salts), "frame_first"/"frame_last"
  * (WAL frame numbers, 1-based) and "commits": an array of [frame, unix-ms]
- * pairs, one per commit, for point-in-time restore.
+ * pairs, one per commit, for point-in-time restore, and "delta" (1 when the
+ * pages are XOR-coded against the page's previous frame in the same body).
  *
  * A segment's raw body is its frames exactly as they are in the WAL, each
  *   a 24-byte frame header (u32 BE page number, u32 BE db size in pages —
@@ -128,6 +129,7 @@ typedef struct obj_header {
     uint32_t frame_first, frame_last; /* segments */
     obj_commit *commits;              /* segments; malloc'd, objHeaderFree */
     size_t ncommits;
+    bool delta;                       /* segments: pages XOR-coded, see objDeltaEncode */
 } obj_header;
 
 void objHeaderFree(obj_header *h);
@@ -135,6 +137,17 @@ void objHeaderFree(obj_header *h);
 /* Encode header + raw body into one malloc'd object (segments). */
 int objEncode(const obj_header *h, const void *raw, size_t rawlen, char **out, size_t *outlen,
               char *err, size_t errlen);
+/* The same into a caller-owned buffer, grown as needed (*buf, *cap), so a
+ * replica reuses one allocation for every segment. */
+int objEncodeBuf(const obj_header *h, const void *raw, size_t rawlen, char **buf, size_t *cap, size_t *outlen,
+                 char *err, size_t errlen);
+/* Segment bodies: a page that an earlier frame of the same body also holds
+ * is stored XOR the earlier version (mostly zeros: a write changes a few
+ * bytes of a page), which halves both the zstd time and the size. Every
+ * version stays, so point-in-time restore still stops at any commit.
+ * objDecode undoes it when the header says "delta". In place. */
+void objDeltaEncode(char *raw, size_t rawlen, uint32_t page_size);
+void objDeltaDecode(char *raw, size_t rawlen, uint32_t page_size);
 /* Stream a raw file (a database) into an object file (snapshots). */
 int objEncodeFile(const obj_header *h, const char *raw_path, const char *out_path, char *err, size_t errlen);
 /* Parse just the header of an object (first bytes suffice: *used = bytes

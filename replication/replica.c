@@ -26,11 +26,11 @@
 #include "../server/config.h"
 #include "../server/writer.h"
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,7 +38,6 @@
 #define SEGMENT_MAX_FRAMES 8192 /* 32 MB of 4 KB pages per object at most */
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
-#define REPLICA_NICE 5
 
 static uint32_t be32(const unsigned char *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -108,28 +107,30 @@ static void returnNotes(replica *r, repl_pos *notes, size_t from, size_t n) {
 static bool sameWal(const repl_pos *a, const repl_pos *b) { return a->salt1 == b->salt1 && a->salt2 == b->salt2; }
 
 /* Read frames first..last of the current WAL — one pread, straight into
- * the segment body — and check that each carries the WAL's salts (else the
- * WAL moved under us and the bytes belong to a newer WAL). */
-static bool readFrames(replica *r, const repl_pos *wal, uint32_t first, uint32_t last, char **body, size_t *len,
+ * the replica's reusable body buffer — and check that each carries the
+ * WAL's salts (else the WAL moved under us and the bytes belong to a newer
+ * WAL). */
+static bool readFrames(replica *r, const repl_pos *wal, uint32_t first, uint32_t last, size_t *len,
                        uint32_t *db_pages, char *err, size_t errlen) {
     size_t fsz = WAL_FRAME_HEADER + (size_t)r->page_size, n = last - first + 1;
-    char *out = malloc(fsz * n);
+    if (r->body_cap < fsz * n) {
+        free(r->body);
+        r->body_cap = fsz * n;
+        r->body = malloc(r->body_cap);
+    }
     off_t off = WAL_HEADER + (off_t)(first - 1) * (off_t)fsz;
-    if (pread(r->wal_fd, out, fsz * n, off) != (ssize_t)(fsz * n)) {
+    if (pread(r->wal_fd, r->body, fsz * n, off) != (ssize_t)(fsz * n)) {
         snprintf(err, errlen, "short read of WAL frames %u..%u", first, last);
-        free(out);
         return false;
     }
     for (size_t k = 0; k < n; k++) {
-        const unsigned char *frame = (const unsigned char *)out + k * fsz;
+        const unsigned char *frame = (const unsigned char *)r->body + k * fsz;
         if (be32(frame + 8) != wal->salt1 || be32(frame + 12) != wal->salt2) {
             snprintf(err, errlen, "WAL frame %u was overwritten (continuity lost)", first + (uint32_t)k);
-            free(out);
             return false;
         }
     }
-    *db_pages = be32((const unsigned char *)out + (n - 1) * fsz + 4);
-    *body = out;
+    *db_pages = be32((const unsigned char *)r->body + (n - 1) * fsz + 4);
     *len = fsz * n;
     return true;
 }
@@ -141,28 +142,25 @@ static int shipSegment(replica *r, const repl_pos *notes, size_t from, size_t to
     const repl_pos *end = &notes[to];
     uint32_t first = r->done.frames + 1, last = end->frames;
     char err[512] = "";
-    char *body = NULL, *obj = NULL;
     size_t body_len = 0, obj_len = 0;
     uint32_t db_pages = 0;
     uint64_t breaks = replBreakCount();
-    if (!readFrames(r, end, first, last, &body, &body_len, &db_pages, err, sizeof(err))) {
+    if (!readFrames(r, end, first, last, &body_len, &db_pages, err, sizeof(err))) {
         replicaSetError(r, err);
         return -1;
     }
-    if (replBreakCount() != breaks) { /* a forced checkpoint raced the read */
-        free(body);
-        return -1;
-    }
+    if (replBreakCount() != breaks) return -1; /* a forced checkpoint raced the read */
     obj_header h = {.kind = OBJ_KIND_SEGMENT, .index = r->next_index, .page_size = (uint32_t)r->page_size,
                     .db_pages = db_pages, .lsn_first = r->done.lsn + 1, .lsn_last = end->lsn,
                     .ts_first = notes[from].ts_ms, .ts_last = end->ts_ms, .created = nowMs(),
-                    .salt1 = end->salt1, .salt2 = end->salt2, .frame_first = first, .frame_last = last};
+                    .salt1 = end->salt1, .salt2 = end->salt2, .frame_first = first, .frame_last = last,
+                    .delta = true};
     memcpy(h.generation, r->generation, sizeof(h.generation));
     h.ncommits = to - from + 1;
     h.commits = malloc(sizeof(obj_commit) * h.ncommits);
     for (size_t i = from; i <= to; i++) h.commits[i - from] = (obj_commit){notes[i].frames, notes[i].ts_ms};
-    int rc = objEncode(&h, body, body_len, &obj, &obj_len, err, sizeof(err));
-    free(body);
+    objDeltaEncode(r->body, body_len, h.page_size);
+    int rc = objEncodeBuf(&h, r->body, body_len, &r->obj, &r->obj_cap, &obj_len, err, sizeof(err));
     free(h.commits);
     if (rc != TARGET_OK) {
         replicaSetError(r, err);
@@ -170,8 +168,7 @@ static int shipSegment(replica *r, const repl_pos *notes, size_t from, size_t to
     }
     char name[128];
     objSegmentName(name, sizeof(name), r->generation, r->next_index);
-    rc = r->t->ops->put(r->t, name, obj, obj_len, err, sizeof(err));
-    free(obj);
+    rc = r->t->ops->put(r->t, name, r->obj, obj_len, err, sizeof(err));
     if (rc != TARGET_OK) {
         replicaSetError(r, err);
         return 0;
@@ -240,14 +237,14 @@ static bool shipUpTo(replica *r, uint64_t limit) {
  * batches (replica.h). False if the server is stopping. */
 static bool pinDatabase(replica *r, repl_pos *pin) {
     pthread_mutex_lock(&r->lock);
-    r->pin_wanted = true;
+    __atomic_store_n(&r->pin_wanted, true, __ATOMIC_RELEASE);
     r->pin_done = false;
     pthread_mutex_unlock(&r->lock);
     writerWake();
     pthread_mutex_lock(&r->lock);
     while (!r->pin_done && !r->stopping) pthread_cond_wait(&r->cond, &r->lock);
     bool ok = r->pin_done;
-    r->pin_wanted = false;
+    __atomic_store_n(&r->pin_wanted, false, __ATOMIC_RELEASE);
     *pin = r->pin;
     pthread_mutex_unlock(&r->lock);
     if (ok && pin->ts_ms < 0) { /* the writer could not begin the transaction */
@@ -297,7 +294,7 @@ static bool takeSnapshot(replica *r, bool new_generation) {
     bool ok = copyPinned(r, raw, err, sizeof(err));
     char gen[GEN_ID_LEN + 1];
     uint64_t index = new_generation ? 0 : r->next_index;
-    if (new_generation) objNewGeneration(gen, nowMs());
+    if (new_generation) objNewGeneration(gen, pin.ts_ms);
     else memcpy(gen, r->generation, sizeof(gen));
     struct stat sb;
     if (ok && stat(raw, &sb) != 0) ok = false;
@@ -450,6 +447,10 @@ void closeSources(replica *r) {
     r->wal_fd = -1;
     free(r->wal_path);
     r->wal_path = NULL;
+    free(r->body);
+    free(r->obj);
+    r->body = r->obj = NULL;
+    r->body_cap = r->obj_cap = 0;
 }
 
 static bool openSources(replica *r) {
@@ -479,10 +480,13 @@ static bool openSources(replica *r) {
 
 void *replicaMain(void *arg) {
     replica *r = arg;
-    /* Shipping is background work: under a CPU-bound load the net and
-     * writer threads go first, and the checkpoint gate makes the replica
-     * catch up when its lag matters. Not so when replies wait for it. */
-    if (server_config.repl_ack != REPL_ACK_SYNC) setpriority(PRIO_PROCESS, (id_t)gettid(), REPLICA_NICE);
+    /* Shipping is background work (SCHED_IDLE): it uses the CPU the net and
+     * writer threads leave, and when its lag matters the checkpoint gate
+     * makes the writer pause for it. Not so when replies wait for it. */
+    if (server_config.repl_ack != REPL_ACK_SYNC) {
+        struct sched_param sp = {0};
+        pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
+    }
     while (!openSources(r)) {
         closeSources(r);
         if (!waitForWork(r)) return NULL;

@@ -7,7 +7,10 @@
  *     its read-only SQLite connection (except while the writer pins it, see
  *     below) and its WAL file descriptor.
  *   - writer thread → replica: commit positions (`notes`), appended under
- *     `lock` and taken in bulk by the replica; the pin hand-off.
+ *     `lock` and taken in bulk by the replica; the pin hand-off. The writer
+ *     gathers positions in its own `wpend` and only try-locks to hand them
+ *     over: the replica runs at idle priority (async) and must never make
+ *     the writer wait by being descheduled while holding `lock`.
  *   - replica → everyone: `shipped_lsn` and `healthy` (atomics), the status
  *     fields INFO shows (under `lock`).
  *
@@ -45,6 +48,10 @@ typedef struct replica {
     uint64_t next_index;
     long long segments, snapshots, bytes_shipped, frames_shipped;
 
+    /* writer thread only: positions not yet handed over (see flushNotes) */
+    repl_pos *wpend;
+    size_t nwpend, wpend_cap;
+
     uint64_t shipped_lsn;      /* atomic: every frame up to here is stored */
     int healthy;               /* atomic: the last attempt succeeded */
 
@@ -53,6 +60,8 @@ typedef struct replica {
     int wal_fd;
     char *wal_path;
     int page_size;
+    char *body, *obj;          /* reused segment buffers: WAL frames, encoded object */
+    size_t body_cap, obj_cap;
     bool have_gen;
     repl_pos done;             /* position shipped in the current WAL */
     struct { uint64_t index; long long ts; } *snaps; /* snapshots of this generation */

@@ -418,7 +418,10 @@ static void *writerMain(void *arg) {
         pthread_mutex_unlock(&w.lock);
 
         applyFsyncMode();
-        if (w.repl) replServePins(&w.pos);
+        if (w.repl) {
+            replFlushNotes();
+            replServePins(&w.pos);
+        }
         joblist done = {NULL, NULL};
         if (jobs || blockWakeDuePending(mstime()) || blockHasReady()) {
             runBatch(jobs, &done);
