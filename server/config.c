@@ -253,6 +253,22 @@ static void optionGet(option *o, char *buf, size_t len) {
     }
 }
 
+/* Free the option strings and lists (before a reset, or at exit). */
+void configFree(void) {
+    for (option *o = options; o->name; o++) {
+        if (o->type == T_STR) {
+            free(*(char **)o->ptr);
+            *(char **)o->ptr = NULL;
+        } else if (o->type == T_LIST) {
+            char ***list = o->ptr;
+            for (int i = 0; i < server_config.nreplicas; i++) free((*list)[i]);
+            free(*list);
+            *list = NULL;
+            server_config.nreplicas = 0;
+        }
+    }
+}
+
 void configInitDefaults(void) {
     char err[256];
     memset(&server_config, 0, sizeof(server_config));

@@ -48,6 +48,7 @@ typedef struct config {
 extern config server_config;
 
 void configInitDefaults(void);
+void configFree(void);
 /* Load a redis.conf-style file then "--name value" pairs. Returns false and
  * fills err on a bad option. */
 bool configLoadFile(const char *path, char *err, size_t errlen);

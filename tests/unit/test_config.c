@@ -18,27 +18,16 @@
 
 #include "../../server/config.h"
 
-/* configInitDefaults() overwrites the string options without freeing them;
- * free them first so that repeated resets do not leak. */
-static void freeConfigStrings(void) {
-    char **strs[] = {&server_config.bind, &server_config.dir, &server_config.dbfilename, &server_config.requirepass,
-                     &server_config.logfile, &server_config.unixsocket, &server_config.pidfile};
-    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
-        free(*strs[i]);
-        *strs[i] = NULL;
-    }
-}
-
 static int reset(void **state) {
     (void)state;
-    freeConfigStrings();
+    configFree(); /* configInitDefaults() overwrites without freeing */
     configInitDefaults();
     return 0;
 }
 
 static int groupTeardown(void **state) {
     (void)state;
-    freeConfigStrings();
+    configFree();
     return 0;
 }
 

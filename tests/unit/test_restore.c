@@ -423,7 +423,7 @@ static void test_generation_latest(void **state) {
 
 static void test_index(void **state) {
     tcase *c = *state;
-    char err[ERRLEN], out[16];
+    char err[ERRLEN], out[32];
     for (int i = 0; i < COMMITS_A / COMMITS_PER_SEG; i++) {
         snprintf(out, sizeof(out), "out%d.db", i);
         if (restoreTo(c, out, fx.gen_a, i, 0, err) != 0) fail_msg("index %d: %s", i, err);
