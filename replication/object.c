@@ -430,6 +430,15 @@ int objEncodeFile(const obj_header *h, const char *raw_path, const char *out_pat
     return rc == 0 ? TARGET_OK : TARGET_ERR;
 }
 
+/* The next chunk of an object body of which *left bytes remain; 0 (with a
+ * message) on a short read. */
+static size_t readBodyChunk(FILE *in, char *buf, uint64_t *left, const char *path, char *err, size_t errlen) {
+    size_t n = fread(buf, 1, *left < IO_CHUNK ? *left : IO_CHUNK, in);
+    if (n == 0) snprintf(err, errlen, "short read of %s", path);
+    *left -= n;
+    return n;
+}
+
 int objDecodeFile(const char *obj_path, obj_header *h, const char *raw_path, char *err, size_t errlen) {
     memset(h, 0, sizeof(*h));
     FILE *in = fopen(obj_path, "rb");
@@ -469,14 +478,12 @@ int objDecodeFile(const char *obj_path, obj_header *h, const char *raw_path, cha
     uint32_t crc = 0;
     fseeko(in, (off_t)used, SEEK_SET);
     for (uint64_t left = body; rc == TARGET_OK && left > 0;) {
-        size_t n = fread(ibuf, 1, left < IO_CHUNK ? left : IO_CHUNK, in);
+        size_t n = readBodyChunk(in, ibuf, &left, obj_path, err, errlen);
         if (n == 0) {
-            snprintf(err, errlen, "short read of %s", obj_path);
             rc = TARGET_ERR;
             break;
         }
         crc = (uint32_t)crc32_z(crc, (const Bytef *)ibuf, n);
-        left -= n;
     }
     uint64_t want_len = 0;
     uint32_t want_crc = 0;
@@ -493,13 +500,11 @@ int objDecodeFile(const char *obj_path, obj_header *h, const char *raw_path, cha
     size_t zret = 1;
     fseeko(in, (off_t)used, SEEK_SET);
     for (uint64_t left = body; rc == TARGET_OK && left > 0;) {
-        size_t n = fread(ibuf, 1, left < IO_CHUNK ? left : IO_CHUNK, in);
+        size_t n = readBodyChunk(in, ibuf, &left, obj_path, err, errlen);
         if (n == 0) {
-            snprintf(err, errlen, "short read of %s", obj_path);
             rc = TARGET_ERR;
             break;
         }
-        left -= n;
         ZSTD_inBuffer zin = {ibuf, n, 0};
         while (rc == TARGET_OK && zin.pos < zin.size) {
             ZSTD_outBuffer zout = {obuf, ZSTD_DStreamOutSize(), 0};

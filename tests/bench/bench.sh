@@ -68,6 +68,8 @@ REDIS_SERVER="${REDIS_SERVER:-/usr/bin/redis-server}"
 BENCHMARK="$(command -v redis-benchmark || echo /usr/bin/redis-benchmark)"
 CLI="$(command -v redis-cli || echo /usr/bin/redis-cli)"
 PYTHON="/usr/bin/python3"; [ -x "$PYTHON" ] || PYTHON="python3"
+# shellcheck source=lib.sh
+. "$ROOT/tests/bench/lib.sh"
 RESULTS_MD="$ROOT/tests/bench/last-results.md"
 
 if ! awk -v s="$SCALE" 'BEGIN { exit !(s + 0 > 0) }'; then
@@ -90,19 +92,6 @@ SOLIDIS_LOG="$WORK/solidis.log"
 REDIS_PID=""
 SOLIDIS_PID=""
 
-stop_pid() {  # stop one process we started, by its PID: TERM, then KILL after 5 s
-  local pid="$1" i
-  [ -n "$pid" ] || return 0
-  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
-  kill -TERM "$pid" 2>/dev/null
-  for i in $(seq 50); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-  return 0
-}
 
 cleanup() {
   stop_pid "$SOLIDIS_PID"
@@ -114,18 +103,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # Two distinct free loopback ports (both sockets held open while choosing).
-read -r REDIS_PORT SOLIDIS_PORT < <("$PYTHON" - <<'EOF'
-import socket
-socks = []
-for _ in range(2):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(*(s.getsockname()[1] for s in socks))
-for s in socks:
-    s.close()
-EOF
-)
+read -r REDIS_PORT SOLIDIS_PORT < <(free_ports 2)
 if [ -z "${REDIS_PORT:-}" ] || [ -z "${SOLIDIS_PORT:-}" ]; then
   echo "bench: could not pick free ports" >&2
   exit 1

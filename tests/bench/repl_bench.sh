@@ -48,6 +48,8 @@ BENCHMARK="$(command -v redis-benchmark || echo /usr/bin/redis-benchmark)"
 CLI="$(command -v redis-cli || echo /usr/bin/redis-cli)"
 SQLITE="$(command -v sqlite3 || true)"
 PYTHON="/usr/bin/python3"; [ -x "$PYTHON" ] || PYTHON="python3"
+# shellcheck source=lib.sh
+. "$ROOT/tests/bench/lib.sh"
 RESULTS_MD="$ROOT/tests/bench/last-results.md"
 MD_MARK="<!-- repl_bench.sh: everything below is replaced by its next run -->"
 
@@ -80,31 +82,6 @@ SERVER_PID=""
 S3_PID=""
 NOTES=()
 
-# stop_pid PID [SECONDS]: stop one process we started, by its PID: TERM, then
-# KILL after SECONDS (default 30: a server drains its replicas and checkpoints
-# on the way out). Sets STOP_RC to its exit status ("killed" if it needed KILL).
-stop_pid() {
-  local pid="$1" secs="${2:-30}" i
-  STOP_RC=""
-  [ -n "$pid" ] || return 0
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null
-    for i in $(seq $((secs * 10))); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -KILL "$pid" 2>/dev/null
-      wait "$pid" 2>/dev/null
-      STOP_RC=killed
-      return 0
-    fi
-  fi
-  wait "$pid" 2>/dev/null
-  STOP_RC=$?
-  return 0
-}
-
 cleanup() {
   stop_pid "$SERVER_PID" 5
   stop_pid "$S3_PID" 5
@@ -115,18 +92,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # Two distinct free loopback ports: the server's and s3rver's.
-read -r PORT S3_PORT < <("$PYTHON" - <<'EOF'
-import socket
-socks = []
-for _ in range(2):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(*(s.getsockname()[1] for s in socks))
-for s in socks:
-    s.close()
-EOF
-)
+read -r PORT S3_PORT < <(free_ports 2)
 if [ -z "${PORT:-}" ] || [ -z "${S3_PORT:-}" ]; then
   echo "repl-bench: could not pick free ports" >&2
   exit 1
@@ -222,31 +188,16 @@ repl_info() {
   return 0
 }
 
-# wait_replica_ok SECONDS: until replica0 has a generation (its first snapshot
-# is stored) and status=ok. Sets WAITED (seconds). Fails on timeout.
-wait_replica_ok() {
-  local secs="$1" t0 i
+# wait_replica WHAT SECONDS: until replica0 is "ok" (has a generation: its
+# first snapshot is stored, status=ok) or "caught_up" (lag_frames=0 and
+# status=ok). Sets WAITED (seconds). Fails on timeout.
+wait_replica() {
+  local what="$1" secs="$2" t0 i
   t0="$(date +%s.%N)"
   for i in $(seq $((secs * 20))); do
     repl_info
-    if [ "$R_STATUS" = ok ] && [ -n "$R_GEN" ]; then
-      WAITED="$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')"
-      return 0
-    fi
-    kill -0 "$SERVER_PID" 2>/dev/null || return 1
-    sleep 0.05
-  done
-  return 1
-}
-
-# wait_caught_up SECONDS: until replica0 reports lag_frames=0 and status=ok.
-# Sets WAITED (seconds). Fails on timeout.
-wait_caught_up() {
-  local secs="$1" t0 i
-  t0="$(date +%s.%N)"
-  for i in $(seq $((secs * 20))); do
-    repl_info
-    if [ "$R_STATUS" = ok ] && [ "$R_LAG_FRAMES" = 0 ]; then
+    if [ "$R_STATUS" = ok ] && { { [ "$what" = ok ] && [ -n "$R_GEN" ]; } ||
+                                { [ "$what" = caught_up ] && [ "$R_LAG_FRAMES" = 0 ]; }; }; then
       WAITED="$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')"
       return 0
     fi
@@ -293,7 +244,7 @@ run_write() {
     exit 1
   fi
   if [ "$kind" != none ]; then
-    if ! wait_replica_ok 30; then
+    if ! wait_replica ok 30; then
       NOTES+=("$name round $round: replica not ready within 30 s (status=$R_STATUS, last_error=$R_ERROR)")
     fi
     repl_info
@@ -319,7 +270,7 @@ run_write() {
     rps="$(printf '%.0f' "$rps")"
   fi
   if [ "$kind" != none ]; then
-    if wait_caught_up "$CATCHUP_TIMEOUT"; then
+    if wait_replica caught_up "$CATCHUP_TIMEOUT"; then
       catchup="$WAITED"
       bpw="$(awk -v a="$b0" -v b="$R_BYTES" -v n="$N" 'BEGIN { printf "%.0f", (b - a) / n }')"
       fpw="$(awk -v a="$f0" -v b="$R_FRAMES" -v n="$N" 'BEGIN { printf "%.2f", (b - a) / n }')"
@@ -412,7 +363,7 @@ restore_bench() {
   local db="$RDIR/data/solidis.db" loaded=0 t0 t1 out
   echo "repl-bench: restore: loading a ${DB_MB} MiB database with a file:// replica" >&2
   start_server "$RDIR/data" "$RLOG" --replica "$RURL" --repl-ack async || exit 1
-  wait_replica_ok 30 || NOTES+=("restore: replica not ready within 30 s (status=$R_STATUS, last_error=$R_ERROR)")
+  wait_replica ok 30 || NOTES+=("restore: replica not ready within 30 s (status=$R_STATUS, last_error=$R_ERROR)")
   t0="$(date +%s.%N)"
   local have batch
   while have=$(( $(fsize "$db") + $(fsize "$db-wal") )); [ "$have" -lt "$TARGET_BYTES" ]; do
@@ -433,7 +384,7 @@ restore_bench() {
   LOAD_MIBS="$(awk -v b="$LOADED_BYTES" -v s="$LOAD_SECS" -v m="$MIB" 'BEGIN { printf "%.0f", b / m / s }')"
   DBSIZE="$(timeout 10 "$CLI" -h 127.0.0.1 -p "$PORT" dbsize 2>/dev/null)"
   echo "repl-bench:   $loaded keys (DBSIZE $DBSIZE) in $LOAD_SECS s ($LOAD_MIBS MiB/s of values)" >&2
-  if wait_caught_up "$CATCHUP_TIMEOUT"; then
+  if wait_replica caught_up "$CATCHUP_TIMEOUT"; then
     LOAD_CATCHUP="$WAITED"
   else
     NOTES+=("restore: replica did not catch up with the load within ${CATCHUP_TIMEOUT}s (status=$R_STATUS lag_frames=$R_LAG_FRAMES last_error=$R_ERROR)")
@@ -445,7 +396,7 @@ restore_bench() {
   echo "repl-bench: restore: restarting ($(awk -v b="$DB_BYTES" -v m="$MIB" 'BEGIN { printf "%.0f", b / m }') MiB database) for a full snapshot" >&2
   t0="$(date +%s.%N)"
   start_server "$RDIR/data" "$RLOG" --replica "$RURL" --repl-ack async || exit 1
-  if wait_replica_ok 300 && wait_caught_up 60; then
+  if wait_replica ok 300 && wait_replica caught_up 60; then
     SNAP_SECS="$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')"
     SNAP_BYTES="$R_BYTES"
   else
