@@ -466,7 +466,9 @@ int objDecodeFile(const char *obj_path, obj_header *h, const char *raw_path, cha
         objHeaderFree(h);
         return TARGET_ERR;
     }
-    /* pass 1: the body's CRC and length against the trailer */
+    /* One pass: the body's CRC, its decompression into raw_path and the raw
+     * CRC; the trailer is checked at the end, and on any failure raw_path is
+     * removed, so nothing unverified is left behind. */
     uint64_t body = (uint64_t)size - used - OBJ_TRAILER_LEN;
     unsigned char trailer[OBJ_TRAILER_LEN];
     fseeko(in, size - OBJ_TRAILER_LEN, SEEK_SET);
@@ -474,29 +476,15 @@ int objDecodeFile(const char *obj_path, obj_header *h, const char *raw_path, cha
         snprintf(err, errlen, "short read of %s", obj_path);
         rc = TARGET_ERR;
     }
-    char *ibuf = malloc(IO_CHUNK), *obuf = malloc(ZSTD_DStreamOutSize());
-    uint32_t crc = 0;
-    fseeko(in, (off_t)used, SEEK_SET);
-    for (uint64_t left = body; rc == TARGET_OK && left > 0;) {
-        size_t n = readBodyChunk(in, ibuf, &left, obj_path, err, errlen);
-        if (n == 0) {
-            rc = TARGET_ERR;
-            break;
-        }
-        crc = (uint32_t)crc32_z(crc, (const Bytef *)ibuf, n);
-    }
-    uint64_t want_len = 0;
-    uint32_t want_crc = 0;
-    if (rc == TARGET_OK) rc = checkTrailer(trailer, body, crc, &want_len, &want_crc, err, errlen);
-    /* pass 2: decompress into raw_path, checking the raw CRC */
     FILE *out = rc == TARGET_OK ? fopen(raw_path, "wb") : NULL;
     if (rc == TARGET_OK && !out) {
         snprintf(err, errlen, "open %s: %s", raw_path, strerror(errno));
         rc = TARGET_ERR;
     }
+    char *ibuf = malloc(IO_CHUNK), *obuf = malloc(ZSTD_DStreamOutSize());
     ZSTD_DCtx *dc = ZSTD_createDCtx();
     uint64_t raw_len = 0;
-    uint32_t raw_crc = 0;
+    uint32_t crc = 0, raw_crc = 0;
     size_t zret = 1;
     fseeko(in, (off_t)used, SEEK_SET);
     for (uint64_t left = body; rc == TARGET_OK && left > 0;) {
@@ -505,6 +493,7 @@ int objDecodeFile(const char *obj_path, obj_header *h, const char *raw_path, cha
             rc = TARGET_ERR;
             break;
         }
+        crc = (uint32_t)crc32_z(crc, (const Bytef *)ibuf, n);
         ZSTD_inBuffer zin = {ibuf, n, 0};
         while (rc == TARGET_OK && zin.pos < zin.size) {
             ZSTD_outBuffer zout = {obuf, ZSTD_DStreamOutSize(), 0};
@@ -522,7 +511,10 @@ int objDecodeFile(const char *obj_path, obj_header *h, const char *raw_path, cha
             }
         }
     }
-    if (rc == TARGET_OK && (zret != 0 || raw_len != want_len || raw_crc != want_crc)) {
+    uint64_t want_len = 0;
+    uint32_t want_crc = 0;
+    if (rc == TARGET_OK) rc = checkTrailer(trailer, body, crc, &want_len, &want_crc, err, errlen);
+    if (rc == TARGET_OK && (zret != 0 || raw_len != want_len || (want_crc && raw_crc != want_crc))) {
         snprintf(err, errlen, "snapshot body does not decompress to its checksum");
         rc = TARGET_ERR;
     }
@@ -534,6 +526,7 @@ int objDecodeFile(const char *obj_path, obj_header *h, const char *raw_path, cha
         snprintf(err, errlen, "write %s: %s", raw_path, strerror(errno));
         rc = TARGET_ERR;
     }
+    if (out && rc != TARGET_OK) unlink(raw_path);
     if (rc != TARGET_OK) objHeaderFree(h);
     return rc;
 }

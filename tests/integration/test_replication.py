@@ -1,5 +1,6 @@
 """WAL shipping end to end: a real server ships to file:// and s3:// (s3rver),
 gets killed, and `bin/solidis restore` rebuilds what it acknowledged."""
+import contextlib
 import os
 import shutil
 import socket
@@ -81,6 +82,16 @@ def sub(tmp, name):
     return path
 
 
+@contextlib.contextmanager
+def served(path, port_dir):
+    """A client of a server started on a restored file, stopped afterwards."""
+    srv = read_db(path, port_dir)
+    try:
+        yield srv.client()
+    finally:
+        srv.cleanup()
+
+
 @pytest.fixture
 def tmp():
     d = tempfile.mkdtemp(prefix="solidis-repl-")
@@ -136,16 +147,12 @@ def test_kill9_then_restore_has_every_synced_write(make_server, tmp):
     db = sqlite3.connect(out)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     db.close()
-    r2 = read_db(out, os.path.join(tmp, "r2"))
-    try:
-        c2 = r2.client()
+    with served(out, os.path.join(tmp, "r2")) as c2:
         assert c2.dbsize() == 2003
         assert c2.get("k0") == b"v0" and c2.get("k1999") == b"v1999"
         assert c2.hgetall("h") == {b"f1": b"a", b"f2": b"b"}
         assert c2.lrange("l", 0, -1) == [b"x", b"y", b"z"]
         assert c2.zscore("z", "m") == 1.5
-    finally:
-        r2.cleanup()
     # restore never overwrites
     p = restore(url, out, check=False)
     assert p.returncode != 0 and b"exists" in p.stderr
@@ -182,16 +189,12 @@ def test_repl_ack_sync_kill9_loses_no_acknowledged_write(make_server, tmp):
     assert sum(len(a) for a in acked) > 100
     out = os.path.join(tmp, "restored.db")
     restore(url, out)
-    r2 = read_db(out, os.path.join(tmp, "r2"))
-    try:
-        c2 = r2.client()
+    with served(out, os.path.join(tmp, "r2")) as c2:
         for t in range(4):
             if acked[t]:
                 last = acked[t][-1]
                 assert c2.get("w%d:%d" % (t, last)) == str(last).encode(), "acknowledged write lost"
                 assert c2.get("w%d:0" % t) == b"0"
-    finally:
-        r2.cleanup()
 
 
 def test_point_in_time_restore(make_server, tmp):
@@ -211,22 +214,14 @@ def test_point_in_time_restore(make_server, tmp):
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t_mid)) + ".%03dZ" % int((t_mid % 1) * 1000)
     out = os.path.join(tmp, "pit.db")
     restore(url, out, "--timestamp", stamp)
-    r2 = read_db(out, os.path.join(tmp, "r2"))
-    try:
-        c2 = r2.client()
+    with served(out, os.path.join(tmp, "r2")) as c2:
         assert c2.dbsize() == 50
         assert c2.get("a0") == b"0" and c2.get("a49") == b"49"
         assert c2.get("b0") is None
-    finally:
-        r2.cleanup()
     latest = os.path.join(tmp, "latest.db")
     restore(url, latest)
-    r3 = read_db(latest, os.path.join(tmp, "r3"))
-    try:
-        c3 = r3.client()
+    with served(latest, os.path.join(tmp, "r3")) as c3:
         assert c3.dbsize() == 99 and c3.get("a0") is None and c3.get("b49") == b"49"
-    finally:
-        r3.cleanup()
     # a timestamp before the first snapshot has nothing to restore
     p = restore(url, os.path.join(tmp, "early.db"), "--timestamp", "2001-01-01T00:00:00Z", check=False)
     assert p.returncode != 0 and not os.path.exists(os.path.join(tmp, "early.db"))
@@ -298,12 +293,8 @@ def test_replica_outage_then_catch_up(make_server, tmp):
     s.kill9()
     out = os.path.join(tmp, "after.db")
     restore(url, out)
-    r2 = read_db(out, os.path.join(tmp, "r2"))
-    try:
-        c2 = r2.client()
+    with served(out, os.path.join(tmp, "r2")) as c2:
         assert c2.get("before") == b"1" and c2.get("during199") == b"199"
-    finally:
-        r2.cleanup()
 
 
 def test_restart_starts_new_generation_and_retention_drops_old(make_server, tmp):
@@ -330,11 +321,8 @@ def test_restart_starts_new_generation_and_retention_drops_old(make_server, tmp)
     s.stop()
     out = os.path.join(tmp, "r.db")
     restore(url, out)
-    r2 = read_db(out, os.path.join(tmp, "r2"))
-    try:
-        assert r2.client().get("x") == b"2"
-    finally:
-        r2.cleanup()
+    with served(out, os.path.join(tmp, "r2")) as c2:
+        assert c2.get("x") == b"2"
 
 
 def test_restore_if_empty_at_start(make_server, tmp):
@@ -382,12 +370,8 @@ def test_s3_replica_roundtrip(make_server, tmp, s3rver):
         s.kill9()
         out = os.path.join(tmp, "s3.db")
         restore(url, out, env=env)
-        r2 = read_db(out, os.path.join(tmp, "r2"))
-        try:
-            c2 = r2.client()
+        with served(out, os.path.join(tmp, "r2")) as c2:
             assert c2.dbsize() == 500 and c2.get("s3k499") == b"499"
-        finally:
-            r2.cleanup()
         listing = subprocess.run([TOOL, "replicas", url], capture_output=True, timeout=30, env=env)
         assert listing.returncode == 0 and b"snapshot" in listing.stdout.lower(), listing
     finally:
@@ -435,9 +419,5 @@ def test_unreachable_replica_past_max_wal_size_starts_new_generation(make_server
     s.kill9()
     out = os.path.join(tmp, "r.db")
     restore(url, out)
-    r2 = read_db(out, os.path.join(tmp, "r2"))
-    try:
-        c2 = r2.client()
+    with served(out, os.path.join(tmp, "r2")) as c2:
         assert c2.get("first") == b"1" and c2.get("last") == b"2"
-    finally:
-        r2.cleanup()
