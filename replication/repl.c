@@ -31,6 +31,8 @@ static struct {
     pthread_mutex_t progress_lock;
     pthread_cond_t progress;
     uint64_t breaks;          /* atomic: forced checkpoints so far */
+    uint64_t committed_lsn;   /* atomic: the writer's last commit, for INFO lag */
+    long long committed_ts;
     long long last_gate_wait; /* writer thread */
 } R = {.progress_lock = PTHREAD_MUTEX_INITIALIZER, .progress = PTHREAD_COND_INITIALIZER};
 
@@ -134,6 +136,8 @@ static void flushNotes(replica *r, bool wait) {
 }
 
 void replNoteCommit(const repl_pos *p) {
+    __atomic_store_n(&R.committed_ts, p->ts_ms, __ATOMIC_RELAXED);
+    __atomic_store_n(&R.committed_lsn, p->lsn, __ATOMIC_RELEASE);
     for (int i = 0; i < R.n; i++) {
         replica *r = &R.replicas[i];
         if (r->nwpend == r->wpend_cap) {
@@ -267,9 +271,14 @@ void replInfo(reply *o) {
     for (int i = 0; i < R.n; i++) {
         replica *r = &R.replicas[i];
         pthread_mutex_lock(&r->lock);
+        /* Lag against the writer's last commit, not the replica's queue:
+         * commits being uploaded or still held by the writer count too. */
         uint64_t shipped = __atomic_load_n(&r->shipped_lsn, __ATOMIC_ACQUIRE);
-        uint64_t head = r->nnotes ? r->notes[r->nnotes - 1].lsn : shipped;
-        long long lag_ms = r->nnotes ? now - r->notes[0].ts_ms : 0;
+        uint64_t head = __atomic_load_n(&R.committed_lsn, __ATOMIC_ACQUIRE);
+        long long oldest = r->inflight_ts        ? r->inflight_ts
+                           : r->nnotes           ? r->notes[0].ts_ms
+                                                 : __atomic_load_n(&R.committed_ts, __ATOMIC_RELAXED);
+        long long lag_ms = head > shipped && oldest ? now - oldest : 0;
         bool healthy = __atomic_load_n(&r->healthy, __ATOMIC_RELAXED);
         const char *status = !r->generation[0] ? (r->last_error[0] ? "error" : "starting")
                              : healthy         ? "ok"

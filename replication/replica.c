@@ -78,6 +78,7 @@ static repl_pos *takeNotes(replica *r, size_t *n) {
     pthread_mutex_lock(&r->lock);
     repl_pos *notes = r->notes;
     *n = r->nnotes;
+    r->inflight_ts = r->nnotes ? r->notes[0].ts_ms : 0;
     r->notes = NULL;
     r->nnotes = r->cap = 0;
     r->urgent = false;
@@ -89,6 +90,7 @@ static repl_pos *takeNotes(replica *r, size_t *n) {
 static void returnNotes(replica *r, repl_pos *notes, size_t from, size_t n) {
     size_t keep = n - from;
     pthread_mutex_lock(&r->lock);
+    r->inflight_ts = 0;
     if (keep > 0 && !r->broken) {
         repl_pos *merged = malloc(sizeof(repl_pos) * (keep + r->nnotes + 1));
         memcpy(merged, notes + from, sizeof(repl_pos) * keep);

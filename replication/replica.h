@@ -41,6 +41,7 @@ typedef struct replica {
     size_t nnotes, cap;
     bool urgent, stopping, pin_wanted, pin_done, broken;
     repl_pos pin;
+    long long inflight_ts;     /* oldest commit taken for shipping, 0 = none */
     /* status for INFO (under lock) */
     char generation[GEN_ID_LEN + 1];
     char last_error[256];

@@ -397,7 +397,7 @@ class S3rver:
         if not os.access(S3RVER_BIN, os.X_OK):
             pytest.fail("s3rver is not installed: run `make npm-deps`")
         data = os.path.join(self.dir, "data")
-        os.mkdir(data)
+        os.makedirs(data, exist_ok=True)
         # s3rver makes list continuation tokens with DES, which OpenSSL 3
         # only offers through its legacy provider.
         env = dict(os.environ, NODE_OPTIONS="--openssl-legacy-provider")
