@@ -421,3 +421,40 @@ def test_unreachable_replica_past_max_wal_size_starts_new_generation(make_server
     restore(url, out)
     with served(out, os.path.join(tmp, "r2")) as c2:
         assert c2.get("first") == b"1" and c2.get("last") == b"2"
+
+
+def test_kill9_under_load_keeps_every_write_acknowledged_before_a_sync(make_server, tmp):
+    """async: kill -9 mid-load; every write acknowledged before a sync that
+    INFO reported as complete is in the restored database."""
+    url = "file://" + os.path.join(tmp, "rep")
+    s = start(make_server, tmp, url)
+    c = s.client()
+    c.set("warm", "1")
+    wait_synced(c)
+    stop = threading.Event()
+    acked = [[] for _ in range(3)]
+    threads = [threading.Thread(target=_writer_load, args=(s.client(), "u%d:" % t, acked[t], stop))
+               for t in range(3)]
+    for t in threads:
+        t.start()
+    time.sleep(0.7)
+    marks = [len(a) for a in acked]  # acknowledged so far ...
+    st = replica_status(c)
+    committed = int(st["shipped_lsn"]) + int(st["lag_frames"])  # ... so committed at or before this LSN
+    deadline = time.time() + 20
+    while int(replica_status(c)["shipped_lsn"]) < committed and time.time() < deadline:
+        time.sleep(0.02)
+    assert int(replica_status(c)["shipped_lsn"]) >= committed
+    time.sleep(0.2)  # the load goes on past the sync
+    s.kill9()
+    stop.set()
+    for t in threads:
+        t.join()
+    assert all(m > 10 for m in marks), marks
+    out = os.path.join(tmp, "restored.db")
+    restore(url, out)
+    with served(out, os.path.join(tmp, "r2")) as c2:
+        for t in range(3):
+            last = acked[t][marks[t] - 1]
+            assert c2.get("u%d:%d" % (t, last)) == str(last).encode()
+            assert c2.get("u%d:0" % t) == b"0"
