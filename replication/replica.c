@@ -38,6 +38,7 @@
 #define SEGMENT_MAX_FRAMES 8192 /* 32 MB of 4 KB pages per object at most */
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
+#define LAG_NORMAL_PRIORITY_MS 2000
 
 static uint32_t be32(const unsigned char *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -188,11 +189,26 @@ static int shipSegment(replica *r, const repl_pos *notes, size_t from, size_t to
     return 1;
 }
 
+/* Shipping is background work: at SCHED_IDLE it uses only the CPU the net
+ * and writer threads leave (a replica costs a CPU-bound server a few
+ * percent, not a fifth). Idle priority can starve on a busy host, so a
+ * replica that falls behind by more than LAG_NORMAL_PRIORITY_MS ships at
+ * normal priority until it has caught up. With repl-ack sync replies wait
+ * for the replica: always normal priority. */
+static void setIdlePriority(replica *r, bool idle) {
+    if (server_config.repl_ack == REPL_ACK_SYNC) idle = false;
+    if (idle == r->idle_priority) return;
+    struct sched_param sp = {0};
+    if (pthread_setschedparam(pthread_self(), idle ? SCHED_IDLE : SCHED_OTHER, &sp) == 0) r->idle_priority = idle;
+}
+
 /* Ship queued commits up to `limit` LSN (UINT64_MAX: all). Returns false
  * on failure; notes not shipped go back to the queue. */
 static bool shipUpTo(replica *r, uint64_t limit) {
     size_t n;
     repl_pos *notes = takeNotes(r, &n);
+    long long behind_ms = n ? nowMs() - notes[0].ts_ms : 0;
+    setIdlePriority(r, behind_ms < LAG_NORMAL_PRIORITY_MS);
     size_t i = 0;
     while (i < n) {
         if (notes[i].lsn <= r->done.lsn) { /* already in the snapshot */
@@ -283,6 +299,9 @@ static bool copyPinned(replica *r, const char *path, char *err, size_t errlen) {
  * shipping exactly up to the pin). */
 static bool takeSnapshot(replica *r, bool new_generation) {
     repl_pos pin;
+    /* The pinned read transaction holds the WAL back while the copy runs:
+     * never let it starve at idle priority. */
+    setIdlePriority(r, false);
     if (!pinDatabase(r, &pin)) return false;
     if (!new_generation && !shipUpTo(r, pin.lsn)) {
         sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
@@ -482,13 +501,7 @@ static bool openSources(replica *r) {
 
 void *replicaMain(void *arg) {
     replica *r = arg;
-    /* Shipping is background work (SCHED_IDLE): it uses the CPU the net and
-     * writer threads leave, and when its lag matters the checkpoint gate
-     * makes the writer pause for it. Not so when replies wait for it. */
-    if (server_config.repl_ack != REPL_ACK_SYNC) {
-        struct sched_param sp = {0};
-        pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
-    }
+    setIdlePriority(r, server_config.repl_ack != REPL_ACK_SYNC);
     while (!openSources(r)) {
         closeSources(r);
         if (!waitForWork(r)) return NULL;

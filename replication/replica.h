@@ -64,6 +64,7 @@ typedef struct replica {
     char *body, *obj;          /* reused segment buffers: WAL frames, encoded object */
     size_t body_cap, obj_cap;
     bool have_gen;
+    bool idle_priority;        /* running at SCHED_IDLE (async) */
     repl_pos done;             /* position shipped in the current WAL */
     struct { uint64_t index; long long ts; } *snaps; /* snapshots of this generation */
     size_t nsnaps;
