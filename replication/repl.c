@@ -61,7 +61,12 @@ bool replInit(const char *db_path, char *err, size_t errlen) {
         pthread_cond_init(&r->cond, NULL);
         R.n = i + 1;
     }
+    resumeLoad(R.replicas, R.n, db_path);
     return true;
+}
+
+void replStartupWal(int frames) {
+    if (frames > 0) resumeCancel(R.replicas, R.n); /* the file changed since the clean stop */
 }
 
 void replStart(void) {
@@ -81,6 +86,12 @@ void replStop(void) {
         pthread_mutex_unlock(&r->lock);
         if (r->started) pthread_join(r->thread, NULL);
         closeSources(r);
+    }
+    /* every connection is closed now: the file is what the next start sees */
+    if (R.n && R.replicas[0].db_path)
+        resumeSave(R.replicas, R.n, R.replicas[0].db_path, __atomic_load_n(&R.committed_lsn, __ATOMIC_ACQUIRE));
+    for (int i = 0; i < R.n; i++) {
+        replica *r = &R.replicas[i];
         targetClose(r->t);
         free(r->notes);
         free(r->wpend);

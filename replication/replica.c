@@ -499,6 +499,33 @@ static bool openSources(replica *r) {
     return true;
 }
 
+/* Continue the generation a clean stop left (resume.c), if the target still
+ * holds its last object; otherwise a new generation starts as usual. */
+static void resumeGeneration(replica *r) {
+    char name[128], err[512] = "", *buf = NULL;
+    size_t len = 0;
+    if (r->resume_index > 0) objSegmentName(name, sizeof(name), r->resume_gen, r->resume_index - 1);
+    else objSnapshotName(name, sizeof(name), r->resume_gen, 0);
+    int rc = r->t->ops->get_head(r->t, name, 64, &buf, &len, err, sizeof(err));
+    free(buf);
+    if (rc != TARGET_OK) {
+        serverLog(LL_NOTICE, "replica %s: cannot continue generation %s (%s): starting a new one", r->t->url,
+                  r->resume_gen, rc == TARGET_NOT_FOUND ? "its last object is gone" : err);
+        return;
+    }
+    pthread_mutex_lock(&r->lock);
+    memcpy(r->generation, r->resume_gen, sizeof(r->generation));
+    r->next_index = r->resume_index;
+    r->last_snapshot_ms = r->resume_snapshot_ms;
+    pthread_mutex_unlock(&r->lock);
+    r->have_gen = true;
+    r->done = (repl_pos){0};
+    r->next_snapshot_ms = r->resume_snapshot_ms + server_config.repl_snapshot_interval;
+    noteSuccess(r);
+    serverLog(LL_NOTICE, "replica %s: continuing generation %s at segment %" PRIu64 " after a clean restart",
+              r->t->url, r->generation, r->next_index);
+}
+
 void *replicaMain(void *arg) {
     replica *r = arg;
     setIdlePriority(r, server_config.repl_ack != REPL_ACK_SYNC);
@@ -506,6 +533,7 @@ void *replicaMain(void *arg) {
         closeSources(r);
         if (!waitForWork(r)) return NULL;
     }
+    if (r->resume) resumeGeneration(r);
     r->next_retention_ms = nowMs() + 1000;
     while (waitForWork(r)) {
         bool broken;

@@ -49,6 +49,12 @@ typedef struct replica {
     uint64_t next_index;
     long long segments, snapshots, bytes_shipped, frames_shipped;
 
+    /* set before the thread starts (resume.c): continue this generation */
+    bool resume;
+    char resume_gen[GEN_ID_LEN + 1];
+    uint64_t resume_index;
+    long long resume_snapshot_ms;
+
     /* writer thread only: positions not yet handed over (see flushNotes) */
     repl_pos *wpend;
     size_t nwpend, wpend_cap;
@@ -74,5 +80,9 @@ typedef struct replica {
 void *replicaMain(void *arg); /* replica.c */
 void closeSources(replica *r);  /* replica.c: after the thread ended */
 void replicaSetError(replica *r, const char *msg);
+/* resume.c (main thread) */
+void resumeLoad(replica *rs, int n, const char *db_path);
+void resumeCancel(replica *rs, int n);
+void resumeSave(replica *rs, int n, const char *db_path, uint64_t committed_lsn);
 
 #endif

@@ -31,6 +31,9 @@ enum { REPL_CKPT_OK = 0, REPL_CKPT_SKIP = 1 };
 /* Main thread, after the config is loaded and before writerStart: open the
  * configured targets. False with a message on a bad replica URL. */
 bool replInit(const char *db_path, char *err, size_t errlen);
+/* Writer start (before replStart): frames the WAL held at open, folded
+ * into the database; any means the generation cannot continue. */
+void replStartupWal(int frames);
 /* Main thread, after writerStart: start one thread per replica. */
 void replStart(void);
 bool replEnabled(void);

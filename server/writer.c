@@ -460,7 +460,12 @@ bool writerStart(const char *dbpath, int fsync_mode, char *err, size_t errlen) {
     w.repl = replEnabled();
     /* Replicas count frames from an empty WAL: fold what is there (left by
      * a crash, or by opening) into the database first; no reader exists yet. */
-    if (w.repl) sqlite3_wal_checkpoint_v2(storeDb(w.st), NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    if (w.repl) {
+        int log = 0, done = 0;
+        if (sqlite3_wal_checkpoint_v2(storeDb(w.st), NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done) != SQLITE_OK)
+            log = 1; /* unknown: assume the WAL held something */
+        replStartupWal(log);
+    }
     sqlite3_wal_hook(storeDb(w.st), walHook, NULL);
     w.page_size = 4096; /* read below; INFO may read it any time */
     sqlite3_stmt *ps;

@@ -297,16 +297,28 @@ def test_replica_outage_then_catch_up(make_server, tmp):
         assert c2.get("before") == b"1" and c2.get("during199") == b"199"
 
 
-def test_restart_starts_new_generation_and_retention_drops_old(make_server, tmp):
+def test_clean_restart_continues_generation_unclean_starts_new_and_retention_drops_old(make_server, tmp):
     rep = os.path.join(tmp, "rep")
     url = "file://" + rep
     s = start(make_server, tmp, url, "--repl-retention", "1s")
     c = s.client()
     c.set("x", "1")
-    gen1 = wait_synced(c)["generation"]
+    st1 = wait_synced(c)
+    gen1 = st1["generation"]
+    # a clean stop left the database exactly at the last segment: same generation
     s.restart()
     c = s.client()
     c.set("x", "2")
+    c.set("y", "after-clean-restart")
+    st = wait_synced(c)
+    assert st["generation"] == gen1 and int(st["next_index"]) > int(st1["next_index"])
+    assert int(st["snapshots"]) == 0  # no new snapshot was needed
+    assert "continuing generation" in s.read_log()
+    # an unclean stop (kill -9) breaks continuity: a new generation
+    s.kill9()
+    s.start()
+    c = s.client()
+    c.set("x", "3")
     gen2 = wait_synced(c)["generation"]
     assert gen2 > gen1
     listing = subprocess.run([TOOL, "replicas", url], capture_output=True, timeout=30)
@@ -322,7 +334,53 @@ def test_restart_starts_new_generation_and_retention_drops_old(make_server, tmp)
     out = os.path.join(tmp, "r.db")
     restore(url, out)
     with served(out, os.path.join(tmp, "r2")) as c2:
-        assert c2.get("x") == b"2"
+        assert c2.get("x") == b"3" and c2.get("y") == b"after-clean-restart"
+
+
+def test_clean_restart_generation_restores_across_the_restart(make_server, tmp):
+    url = "file://" + os.path.join(tmp, "rep")
+    s = start(make_server, tmp, url)
+    c = s.client()
+    for i in range(100):
+        c.set("a%d" % i, i)
+    wait_synced(c)
+    s.restart()
+    c = s.client()
+    for i in range(100):
+        c.set("b%d" % i, i)
+    c.delete("a0")
+    gen = wait_synced(c)["generation"]
+    s.kill9()
+    out = os.path.join(tmp, "r.db")
+    p = restore(url, out)
+    assert b"from snapshot 0" in p.stderr, p.stderr  # one snapshot, then segments across the restart
+    with served(out, os.path.join(tmp, "r2")) as c2:
+        assert c2.dbsize() == 199 and c2.get("a0") is None and c2.get("b99") == b"99"
+    assert gen.encode() in p.stderr
+
+
+def test_database_changed_while_stopped_starts_new_generation(make_server, tmp):
+    url = "file://" + os.path.join(tmp, "rep")
+    s = start(make_server, tmp, url)
+    c = s.client()
+    c.set("k", "1")
+    gen1 = wait_synced(c)["generation"]
+    s.stop()
+    db = sqlite3.connect(os.path.join(tmp, "data", "solidis.db"))
+    db.execute("DELETE FROM keys WHERE key = ?", (b"k",))  # an offline edit the replica never saw
+    db.commit()
+    db.close()
+    s.start()
+    c = s.client()
+    assert c.get("k") is None
+    c.set("j", "2")
+    gen2 = wait_synced(c)["generation"]
+    assert gen2 > gen1
+    s.kill9()
+    out = os.path.join(tmp, "r.db")
+    restore(url, out)
+    with served(out, os.path.join(tmp, "r2")) as c2:
+        assert c2.get("k") is None and c2.get("j") == b"2"
 
 
 def test_restore_if_empty_at_start(make_server, tmp):
