@@ -42,6 +42,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,8 @@
 #define MAX_TASKS 16
 #define CKPT_FRAMES 16000
 #define CKPT_TRUNCATE_FRAMES 64000
+#define SPIN_US 200       /* see awaitWorkBriefly */
+#define SPIN_BATCH_MAX 8
 
 /* A batch whose replies wait for the replicas (repl-ack sync). */
 typedef struct held_batch {
@@ -92,6 +95,7 @@ static struct {
     int ntasks;
     reply scratch;
     bool want_checkpoint;
+    int last_batch;     /* jobs in the last batch */
     bool repl;          /* replication configured */
     repl_pos pos;       /* WAL position after the last commit */
     uint64_t lsn_base;  /* LSN of frame 0 of the current WAL */
@@ -294,6 +298,7 @@ static void runBatch(wjob *jobs, joblist *done) {
         attemptBatch(order, n, done, true);
     }
     for (int i = 0; i < n; i++) order[i]->in_batch = false;
+    w.last_batch = n;
     w.unsynced = true;
     STAT_ADD(batches, 1);
     STAT_ADD(commands, n);
@@ -387,6 +392,17 @@ static long long runTasks(long long now) {
     return next - now;
 }
 
+/* Writer thread, about to sleep after a small batch: a client that sends
+ * one write at a time (redis-cli, a worker's ACK, a lone web request) will
+ * likely send the next within microseconds, and a futex sleep plus wake-up
+ * costs more than that. So look for work for up to SPIN_US first, yielding
+ * the CPU on every look so a busy net thread loses nothing. After big
+ * batches (many clients) the queue refills by itself: no spinning. */
+static void awaitWorkBriefly(void) {
+    long long until = ustime() + SPIN_US;
+    while (!__atomic_load_n(&w.in_head, __ATOMIC_ACQUIRE) && ustime() < until) sched_yield();
+}
+
 static void *writerMain(void *arg) {
     (void)arg;
     for (;;) {
@@ -395,6 +411,7 @@ static void *writerMain(void *arg) {
         long long deadline = blockNextDeadline();
         if (deadline && deadline - now < wait_ms) wait_ms = deadline - now;
         if (blockHasReady()) wait_ms = 0; /* a task touched keys that waiters want */
+        if (wait_ms > 0 && w.last_batch <= SPIN_BATCH_MAX) awaitWorkBriefly();
         pthread_mutex_lock(&w.lock);
         if (!w.in_head && !w.stopping && wait_ms > 0) {
             long long until = now + (wait_ms < 1000 ? wait_ms : 1000);
@@ -486,7 +503,7 @@ void writerRequestCheckpoint(void) { w.want_checkpoint = true; }
 void writerSubmit(wjob *head, wjob *tail) {
     pthread_mutex_lock(&w.lock);
     if (w.in_tail) w.in_tail->next = head;
-    else w.in_head = head;
+    else __atomic_store_n(&w.in_head, head, __ATOMIC_RELEASE); /* read unlocked by awaitWorkBriefly */
     w.in_tail = tail;
     if (w.waiting) pthread_cond_signal(&w.cond); /* a busy writer finds the jobs itself */
     pthread_mutex_unlock(&w.lock);
