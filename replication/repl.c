@@ -30,15 +30,14 @@ static struct {
     int n;
     pthread_mutex_t progress_lock;
     pthread_cond_t progress;
-    uint64_t breaks;          /* atomic: forced checkpoints so far */
     uint64_t committed_lsn;   /* atomic: the writer's last commit, for INFO lag */
     long long committed_ts;
-    long long last_gate_wait; /* writer thread */
+    long long last_gate_wait; /* writer thread: the gate's last wait */
+    bool last_wait_ok;        /* writer thread: it ended with every replica caught up */
 } R = {.progress_lock = PTHREAD_MUTEX_INITIALIZER, .progress = PTHREAD_COND_INITIALIZER};
 
 bool replEnabled(void) { return R.n > 0; }
 bool replSyncAck(void) { return R.n > 0 && server_config.repl_ack == REPL_ACK_SYNC; }
-uint64_t replBreakCount(void) { return __atomic_load_n(&R.breaks, __ATOMIC_ACQUIRE); }
 
 bool replInit(const char *db_path, char *err, size_t errlen) {
     if (server_config.nreplicas == 0) return true;
@@ -175,8 +174,10 @@ void replServePins(const repl_pos *p) {
     for (int i = 0; i < R.n; i++) {
         replica *r = &R.replicas[i];
         if (!__atomic_load_n(&r->pin_wanted, __ATOMIC_ACQUIRE)) continue;
-        flushNotes(r, true);
-        pthread_mutex_lock(&r->lock);
+        /* try-lock (see flushNotes); a replica waiting for its pin wakes the
+         * writer again until it is served */
+        flushNotes(r, false);
+        if (r->nwpend || pthread_mutex_trylock(&r->lock) != 0) continue;
         if (r->pin_wanted && !r->pin_done) {
             r->pin = *p;
             r->pin.ts_ms = mstime(); /* nothing commits between p and now: the state as of now */
@@ -226,28 +227,42 @@ static bool waitShipped(const repl_pos *p, int timeout_ms, bool healthy_only) {
     return allShipped(lsn, false);
 }
 
+/* Writer thread: is every replica that lacks lsn already starting over? */
+static bool allBehindBroken(uint64_t lsn) {
+    for (int i = 0; i < R.n; i++) {
+        replica *r = &R.replicas[i];
+        if (__atomic_load_n(&r->shipped_lsn, __ATOMIC_ACQUIRE) >= lsn) continue;
+        if (pthread_mutex_trylock(&r->lock) != 0) return false; /* busy: take the careful path */
+        bool broken = r->broken;
+        pthread_mutex_unlock(&r->lock);
+        if (!broken) return false;
+    }
+    return true;
+}
+
 int replCheckpointGate(const repl_pos *p, long long wal_bytes, bool urgent) {
     if (allShipped(p->lsn, false)) return REPL_CKPT_OK;
     long long now = mstime();
-    if (wal_bytes < server_config.repl_max_wal_size) {
-        /* Let the replicas catch up while no commit moves the target; wait
-         * at most once a second so a slow replica cannot stall every batch. */
-        if (!urgent && now - R.last_gate_wait < 1000) return REPL_CKPT_SKIP;
+    bool over = wal_bytes >= server_config.repl_max_wal_size;
+    if (over && allBehindBroken(p->lsn)) return REPL_CKPT_OK; /* nothing more to lose: no wait, no log */
+    /* Let the healthy replicas catch up while no commit moves the target, at
+     * most once a second, so a slow or hung replica cannot stall every
+     * batch; the long wait only while the last wait paid off. */
+    if (over || now - R.last_gate_wait >= 1000) {
         R.last_gate_wait = now;
-        return waitShipped(p, urgent ? GATE_WAIT_LONG_MS : GATE_WAIT_MS, true) ? REPL_CKPT_OK : REPL_CKPT_SKIP;
+        int budget = (urgent || over) && R.last_wait_ok ? GATE_WAIT_LONG_MS : GATE_WAIT_MS;
+        R.last_wait_ok = waitShipped(p, budget, true);
+        if (R.last_wait_ok) return REPL_CKPT_OK;
     }
-    /* The WAL reached repl-max-wal-size: keep the disk, lose continuity. */
-    __atomic_add_fetch(&R.breaks, 1, __ATOMIC_ACQ_REL);
+    if (!over) return REPL_CKPT_SKIP;
+    /* The WAL reached repl-max-wal-size: keep the disk; the replicas still
+     * behind (unreachable or stuck) lose continuity, the others keep it. */
     for (int i = 0; i < R.n; i++) {
         replica *r = &R.replicas[i];
         if (__atomic_load_n(&r->shipped_lsn, __ATOMIC_ACQUIRE) >= p->lsn) continue;
         serverLog(LL_WARNING, "replica %s: WAL reached repl-max-wal-size (%lld bytes) before the replica stored it; "
                   "checkpointing anyway, the replica will start a new generation", r->t->url, wal_bytes);
-        pthread_mutex_lock(&r->lock);
-        r->broken = true;
-        r->nnotes = 0;
-        wake(r, true);
-        pthread_mutex_unlock(&r->lock);
+        replicaBreak(r);
     }
     return REPL_CKPT_OK;
 }

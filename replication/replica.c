@@ -59,6 +59,23 @@ void replicaSetError(replica *r, const char *msg) {
     replProgress();
 }
 
+void replicaBreak(replica *r) {
+    pthread_mutex_lock(&r->lock);
+    r->broken = true;
+    r->breaks++;
+    r->nnotes = 0;
+    r->urgent = true;
+    pthread_cond_signal(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+}
+
+static bool isBroken(replica *r) {
+    pthread_mutex_lock(&r->lock);
+    bool broken = r->broken;
+    pthread_mutex_unlock(&r->lock);
+    return broken;
+}
+
 static void noteSuccess(replica *r) {
     if (!__atomic_load_n(&r->healthy, __ATOMIC_RELAXED) && r->last_error[0])
         serverLog(LL_NOTICE, "replica %s: reachable again", r->t->url);
@@ -147,12 +164,14 @@ static int shipSegment(replica *r, const repl_pos *notes, size_t from, size_t to
     char err[512] = "";
     size_t body_len = 0, obj_len = 0;
     uint32_t db_pages = 0;
-    uint64_t breaks = replBreakCount();
+    /* A forced checkpoint marks the replica broken before it lets SQLite
+     * restart the WAL, so frames read while it is not broken are intact. */
+    if (isBroken(r)) return -1;
     if (!readFrames(r, end, first, last, &body_len, &db_pages, err, sizeof(err))) {
         replicaSetError(r, err);
         return -1;
     }
-    if (replBreakCount() != breaks) return -1; /* a forced checkpoint raced the read */
+    if (isBroken(r)) return -1; /* a forced checkpoint raced the read */
     obj_header h = {.kind = OBJ_KIND_SEGMENT, .index = r->next_index, .page_size = (uint32_t)r->page_size,
                     .db_pages = db_pages, .lsn_first = r->done.lsn + 1, .lsn_last = end->lsn,
                     .ts_first = notes[from].ts_ms, .ts_last = end->ts_ms, .created = nowMs(),
@@ -195,8 +214,32 @@ static int shipSegment(replica *r, const repl_pos *notes, size_t from, size_t to
  * replica that falls behind by more than LAG_NORMAL_PRIORITY_MS ships at
  * normal priority until it has caught up. With repl-ack sync replies wait
  * for the replica: always normal priority. */
+static bool idle_allowed;
+static pthread_once_t idle_probe_once = PTHREAD_ONCE_INIT;
+
+/* Leaving SCHED_IDLE needs CAP_SYS_NICE (or RLIMIT_NICE >= 20), which
+ * containers and non-root users usually lack: a thread that went idle could
+ * then never come back. So a throwaway thread tries the round trip first. */
+static void *idleProbe(void *arg) {
+    (void)arg;
+    struct sched_param sp = {0};
+    bool ok = pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) == 0 &&
+              pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp) == 0;
+    return ok ? (void *)1 : NULL;
+}
+
+static void probeIdlePriority(void) {
+    pthread_t t;
+    void *res = NULL;
+    if (pthread_create(&t, NULL, idleProbe, NULL) == 0 && pthread_join(t, &res) == 0) idle_allowed = res != NULL;
+    if (!idle_allowed)
+        serverLog(LL_NOTICE, "replication: cannot return from idle CPU priority here (no CAP_SYS_NICE); "
+                  "replicas ship at normal priority");
+}
+
 static void setIdlePriority(replica *r, bool idle) {
-    if (server_config.repl_ack == REPL_ACK_SYNC) idle = false;
+    pthread_once(&idle_probe_once, probeIdlePriority);
+    if (server_config.repl_ack == REPL_ACK_SYNC || !idle_allowed) idle = false;
     if (idle == r->idle_priority) return;
     struct sched_param sp = {0};
     if (pthread_setschedparam(pthread_self(), idle ? SCHED_IDLE : SCHED_OTHER, &sp) == 0) r->idle_priority = idle;
@@ -220,7 +263,7 @@ static bool shipUpTo(replica *r, uint64_t limit) {
             /* The WAL restarted: its first frame follows our last one. */
             if (notes[i].lsn - notes[i].frames != r->done.lsn) {
                 replicaSetError(r, "WAL continuity lost between WAL files");
-                r->broken = true;
+                replicaBreak(r);
                 break;
             }
             r->done.salt1 = notes[i].salt1;
@@ -237,14 +280,12 @@ static bool shipUpTo(replica *r, uint64_t limit) {
             return false;
         }
         if (rc < 0) {
-            pthread_mutex_lock(&r->lock);
-            r->broken = true;
-            pthread_mutex_unlock(&r->lock);
+            replicaBreak(r);
             break;
         }
         i = j + 1;
     }
-    bool broken = r->broken;
+    bool broken = isBroken(r);
     returnNotes(r, notes, broken ? n : i, n);
     return !broken;
 }
@@ -253,17 +294,26 @@ static bool shipUpTo(replica *r, uint64_t limit) {
 
 /* Ask the writer to open a read transaction on our connection between two
  * batches (replica.h). False if the server is stopping. */
-static bool pinDatabase(replica *r, repl_pos *pin) {
+static bool pinDatabase(replica *r, repl_pos *pin, uint64_t *breaks) {
     pthread_mutex_lock(&r->lock);
     __atomic_store_n(&r->pin_wanted, true, __ATOMIC_RELEASE);
     r->pin_done = false;
     pthread_mutex_unlock(&r->lock);
     writerWake();
     pthread_mutex_lock(&r->lock);
-    while (!r->pin_done && !r->stopping) pthread_cond_wait(&r->cond, &r->lock);
+    while (!r->pin_done && !r->stopping) {
+        long long until = nowMs() + 50;
+        struct timespec ts = {until / 1000, (until % 1000) * 1000000};
+        if (pthread_cond_timedwait(&r->cond, &r->lock, &ts) == ETIMEDOUT && !r->pin_done) {
+            pthread_mutex_unlock(&r->lock);
+            writerWake(); /* the writer was busy or found our lock taken */
+            pthread_mutex_lock(&r->lock);
+        }
+    }
     bool ok = r->pin_done;
     __atomic_store_n(&r->pin_wanted, false, __ATOMIC_RELEASE);
     *pin = r->pin;
+    *breaks = r->breaks;
     pthread_mutex_unlock(&r->lock);
     if (ok && pin->ts_ms < 0) { /* the writer could not begin the transaction */
         replicaSetError(r, sqlite3_errmsg(r->db));
@@ -302,10 +352,17 @@ static bool takeSnapshot(replica *r, bool new_generation) {
     /* The pinned read transaction holds the WAL back while the copy runs:
      * never let it starve at idle priority. */
     setIdlePriority(r, false);
-    if (!pinDatabase(r, &pin)) return false;
+    uint64_t breaks_at_pin;
+    if (!pinDatabase(r, &pin, &breaks_at_pin)) return false;
     if (!new_generation && !shipUpTo(r, pin.lsn)) {
         sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
         return false;
+    }
+    if (!new_generation && r->nsnaps && r->snaps[r->nsnaps - 1].index == r->next_index) {
+        /* nothing was written since the last snapshot: it is still current */
+        sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
+        r->next_snapshot_ms = nowMs() + server_config.repl_snapshot_interval;
+        return true;
     }
     char err[512] = "";
     size_t plen = strlen(r->db_path) + 64;
@@ -354,7 +411,7 @@ static bool takeSnapshot(replica *r, bool new_generation) {
     if (new_generation) {
         memcpy(r->generation, gen, sizeof(gen));
         r->next_index = 0;
-        r->broken = false;
+        if (r->breaks == breaks_at_pin) r->broken = false; /* else broken again after the pin */
     }
     r->snapshots++;
     r->bytes_shipped += packed_size;
@@ -502,12 +559,28 @@ static bool openSources(replica *r) {
 /* Continue the generation a clean stop left (resume.c), if the target still
  * holds its last object; otherwise a new generation starts as usual. */
 static void resumeGeneration(replica *r) {
+    /* The state it ends with is the end of segment index-1, or snapshot
+     * index (retention may have dropped the segment); a failing target gets
+     * a few tries before the generation is given up. */
     char name[128], err[512] = "", *buf = NULL;
     size_t len = 0;
-    if (r->resume_index > 0) objSegmentName(name, sizeof(name), r->resume_gen, r->resume_index - 1);
-    else objSnapshotName(name, sizeof(name), r->resume_gen, 0);
-    int rc = r->t->ops->get_head(r->t, name, 64, &buf, &len, err, sizeof(err));
-    free(buf);
+    int rc = TARGET_ERR;
+    for (int attempt = 0; attempt < 3 && rc == TARGET_ERR; attempt++) {
+        if (attempt) usleep(500 * 1000);
+        rc = TARGET_NOT_FOUND;
+        if (r->resume_index > 0) {
+            objSegmentName(name, sizeof(name), r->resume_gen, r->resume_index - 1);
+            rc = r->t->ops->get_head(r->t, name, 64, &buf, &len, err, sizeof(err));
+            free(buf);
+            buf = NULL;
+        }
+        if (rc == TARGET_NOT_FOUND) {
+            objSnapshotName(name, sizeof(name), r->resume_gen, r->resume_index);
+            rc = r->t->ops->get_head(r->t, name, 64, &buf, &len, err, sizeof(err));
+            free(buf);
+            buf = NULL;
+        }
+    }
     if (rc != TARGET_OK) {
         serverLog(LL_NOTICE, "replica %s: cannot continue generation %s (%s): starting a new one", r->t->url,
                   r->resume_gen, rc == TARGET_NOT_FOUND ? "its last object is gone" : err);

@@ -40,6 +40,7 @@ typedef struct replica {
     repl_pos *notes;           /* commits not yet taken by the replica */
     size_t nnotes, cap;
     bool urgent, stopping, pin_wanted, pin_done, broken;
+    uint64_t breaks;           /* times broken was set (a break after a pin outlives that snapshot) */
     repl_pos pin;
     long long inflight_ts;     /* oldest commit taken for shipping, 0 = none */
     /* status for INFO (under lock) */
@@ -80,6 +81,8 @@ typedef struct replica {
 void *replicaMain(void *arg); /* replica.c */
 void closeSources(replica *r);  /* replica.c: after the thread ended */
 void replicaSetError(replica *r, const char *msg);
+/* Any thread: continuity lost; the replica starts a new generation. */
+void replicaBreak(replica *r);
 /* resume.c (main thread) */
 void resumeLoad(replica *rs, int n, const char *db_path);
 void resumeCancel(replica *rs, int n);

@@ -64,6 +64,5 @@ int replRestoreIfEmpty(const char *url, const char *db_path, char *err, size_t e
 
 /* Replica threads (repl.c): a replica stored more, or failed. */
 void replProgress(void);
-uint64_t replBreakCount(void);
 
 #endif

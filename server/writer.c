@@ -196,8 +196,10 @@ static void maybeCheckpoint(bool force_truncate) {
      * the writer keeps serving. */
     sqlite3_busy_timeout(storeDb(w.st), 0);
     int rc = sqlite3_wal_checkpoint_v2(storeDb(w.st), NULL, mode, &log, &done);
-    if (rc == SQLITE_BUSY && mode == SQLITE_CHECKPOINT_TRUNCATE)
-        rc = sqlite3_wal_checkpoint_v2(storeDb(w.st), NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (rc == SQLITE_BUSY && mode == SQLITE_CHECKPOINT_TRUNCATE) {
+        mode = SQLITE_CHECKPOINT_PASSIVE;
+        rc = sqlite3_wal_checkpoint_v2(storeDb(w.st), NULL, mode, &log, &done);
+    }
     sqlite3_busy_timeout(storeDb(w.st), 5000);
     if (rc == SQLITE_OK || rc == SQLITE_BUSY) {
         STAT_ADD(checkpoints, 1);

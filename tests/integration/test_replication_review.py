@@ -1,22 +1,20 @@
-"""Reproductions from a review of replication/ (WAL shipping).
-
-Each test that shows a bug is marked xfail(strict=True): it fails today and
-XPASSes (so the suite goes red) once the bug is fixed, as a reminder to drop
-the mark.
+"""Regression tests from a review of replication/ (WAL shipping): each one
+reproduced a bug, now fixed:
 
 1. A forced checkpoint (WAL past repl-max-wal-size) because one replica is
-   unreachable also breaks the healthy replicas: new generations, full
+   unreachable also broke the healthy replicas: new generations, full
    snapshots, every time.
 2. SCHED_IDLE -> SCHED_OTHER needs CAP_SYS_NICE (or RLIMIT_NICE >= 20):
-   without it a replica never leaves idle priority (not when it lags, not
-   while a snapshot pins the WAL); the EPERM is ignored.
-3. Idle periodic snapshots re-take snapshot k with a newer as-of time while
-   retention drops everything before k: a restore to a moment inside
-   repl-retention finds no snapshot.
-4. The same retention makes a clean restart start a new generation: resume
-   looks for segment k-1 only.
-5. A hung but "healthy" replica stalls every write for 2 s once the WAL holds
-   64000 frames (the urgent checkpoint-gate wait is not rate limited).
+   without it a replica never left idle priority (not when it lagged, not
+   while a snapshot pinned the WAL): idle priority is now used only where a
+   probe shows the way back works.
+3. Idle periodic snapshots re-took snapshot k with a newer as-of time while
+   retention dropped everything before k: a restore to a moment inside
+   repl-retention found no snapshot.
+4. The same retention made a clean restart start a new generation: resume
+   looked for segment k-1 only.
+5. A hung but "healthy" replica stalled every write for 2 s once the WAL held
+   64000 frames (the urgent checkpoint-gate wait was not rate limited).
 """
 import os
 import shutil
@@ -86,8 +84,6 @@ def sub(tmp, name):
 
 # --------------------------------------------------------------------------- 1. forced checkpoint
 
-@pytest.mark.xfail(strict=True, reason="replCheckpointGate's forced path breaks every replica that has not "
-                   "stored the very last commit, healthy ones included")
 def test_unreachable_replica_does_not_break_a_healthy_one(make_server, tmp):
     """README: past repl-max-wal-size the WAL is checkpointed anyway and *that*
     (unreachable) replica starts a new generation. The forced path in
@@ -148,8 +144,6 @@ class NoNiceServer(Server):
 
 
 @pytest.mark.skipif(not shutil.which("setpriv") or not shutil.which("prlimit"), reason="needs util-linux")
-@pytest.mark.xfail(strict=True, reason="Linux refuses SCHED_IDLE -> SCHED_OTHER without CAP_SYS_NICE or "
-                   "RLIMIT_NICE >= 20; setIdlePriority ignores the EPERM, so a replica never leaves idle priority")
 def test_lagging_replica_leaves_idle_priority_without_cap_sys_nice(tmp):
     """replica.c: 'a replica that falls behind by more than 2 s ships at normal
     priority until it has caught up' (and: normal priority while a snapshot
@@ -222,8 +216,6 @@ def _idle_replica_after_retention(make_server, tmp):
     return s, url
 
 
-@pytest.mark.xfail(strict=True, reason="an idle periodic snapshot overwrites snapshot k with a newer as-of "
-                   "time while retention, from the first one's time, deletes everything before k")
 def test_restore_at_a_moment_within_retention_after_idle_snapshots(make_server, tmp):
     """README: restore gives 'the state at any moment within repl-retention'.
     Here no write happens after the first second, yet a restore to 2.5 s ago
@@ -235,8 +227,6 @@ def test_restore_at_a_moment_within_retention_after_idle_snapshots(make_server, 
     assert p.returncode == 0, p.stderr.decode()
 
 
-@pytest.mark.xfail(strict=True, reason="resumeGeneration looks for segment next_index-1 only; retention "
-                   "deleted it, though snapshot next_index (the same state) is there")
 def test_clean_restart_continues_after_retention_dropped_the_last_segment(make_server, tmp):
     s, url = _idle_replica_after_retention(make_server, tmp)
     gen = replica_status(s)["generation"]
@@ -251,8 +241,6 @@ def test_clean_restart_continues_after_retention_dropped_the_last_segment(make_s
 
 # --------------------------------------------------------------------------- 4. a hung replica
 
-@pytest.mark.xfail(strict=True, reason="replCheckpointGate's urgent wait (WAL >= 64000 frames) is not rate "
-                   "limited: every batch waits GATE_WAIT_LONG_MS for a replica that makes no progress")
 def test_hung_replica_does_not_stall_writes(make_server, tmp):
     """README: 'a replica that is down never stalls the server'. A replica
     whose upload hangs (an NFS mount, an S3 PUT trickling above curl's 1 B/s
