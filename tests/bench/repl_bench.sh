@@ -391,7 +391,9 @@ restore_bench() {
   fi
   stop_server "restore load" "$RLOG"
 
-  # Restart: a new generation whose snapshot 0 is the whole database.
+  # Restart: a new generation whose snapshot 0 is the whole database. A
+  # clean restart would continue the generation, so drop the record of it.
+  rm -f "$db.replicas"
   DB_BYTES="$(fsize "$db")"
   echo "repl-bench: restore: restarting ($(awk -v b="$DB_BYTES" -v m="$MIB" 'BEGIN { printf "%.0f", b / m }') MiB database) for a full snapshot" >&2
   t0="$(date +%s.%N)"
