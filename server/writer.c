@@ -96,6 +96,7 @@ static struct {
     reply scratch;
     bool want_checkpoint;
     int last_batch;     /* jobs in the last batch */
+    bool last_batch_one_client; /* ... all from one client (a pipeline) */
     bool repl;          /* replication configured */
     repl_pos pos;       /* WAL position after the last commit */
     uint64_t lsn_base;  /* LSN of frame 0 of the current WAL */
@@ -299,8 +300,13 @@ static void runBatch(wjob *jobs, joblist *done) {
         }
         attemptBatch(order, n, done, true);
     }
-    for (int i = 0; i < n; i++) order[i]->in_batch = false;
+    bool one_client = true;
+    for (int i = 0; i < n; i++) {
+        order[i]->in_batch = false;
+        if (order[i]->c != order[0]->c) one_client = false;
+    }
     w.last_batch = n;
+    w.last_batch_one_client = one_client;
     w.unsynced = true;
     STAT_ADD(batches, 1);
     STAT_ADD(commands, n);
@@ -394,12 +400,13 @@ static long long runTasks(long long now) {
     return next - now;
 }
 
-/* Writer thread, about to sleep after a small batch: a client that sends
- * one write at a time (redis-cli, a worker's ACK, a lone web request) will
- * likely send the next within microseconds, and a futex sleep plus wake-up
- * costs more than that. So look for work for up to SPIN_US first, yielding
- * the CPU on every look so a busy net thread loses nothing. After big
- * batches (many clients) the queue refills by itself: no spinning. */
+/* Writer thread, about to sleep after a small batch or a batch from one
+ * client: a client that sends one write (or one pipeline) at a time —
+ * redis-cli, a worker's ACK, a publisher — will likely send the next within
+ * microseconds, and a futex sleep plus wake-up costs more than that. So look
+ * for work for up to SPIN_US first, yielding the CPU on every look so a busy
+ * net thread loses nothing. After big batches from many clients the queue
+ * refills by itself: no spinning (it measurably cost them CPU). */
 static void awaitWorkBriefly(void) {
     long long until = ustime() + SPIN_US;
     while (!__atomic_load_n(&w.in_head, __ATOMIC_ACQUIRE) && ustime() < until) sched_yield();
@@ -413,7 +420,7 @@ static void *writerMain(void *arg) {
         long long deadline = blockNextDeadline();
         if (deadline && deadline - now < wait_ms) wait_ms = deadline - now;
         if (blockHasReady()) wait_ms = 0; /* a task touched keys that waiters want */
-        if (wait_ms > 0 && w.last_batch <= SPIN_BATCH_MAX) awaitWorkBriefly();
+        if (wait_ms > 0 && (w.last_batch <= SPIN_BATCH_MAX || w.last_batch_one_client)) awaitWorkBriefly();
         pthread_mutex_lock(&w.lock);
         if (!w.in_head && !w.stopping && wait_ms > 0) {
             long long until = now + (wait_ms < 1000 ? wait_ms : 1000);
