@@ -441,3 +441,18 @@ class S3rver:
     def cleanup(self):
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def raw_info(port, section):
+    """INFO <section> as the server sent it (redis-py parses its lines, which
+    breaks on values such as replica0:url=...,status=...)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"INFO %s\r\n" % section.encode())
+        data = b""
+        while b"\r\n" not in data:
+            data += sock.recv(65536)
+        head, rest = data.split(b"\r\n", 1)
+        n = int(head[1:])
+        while len(rest) < n + 2:
+            rest += sock.recv(65536)
+        return rest[:n].decode()

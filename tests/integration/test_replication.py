@@ -3,7 +3,6 @@ gets killed, and `bin/solidis restore` rebuilds what it acknowledged."""
 import contextlib
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import tempfile
@@ -14,6 +13,7 @@ import pytest
 import redis
 
 from conftest import IS_REDIS, ROOT, Server
+from helpers import raw_info
 
 pytestmark = pytest.mark.skipif(IS_REDIS, reason="WAL shipping is Solidis-only")
 
@@ -24,24 +24,9 @@ def info_replication(c):
     return c.info("replication")
 
 
-def raw_info(c, section):
-    """INFO text as the server sent it (redis-py would parse the lines)."""
-    kw = c.connection_pool.connection_kwargs
-    with socket.create_connection((kw["host"], kw["port"]), timeout=10) as sock:
-        sock.sendall(b"INFO %s\r\n" % section.encode())
-        data = b""
-        while b"\r\n" not in data:
-            data += sock.recv(65536)
-        head, rest = data.split(b"\r\n", 1)
-        n = int(head[1:])
-        while len(rest) < n + 2:
-            rest += sock.recv(65536)
-        return rest[:n].decode()
-
-
 def replica_status(c, i=0):
     """INFO replication's replicaN line as a dict of strings."""
-    raw = raw_info(c, "replication")
+    raw = raw_info(c.connection_pool.connection_kwargs["port"], "replication")
     for line in raw.split("\r\n"):
         if line.startswith("replica%d:" % i):
             return dict(kv.split("=", 1) for kv in line.split(":", 1)[1].split(","))

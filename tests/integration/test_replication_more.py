@@ -17,8 +17,8 @@ import time
 import pytest
 
 from conftest import IS_REDIS, free_port
-from helpers import S3rver
-from test_replication import TOOL, raw_info, read_db, replica_status, restore, start, sub, wait_synced
+from helpers import S3rver, raw_info
+from test_replication import TOOL, read_db, replica_status, restore, start, sub, wait_synced
 
 pytestmark = pytest.mark.skipif(IS_REDIS, reason="WAL shipping is Solidis-only")
 
@@ -34,7 +34,7 @@ def tmp():
 
 def repl_state(c):
     """One INFO replication reply: wal_frames (int) and replica0's fields."""
-    raw = raw_info(c, "replication")
+    raw = raw_info(c.connection_pool.connection_kwargs["port"], "replication")
     st = {}
     for line in raw.split("\r\n"):
         if line.startswith("wal_frames:"):

@@ -18,7 +18,6 @@ reproduced a bug, now fixed:
 """
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -27,24 +26,12 @@ import time
 import pytest
 
 from conftest import IS_REDIS, ROOT, Server
+from helpers import raw_info
 
 pytestmark = pytest.mark.skipif(IS_REDIS, reason="WAL shipping is Solidis-only")
 
 
 # --------------------------------------------------------------------------- helpers
-
-def raw_info(port, section):
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(b"INFO %s\r\n" % section.encode())
-        data = b""
-        while b"\r\n" not in data:
-            data += sock.recv(65536)
-        head, rest = data.split(b"\r\n", 1)
-        n = int(head[1:])
-        while len(rest) < n + 2:
-            rest += sock.recv(65536)
-        return rest[:n].decode()
-
 
 def replica_status(s, i=0):
     raw = raw_info(s.port, "replication")
