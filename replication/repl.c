@@ -162,8 +162,13 @@ void replNoteCommit(const repl_pos *p) {
     }
 }
 
-void replFlushNotes(void) {
-    for (int i = 0; i < R.n; i++) flushNotes(&R.replicas[i], false);
+bool replFlushNotes(void) {
+    bool left = false;
+    for (int i = 0; i < R.n; i++) {
+        flushNotes(&R.replicas[i], false);
+        left |= R.replicas[i].nwpend > 0;
+    }
+    return left;
 }
 
 /* Writer thread, between batches: begin the read transaction a replica's

@@ -42,8 +42,9 @@ void replStop(void);
 
 /* Writer thread. */
 void replNoteCommit(const repl_pos *p);
-/* Every loop turn: hand over positions a busy replica lock held back. */
-void replFlushNotes(void);
+/* Every loop turn: hand over positions a busy replica lock held back;
+ * true when some are still held (the writer then sleeps only briefly). */
+bool replFlushNotes(void);
 /* Called between batches: serves replicas that asked for a snapshot. */
 void replServePins(const repl_pos *p);
 /* May the writer checkpoint the whole WAL now (current position p)? It

@@ -55,6 +55,7 @@
 #define CKPT_TRUNCATE_FRAMES 64000
 #define SPIN_US 200       /* see awaitWorkBriefly */
 #define SPIN_BATCH_MAX 8
+#define NOTES_RETRY_MS 5 /* commit positions a busy replica lock held back */
 
 /* A batch whose replies wait for the replicas (repl-ack sync). */
 typedef struct held_batch {
@@ -420,6 +421,7 @@ static void *writerMain(void *arg) {
         long long deadline = blockNextDeadline();
         if (deadline && deadline - now < wait_ms) wait_ms = deadline - now;
         if (blockHasReady()) wait_ms = 0; /* a task touched keys that waiters want */
+        if (w.repl && replFlushNotes() && wait_ms > NOTES_RETRY_MS) wait_ms = NOTES_RETRY_MS;
         if (wait_ms > 0 && (w.last_batch <= SPIN_BATCH_MAX || w.last_batch_one_client)) awaitWorkBriefly();
         pthread_mutex_lock(&w.lock);
         if (!w.in_head && !w.stopping && wait_ms > 0) {
@@ -444,10 +446,7 @@ static void *writerMain(void *arg) {
         pthread_mutex_unlock(&w.lock);
 
         applyFsyncMode();
-        if (w.repl) {
-            replFlushNotes();
-            replServePins(&w.pos);
-        }
+        if (w.repl) replServePins(&w.pos);
         joblist done = {NULL, NULL};
         if (jobs || blockWakeDuePending(mstime()) || blockHasReady()) {
             runBatch(jobs, &done);
