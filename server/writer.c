@@ -101,6 +101,7 @@ static struct {
     bool repl;          /* replication configured */
     repl_pos pos;       /* WAL position after the last commit */
     uint64_t lsn_base;  /* LSN of frame 0 of the current WAL */
+    bool wal_header_stale; /* salts must be read at the next commit */
     int page_size;
 
     int fsync_mode;     /* atomic */
@@ -137,16 +138,26 @@ static uint32_t be32(const unsigned char *p) {
 }
 
 /* Writer thread, after a commit: where the WAL stands. New salts mean the
- * WAL restarted, so the frames of the old one are behind us in LSN terms. */
+ * WAL restarted, so the frames of the old one are behind us in LSN terms.
+ * SQLite restarts the WAL only when the first commit after a complete
+ * checkpoint writes its frames (auto-checkpoint is off: all checkpoints are
+ * ours), so the header is read only then — not once per batch. If that read
+ * fails the commit is still reported with the salts known so far: a replica
+ * that then finds other salts on the frames starts a new generation, and
+ * the header is read again at the next commit. */
 static void trackWalPosition(int frames) {
-    unsigned char hdr[32];
-    int fd = openWal();
-    if (fd < 0 || pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr)) return;
-    uint32_t s1 = be32(hdr + 16), s2 = be32(hdr + 20);
-    if (s1 != w.pos.salt1 || s2 != w.pos.salt2) {
-        w.lsn_base += w.pos.frames;
-        w.pos.salt1 = s1;
-        w.pos.salt2 = s2;
+    if (w.wal_header_stale) {
+        unsigned char hdr[32];
+        int fd = openWal();
+        if (fd >= 0 && pread(fd, hdr, sizeof(hdr), 0) == (ssize_t)sizeof(hdr)) {
+            uint32_t s1 = be32(hdr + 16), s2 = be32(hdr + 20);
+            if (s1 != w.pos.salt1 || s2 != w.pos.salt2) {
+                w.lsn_base += w.pos.frames;
+                w.pos.salt1 = s1;
+                w.pos.salt2 = s2;
+            }
+            w.wal_header_stale = false;
+        }
     }
     w.pos.frames = (uint32_t)frames;
     w.pos.lsn = w.lsn_base + (uint64_t)frames;
@@ -198,6 +209,7 @@ static void maybeCheckpoint(bool force_truncate) {
      * the writer keeps serving. */
     sqlite3_busy_timeout(storeDb(w.st), 0);
     int rc = sqlite3_wal_checkpoint_v2(storeDb(w.st), NULL, mode, &log, &done);
+    w.wal_header_stale = true; /* the next commit may restart the WAL */
     if (rc == SQLITE_BUSY && mode == SQLITE_CHECKPOINT_TRUNCATE) {
         mode = SQLITE_CHECKPOINT_PASSIVE;
         rc = sqlite3_wal_checkpoint_v2(storeDb(w.st), NULL, mode, &log, &done);
@@ -483,6 +495,7 @@ bool writerStart(const char *dbpath, int fsync_mode, char *err, size_t errlen) {
     w.last_fsync_ms = mstime();
     replyInit(&w.scratch);
     w.repl = replEnabled();
+    w.wal_header_stale = true;
     /* Replicas count frames from an empty WAL: fold what is there (left by
      * a crash, or by opening) into the database first; no reader exists yet. */
     if (w.repl) {

@@ -5,6 +5,7 @@ The command-line checks (usage, exit codes) need no server. Everything else need
 the JOB.* engine: those tests are skipped when the server answers "unknown
 command" to JOB.STATS (and so always against redis-server).
 """
+import contextlib
 import os
 import signal
 import subprocess
@@ -63,6 +64,18 @@ def run(server, *args, input=None, timeout=20, port=None):
 def start_worker(port, *args, cwd=None):
     return subprocess.Popen([JOBS_BIN, "--port", str(port), "work"] + [str(a) for a in args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd)
+
+
+@contextlib.contextmanager
+def worker(port, *args, cwd=None):
+    """A `solidis-jobs work` process, killed by its pid if the test leaves it running."""
+    w = start_worker(port, *args, cwd=cwd)
+    try:
+        yield w
+    finally:
+        if w.poll() is None:
+            w.kill()
+            w.wait()
 
 
 def info(r, job_id):
@@ -295,15 +308,10 @@ def test_sigterm_mid_job_finishes_it_then_exits_0(server, jq, q, tmp_path):
     first = add(jq, q, "one")
     second = add(jq, q, "two")
     cmd = "touch started; sleep 1; cat > done"
-    w = start_worker(server.port, q, "--exec", cmd, cwd=tmp_path)
-    try:
+    with worker(server.port, q, "--exec", cmd, cwd=tmp_path) as w:
         wait_for(lambda: (tmp_path / "started").exists(), what="the job to start")
         w.send_signal(signal.SIGTERM)
         out, err = w.communicate(timeout=15)
-    finally:
-        if w.poll() is None:
-            w.kill()
-            w.wait()
     assert w.returncode == 0, err
     assert (tmp_path / "done").read_text() == "one"
     assert state(jq, first) == "done"
@@ -312,17 +320,12 @@ def test_sigterm_mid_job_finishes_it_then_exits_0(server, jq, q, tmp_path):
 
 
 def test_sigterm_while_idle_stops_promptly(server, jq, q):
-    w = start_worker(server.port, q, "--exec", "true", "--block", 20000)
-    try:
+    with worker(server.port, q, "--exec", "true", "--block", 20000) as w:
         time.sleep(0.5)  # parked in JOB.FETCH ... BLOCK 20000
         t0 = time.time()
         w.send_signal(signal.SIGTERM)
         out, err = w.communicate(timeout=15)
         took = time.time() - t0
-    finally:
-        if w.poll() is None:
-            w.kill()
-            w.wait()
     assert w.returncode == 0, err
     assert took < 3, took  # CLIENT UNBLOCK, not the 20 s BLOCK
     assert b"stopped (signal): 0 jobs" in out
@@ -330,17 +333,12 @@ def test_sigterm_while_idle_stops_promptly(server, jq, q):
 
 def test_second_sigterm_terminates_the_command(server, jq, q, tmp_path):
     job_id = add(jq, q, "slow")
-    w = start_worker(server.port, q, "--exec", "touch started; sleep 30", cwd=tmp_path)
-    try:
+    with worker(server.port, q, "--exec", "touch started; sleep 30", cwd=tmp_path) as w:
         wait_for(lambda: (tmp_path / "started").exists(), what="the job to start")
         w.send_signal(signal.SIGTERM)
         time.sleep(0.3)
         w.send_signal(signal.SIGTERM)
         out, err = w.communicate(timeout=15)
-    finally:
-        if w.poll() is None:
-            w.kill()
-            w.wait()
     assert w.returncode == 0, err
     i = info(jq, job_id)
     assert i["state"] != b"running"
@@ -349,18 +347,13 @@ def test_second_sigterm_terminates_the_command(server, jq, q, tmp_path):
 
 def test_heartbeat_keeps_the_lease(server, jq, q, tmp_path):
     job_id = add(jq, q, "long")
-    w = start_worker(server.port, q, "--exec", "touch started; sleep 2", "--lease", 400, "--max-jobs", 1,
-                     cwd=tmp_path)
-    try:
+    with worker(server.port, q, "--exec", "touch started; sleep 2", "--lease", 400, "--max-jobs", 1,
+                cwd=tmp_path) as w:
         wait_for(lambda: (tmp_path / "started").exists(), what="the job to start")
         # Without JOB.EXTEND the 400 ms lease would run out and this fetch get the job.
         other = jq.execute_command("JOB.FETCH", q, "COUNT", 1, "LEASE", 400, "BLOCK", 1800)
         assert other is None or other == []
         out, err = w.communicate(timeout=15)
-    finally:
-        if w.poll() is None:
-            w.kill()
-            w.wait()
     assert w.returncode == 0, err
     i = info(jq, job_id)
     assert i["state"] == b"done"
@@ -372,8 +365,7 @@ def test_worker_reconnects_after_server_restart(make_server, q, tmp_path):
     if not has_jobs(s):
         pytest.skip("the server has no JOB.* commands (JOB.STATS: unknown command)")
     out_file = tmp_path / "out"
-    w = start_worker(s.port, q, "--exec", "cat >> %s; echo >> %s" % (out_file, out_file), "--block", 1000)
-    try:
+    with worker(s.port, q, "--exec", "cat >> %s; echo >> %s" % (out_file, out_file), "--block", 1000) as w:
         c = s.client()
         add(c, q, "before")
         wait_for(lambda: out_file.exists() and "before" in out_file.read_text(), what="the first job")
@@ -388,10 +380,6 @@ def test_worker_reconnects_after_server_restart(make_server, q, tmp_path):
         c.close()
         w.send_signal(signal.SIGTERM)
         out, err = w.communicate(timeout=15)
-    finally:
-        if w.poll() is None:
-            w.kill()
-            w.wait()
     assert w.returncode == 0, err
     assert out_file.read_text().split() == ["before", "after"]
     assert b"connection lost" in err

@@ -143,6 +143,24 @@ def test_kill9_then_restore_has_every_synced_write(make_server, tmp):
     assert p.returncode != 0 and b"exists" in p.stderr
 
 
+@contextlib.contextmanager
+def write_load(s, prefix, n):
+    """n clients SET <prefix><t>:<i> = i in a loop until the block ends or
+    the server goes away; yields each client's acknowledged i's, in order."""
+    stop = threading.Event()
+    acked = [[] for _ in range(n)]
+    threads = [threading.Thread(target=_writer_load, args=(s.client(), "%s%d:" % (prefix, t), acked[t], stop))
+               for t in range(n)]
+    for t in threads:
+        t.start()
+    try:
+        yield acked
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+
+
 def _writer_load(c, prefix, acked, stop):
     i = 0
     while not stop.is_set():
@@ -160,17 +178,9 @@ def test_repl_ack_sync_kill9_loses_no_acknowledged_write(make_server, tmp):
     c0 = s.client()
     c0.set("warm", "1")
     wait_synced(c0)
-    stop = threading.Event()
-    acked = [[] for _ in range(4)]
-    threads = [threading.Thread(target=_writer_load, args=(s.client(), "w%d:" % t, acked[t], stop))
-               for t in range(4)]
-    for t in threads:
-        t.start()
-    time.sleep(1.5)
-    s.kill9()  # mid-load: some writes are committed locally but not yet replicated
-    stop.set()
-    for t in threads:
-        t.join()
+    with write_load(s, "w", 4) as acked:
+        time.sleep(1.5)
+        s.kill9()  # mid-load: some writes are committed locally but not yet replicated
     assert sum(len(a) for a in acked) > 100
     out = os.path.join(tmp, "restored.db")
     restore(url, out)
@@ -474,25 +484,17 @@ def test_kill9_under_load_keeps_every_write_acknowledged_before_a_sync(make_serv
     c = s.client()
     c.set("warm", "1")
     wait_synced(c)
-    stop = threading.Event()
-    acked = [[] for _ in range(3)]
-    threads = [threading.Thread(target=_writer_load, args=(s.client(), "u%d:" % t, acked[t], stop))
-               for t in range(3)]
-    for t in threads:
-        t.start()
-    time.sleep(0.7)
-    marks = [len(a) for a in acked]  # acknowledged so far ...
-    st = replica_status(c)
-    committed = int(st["shipped_lsn"]) + int(st["lag_frames"])  # ... so committed at or before this LSN
-    deadline = time.time() + 20
-    while int(replica_status(c)["shipped_lsn"]) < committed and time.time() < deadline:
-        time.sleep(0.02)
-    assert int(replica_status(c)["shipped_lsn"]) >= committed
-    time.sleep(0.2)  # the load goes on past the sync
-    s.kill9()
-    stop.set()
-    for t in threads:
-        t.join()
+    with write_load(s, "u", 3) as acked:
+        time.sleep(0.7)
+        marks = [len(a) for a in acked]  # acknowledged so far ...
+        st = replica_status(c)
+        committed = int(st["shipped_lsn"]) + int(st["lag_frames"])  # ... so committed at or before this LSN
+        deadline = time.time() + 20
+        while int(replica_status(c)["shipped_lsn"]) < committed and time.time() < deadline:
+            time.sleep(0.02)
+        assert int(replica_status(c)["shipped_lsn"]) >= committed
+        time.sleep(0.2)  # the load goes on past the sync
+        s.kill9()
     assert all(m > 10 for m in marks), marks
     out = os.path.join(tmp, "restored.db")
     restore(url, out)
