@@ -35,6 +35,7 @@
  *  - SQLite's auto-checkpoint is off; the writer checkpoints (writer.c).
  */
 #include "store.h"
+#include "walbuf.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,7 @@
 struct store {
     sqlite3 *db;
     bool writer;
+    bool walbuf;        /* opened through walbuf.c's VFS */
     int64_t next_id;
     struct { const char *sql; sqlite3_stmt *stmt; } cache[STMT_SLOTS];
 };
@@ -84,7 +86,14 @@ store *storeOpen(const char *path, bool writer, int synchronous_full, char *err,
     if (!st) return NULL;
     st->writer = writer;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (writer ? SQLITE_OPEN_CREATE : 0);
-    if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
+    /* The writer's WAL writes go through walbuf.c, which needs the commit
+     * to sync the WAL (synchronous=FULL) and a checkpoint to sync it with
+     * other flags than a commit (checkpoint_fullfsync): walbuf decides
+     * whether a commit's sync reaches the disk. */
+    const char *vfs = writer && !getenv("SOLIDIS_NO_WALBUF") /* for A/B runs */ ? walbufVfs() : NULL;
+    if (vfs) walbufSetCommitSync(synchronous_full);
+    st->walbuf = vfs != NULL;
+    if (sqlite3_open_v2(path, &st->db, flags, vfs) != SQLITE_OK) {
         snprintf(err, errlen, "cannot open %s: %s", path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
         storeClose(st);
         return NULL;
@@ -97,7 +106,9 @@ store *storeOpen(const char *path, bool writer, int synchronous_full, char *err,
         : "PRAGMA query_only=1; PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824; PRAGMA temp_store=MEMORY;";
     char *msg = NULL;
     if (sqlite3_exec(st->db, pragmas, NULL, NULL, &msg) != SQLITE_OK ||
-        sqlite3_exec(st->db, synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(st->db, vfs ? "PRAGMA synchronous=FULL; PRAGMA checkpoint_fullfsync=1"
+                             : synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+                     NULL, NULL, &msg) != SQLITE_OK ||
         (writer && sqlite3_exec(st->db, SCHEMA, NULL, NULL, &msg) != SQLITE_OK)) {
         snprintf(err, errlen, "cannot initialise %s: %s", path, msg ? msg : "?");
         sqlite3_free(msg);
@@ -123,6 +134,13 @@ store *storeOpen(const char *path, bool writer, int synchronous_full, char *err,
     }
     return st;
 }
+
+void storeSetCommitSync(store *st, bool on) {
+    if (st->walbuf) walbufSetCommitSync(on);
+    else storeExec(st, on ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+}
+
+long long storeWalSyncs(store *st) { return st->walbuf ? walbufSyncs() : 0; }
 
 void storeClose(store *st) {
     if (!st) return;

@@ -15,9 +15,11 @@
  * runs inside a SAVEPOINT, so a command that fails in SQLite is undone alone
  * and the rest of its batch still commits.
  *
- * Durability: appendfsync always = synchronous=FULL (the commit fsyncs the
- * WAL); everysec = synchronous=NORMAL plus an fsync of the WAL file at least
- * once a second when something was written; no = NORMAL.
+ * Durability: appendfsync always = every commit fsyncs the WAL; everysec =
+ * commits leave the WAL in the page cache (as synchronous=NORMAL) and the
+ * writer fsyncs it at least once a second when something was written; no =
+ * only checkpoints sync. The writer connection's VFS (walbuf.c) makes this
+ * choice per commit and writes each commit's frames with one call.
  *
  * Checkpoints: auto-checkpoint is off. After a batch the writer runs a
  * PASSIVE checkpoint once the WAL holds CKPT_FRAMES frames, and a TRUNCATE one
@@ -177,7 +179,7 @@ static int walHook(void *arg, sqlite3 *db, const char *name, int frames) {
 static void applyFsyncMode(void) {
     int mode = __atomic_load_n(&w.fsync_mode, __ATOMIC_RELAXED);
     if (mode == w.applied_fsync_mode) return;
-    storeExec(w.st, mode == FSYNC_ALWAYS ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    storeSetCommitSync(w.st, mode == FSYNC_ALWAYS);
     w.applied_fsync_mode = mode;
 }
 
@@ -575,7 +577,7 @@ void writerGetStats(writer_stats *out) {
     out->commands = __atomic_load_n(&w.stats.commands, __ATOMIC_RELAXED);
     out->commits_failed = __atomic_load_n(&w.stats.commits_failed, __ATOMIC_RELAXED);
     out->checkpoints = __atomic_load_n(&w.stats.checkpoints, __ATOMIC_RELAXED);
-    out->fsyncs = __atomic_load_n(&w.stats.fsyncs, __ATOMIC_RELAXED);
+    out->fsyncs = __atomic_load_n(&w.stats.fsyncs, __ATOMIC_RELAXED) + (w.st ? storeWalSyncs(w.st) : 0);
     out->wal_frames = __atomic_load_n(&w.stats.wal_frames, __ATOMIC_RELAXED);
     out->wal_bytes = out->wal_frames ? 32 + out->wal_frames * (24 + (long long)w.page_size) : 0;
 }
