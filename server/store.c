@@ -42,6 +42,14 @@
 
 #define STMT_SLOTS 512
 
+/* Page size of a new database file (an existing file keeps its own). Every
+ * page a commit dirties is written whole to the WAL, and a write to a big
+ * table or index dirties a leaf page at a random place: 2 KiB pages halve
+ * that traffic against SQLite's 4 KiB. Measured on the 2-core target with
+ * redis-benchmark -c 50 -r 100000: ZADD +22%, SET and SADD +5-8%, against
+ * 4 KiB; 1 KiB pages were no better than 2 KiB. */
+#define STORE_PAGE_SIZE "2048"
+
 struct store {
     sqlite3 *db;
     bool writer;
@@ -101,7 +109,7 @@ store *storeOpen(const char *path, bool writer, int synchronous_full, char *err,
     sqlite3_extended_result_codes(st->db, 1);
     sqlite3_busy_timeout(st->db, 5000);
     const char *pragmas = writer
-        ? "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; PRAGMA cache_size=-131072;"
+        ? "PRAGMA page_size=" STORE_PAGE_SIZE "; PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; PRAGMA cache_size=-131072;"
           "PRAGMA temp_store=MEMORY; PRAGMA foreign_keys=OFF;"
         : "PRAGMA query_only=1; PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824; PRAGMA temp_store=MEMORY;";
     char *msg = NULL;
