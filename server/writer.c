@@ -22,8 +22,11 @@
  * choice per commit and writes each commit's frames with one call.
  *
  * Checkpoints: auto-checkpoint is off. After a batch the writer runs a
- * PASSIVE checkpoint once the WAL holds CKPT_FRAMES frames, and a TRUNCATE one
- * past CKPT_TRUNCATE_FRAMES, so the WAL stays bounded under constant load.
+ * PASSIVE checkpoint once the WAL holds CKPT_BYTES of pages, and a TRUNCATE
+ * one past CKPT_TRUNCATE_BYTES, so the WAL stays bounded under constant load.
+ * (Bounds are in bytes, turned into frames by the file's page size: a
+ * checkpoint's cost is mostly its syncs, so its frequency should not depend
+ * on the page size.)
  *
  * Replication (replication/): after each commit the writer reads the WAL
  * header's salts and reports its position (repl_pos) to the replicas; it
@@ -53,8 +56,8 @@
 
 #define BATCH_MAX 1024
 #define MAX_TASKS 16
-#define CKPT_FRAMES 16000
-#define CKPT_TRUNCATE_FRAMES 64000
+#define CKPT_BYTES (64LL << 20)
+#define CKPT_TRUNCATE_BYTES (256LL << 20)
 #define SPIN_US 200       /* see awaitWorkBriefly */
 #define SPIN_BATCH_MAX 8
 #define NOTES_RETRY_MS 5 /* commit positions a busy replica lock held back */
@@ -200,12 +203,12 @@ static void maybeFsync(long long now) {
 
 /* Writer thread: keep the WAL bounded. */
 static void maybeCheckpoint(bool force_truncate) {
-    if (!force_truncate && w.wal_frames < CKPT_FRAMES) return;
-    if (w.repl && w.wal_frames > 0 &&
-        replCheckpointGate(&w.pos, (long long)w.wal_frames * w.page_size, w.wal_frames >= CKPT_TRUNCATE_FRAMES) !=
-            REPL_CKPT_OK)
+    long long wal_bytes = (long long)w.wal_frames * w.page_size;
+    if (!force_truncate && wal_bytes < CKPT_BYTES) return;
+    bool truncate = force_truncate || wal_bytes >= CKPT_TRUNCATE_BYTES;
+    if (w.repl && w.wal_frames > 0 && replCheckpointGate(&w.pos, wal_bytes, wal_bytes >= CKPT_TRUNCATE_BYTES) != REPL_CKPT_OK)
         return;
-    int mode = (force_truncate || w.wal_frames >= CKPT_TRUNCATE_FRAMES) ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE;
+    int mode = truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE;
     int log = 0, done = 0;
     /* Never wait on readers: a busy checkpoint is simply retried later, while
      * the writer keeps serving. */

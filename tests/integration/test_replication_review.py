@@ -14,7 +14,7 @@ reproduced a bug, now fixed:
 4. The same retention made a clean restart start a new generation: resume
    looked for segment k-1 only.
 5. A hung but "healthy" replica stalled every write for 2 s once the WAL held
-   64000 frames (the urgent checkpoint-gate wait was not rate limited).
+   256 MiB (the urgent checkpoint-gate wait was not rate limited).
 """
 import os
 import shutil
@@ -232,8 +232,8 @@ def test_hung_replica_does_not_stall_writes(make_server, tmp):
     """README: 'a replica that is down never stalls the server'. A replica
     whose upload hangs (an NFS mount, an S3 PUT trickling above curl's 1 B/s
     low-speed limit) still counts as healthy - its last attempt succeeded - so
-    once the WAL holds 64000 frames the writer waits 2 s for it after every
-    batch: each write then takes ~2 s.
+    once the WAL holds 256 MiB (the TRUNCATE bound) the writer waits 2 s for it
+    after every batch: each write then takes ~2 s.
 
     The replica is hung here by placing FIFOs where target_file writes its next
     temp file (<name>.tmp-<pid>-<n>): open(O_WRONLY) on a FIFO blocks."""
@@ -259,8 +259,8 @@ def test_hung_replica_does_not_stall_writes(make_server, tmp):
         value = b"v" * 100000
         deadline = time.time() + 120
         i = 0
-        while c.info("replication")["wal_frames"] < 64000:
-            assert time.time() < deadline, "the WAL never reached 64000 frames"
+        while c.info("replication")["wal_size"] < 262 << 20:  # frames count a 24-byte header too
+            assert time.time() < deadline, "the WAL never reached 256 MiB"
             p = c.pipeline(transaction=False)
             for _ in range(50):
                 p.set("big:%d" % i, value)
