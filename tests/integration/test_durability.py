@@ -343,3 +343,47 @@ def test_appendfsync_decides_which_commits_reach_the_disk(make_server):
         c.incr("n")
     assert wal_fsyncs(c) - before >= 20
     c.close()
+
+
+def test_database_made_with_4k_pages_keeps_working(make_server, tmp_path):
+    """New files get 2 KiB pages; a file from before (SQLite's 4 KiB default)
+    is opened as it is, through the same WAL writer, and survives kill -9."""
+    import sqlite3
+    data = tmp_path / "data"
+    data.mkdir()
+    conn = sqlite3.connect(str(data / "solidis.db"))
+    conn.execute("PRAGMA page_size=4096")
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("CREATE TABLE older(x)")  # a non-empty file fixes its page size
+    conn.commit()
+    conn.close()
+    s = make_server(dir=str(data))
+    c = s.client()
+    big = os.urandom(3 << 20)
+    c.set("big", big)
+    c.mset({"k%d" % i: "v%d" % i for i in range(2000)})
+    c.zadd("z", {"m%d" % i: i for i in range(1000)})
+    c.close()
+    assert s.kill9() == -9
+    c = restart_client(s)
+    assert c.get("big") == big
+    assert c.get("k1999") == b"v1999"
+    assert c.zcard("z") == 1000
+    c.close()
+    s.stop()
+    conn = sqlite3.connect(str(data / "solidis.db"))
+    assert conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+
+
+def test_new_database_uses_2k_pages(make_server):
+    import sqlite3
+    s = make_server()
+    c = s.client()
+    c.set("a", "b")
+    c.close()
+    s.stop()
+    conn = sqlite3.connect(os.path.join(s.dir, "solidis.db"))
+    assert conn.execute("PRAGMA page_size").fetchone()[0] == 2048
+    conn.close()
