@@ -12,7 +12,7 @@ import redis
 # Helpers tests import from here (raw_conn, read_until) now live in helpers.py
 # with the rest of the shared ones.
 from helpers import raw_conn, read_until  # noqa: F401
-from helpers import S3rver
+from helpers import RespClient, S3rver, now_ms
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("SOLIDIS_BIN", os.path.join(ROOT, "bin", "solidis-server"))
@@ -128,6 +128,30 @@ def r(server):
     c.flushall()
     yield c
     c.close()
+
+
+@pytest.fixture
+def raw(server, r):
+    """A raw connection (RespClient answering the exact reply bytes) on a freshly
+    flushed server (r does the FLUSHALL). Not helpers.raw(), which modules that
+    want it import by name."""
+    c = RespClient(server.port, replies="bytes")
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def other(server, r):
+    """A second client (separate connection) for conflicts and visibility checks."""
+    c = server.client(single_connection_client=True)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def q(request, r):
+    """A queue name nobody else uses (for the JOB.* tests: FLUSHALL does not touch jobs)."""
+    return "q-%s-%d" % (request.node.name, now_ms())
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ import ...` does.
   a RESP2/RESP3 reply parser that answers values, (type, payload) trees or the
   exact bytes of each reply.
 - polling, INFO text, process memory.
+- job queue (JOB.*): J() and add/fetch/get/stats wrappers, as_map() for flat
+  field lists, a Fetcher thread for blocking fetches and wait_blocked().
 - S3rver: a local S3-compatible server for the replication tests.
 """
 import os
@@ -18,6 +20,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
@@ -127,6 +130,10 @@ def read_until(sock, n_bytes_or_marker, timeout=10):
         if not chunk:
             return buf
         buf += chunk
+
+
+# The reply to EXEC after a command failed to queue (raw wire bytes).
+EXECABORT = b"-EXECABORT Transaction discarded because of previous errors.\r\n"
 
 
 def encode(*args):
@@ -362,6 +369,58 @@ def plain(tree):
     if isinstance(v, list):
         return [plain(x) for x in v]
     return v
+
+
+# --------------------------------------------------------------------------- job queue (JOB.*)
+
+def as_map(flat):
+    return {flat[i].decode(): flat[i + 1] for i in range(0, len(flat), 2)}
+
+
+def J(r, *args):
+    return r.execute_command(*args)
+
+
+def add(r, q, payload="p", *opts):
+    return J(r, "JOB.ADD", q, payload, *opts)
+
+
+def fetch(r, *args):
+    return J(r, "JOB.FETCH", *args)
+
+
+def get(r, id):
+    g = J(r, "JOB.GET", id)
+    return None if g is None else as_map(g)
+
+
+def stats(r, *q):
+    return as_map(J(r, "JOB.STATS", *q))
+
+
+class Fetcher(threading.Thread):
+    def __init__(self, server, *args):
+        super().__init__(daemon=True)
+        self.c = server.client()
+        self.args = args
+        self.result = None
+        self.done_at = None
+
+    def run(self):
+        self.result = J(self.c, "JOB.FETCH", *self.args)
+        self.done_at = time.time()
+
+
+def blocked_clients(r):
+    return r.info("clients")["blocked_clients"]
+
+
+def wait_blocked(r, n):
+    for _ in range(200):
+        if blocked_clients(r) >= n:
+            return
+        time.sleep(0.005)
+    raise AssertionError("clients did not block")
 
 
 # --------------------------------------------------------------------------- s3rver
