@@ -120,7 +120,7 @@ int hashFind(request *r, int kidx, hkey *h) {
     int rc = lookupTyped(r, kidx, OBJ_HASH, &row);
     if (rc == 1) {
         h->id = row.id;
-        h->stored = row.count;
+        h->stored = h->saved = row.count;
     }
     return rc;
 }
@@ -148,8 +148,10 @@ static int hashFindLive(request *r, int kidx, hkey *h) {
 }
 
 /* Writer: write the key's field count back, deleting the key at zero. */
-static bool hashStoreCount(request *r, int kidx, const hkey *h) {
-    return keySetCount(r, r->db, r->argv[kidx], r->argvlen[kidx], h->stored);
+static bool hashStoreCount(request *r, int kidx, hkey *h) {
+    if (!keySetCount(r, r->db, r->argv[kidx], r->argvlen[kidx], h->stored)) return false;
+    h->saved = h->stored;
+    return true;
 }
 
 /* Writer: look the hash up for writing. Fields past their TTL are deleted
@@ -194,7 +196,7 @@ bool hashSave(request *r, int kidx, hkey *h) {
     if (h->fresh) {
         if (h->stored > 0 && !keyCreate(r, r->db, r->argv[kidx], r->argvlen[kidx], h->id, OBJ_HASH, h->stored, 0))
             return false;
-    } else if (!hashStoreCount(r, kidx, h)) {
+    } else if (h->stored != h->saved && !hashStoreCount(r, kidx, h)) { /* an overwrite keeps the count */
         return false;
     }
     if (h->stored > 0 || h->fresh) keyTouched(r, r->db, r->argv[kidx], r->argvlen[kidx]);

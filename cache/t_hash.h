@@ -13,6 +13,7 @@
 typedef struct hkey {
     int64_t id;
     long long stored;   /* rows in `hashes` (keys.value, keyrow.count) */
+    long long saved;    /* the count the keys row holds: hashSave writes only a change */
     long long expired;  /* rows already past their TTL, not swept yet (not counted by hashFind) */
     int64_t next_seq;   /* writer: the seq the next new field gets */
     bool fresh;         /* created by this command, keys row not written yet */
