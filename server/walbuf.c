@@ -1,14 +1,14 @@
 /*
  * walbuf.c — a SQLite VFS for the writer connection that hands each commit's
- * WAL frames to the kernel in one write.
+ * WAL frames to the kernel in a few large writes.
  *
  * Why: SQLite writes every WAL frame as two pwrite() calls (the 24-byte
  * frame header, then the page), neither aligned to the OS page. A batch that
  * dirties 60 pages costs 120 system calls, and on the 2-core target those
  * calls were the largest single cost of the writer thread. This VFS wraps the
  * default one ("unix") and, for the WAL file only, collects contiguous writes
- * in memory and writes them with one pwrite when SQLite is about to depend on
- * them.
+ * in memory and writes them out (in pieces of up to 124 KiB, see flush) when
+ * SQLite is about to depend on them.
  *
  * Thread ownership: only the writer connection opens files through this VFS
  * (store.c), and that connection is used by one thread at a time (opened on
