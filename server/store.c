@@ -33,6 +33,9 @@
  *    with an AFTER DELETE trigger on keys, so DEL, the expiry sweeper and
  *    overwrites never need to know the types.
  *  - SQLite's auto-checkpoint is off; the writer checkpoints (writer.c).
+ *  - The writer's connection goes through walbuf.c's VFS (its WAL writes are
+ *    collected per commit; appendfsync is decided there); new files have
+ *    STORE_PAGE_SIZE pages, existing ones keep theirs.
  */
 #include "store.h"
 #include "walbuf.h"
