@@ -72,7 +72,7 @@ $(BIN)/solidis-pubload: tests/bench/pubload.c
 
 $(BIN)/unit/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(BIN)/unit
-	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) -MMD -MP -MT $@ -MF $@.d -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS_BASE) $(OPT) $(CFLAGS) -MMD -MP -MT $@ -MF $@.d -o $@ $< $(LIB_OBJ) $(LDLIBS) -lcmocka
 
 -include $(SERVER_OBJ:.o=.d) $(BUILD)/$(REPL_TOOL_SRC:.c=.d) $(UNIT_BIN:=.d)
 
