@@ -157,7 +157,7 @@ int main(int argc, char **argv) {
               REDIS_COMPAT_VERSION, sqlite3_libversion(), path);
     serverLog(LL_NOTICE, "Ready to accept connections tcp on %s:%d", server_config.bind, server_config.port);
 
-    event_base_dispatch(base);
+    netRun();
 
     serverLog(LL_NOTICE, "Shutting down: draining the writer and checkpointing");
     netShutdown();

@@ -35,6 +35,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <unistd.h>
 
 #define MAX_LISTENERS 16
@@ -53,6 +54,8 @@ static struct {
     uint64_t next_id;
     store *rst;                 /* read connection */
     wjob *batch_head, *batch_tail; /* jobs queued during this loop turn */
+    long waiting_replies;       /* non-blocking writes handed to the writer, not yet answered */
+    long writing_clients;       /* clients with such writes */
     int exit_code;
     bool shutting_down;
 } net;
@@ -173,7 +176,12 @@ static void submitWrite(client *c, request *req, bool discard_reply) {
     }
     net.batch_tail = j;
     c->inflight++;
-    if (req->cmd && (req->cmd->flags & CMD_BLOCKING)) c->blocking++;
+    if (req->cmd && (req->cmd->flags & CMD_BLOCKING)) {
+        c->blocking++;
+    } else {
+        net.waiting_replies++;
+        if (c->inflight - c->blocking == 1) net.writing_clients++;
+    }
 }
 
 /* Wake-up from the writer: deliver replies of committed jobs in order. */
@@ -187,7 +195,12 @@ static void deliverDone(evutil_socket_t fd, short what, void *arg) {
         wjob *next = j->next;
         client *c = j->c;
         c->inflight--;
-        if (j->req.cmd && (j->req.cmd->flags & CMD_BLOCKING)) c->blocking--;
+        if (j->req.cmd && (j->req.cmd->flags & CMD_BLOCKING)) {
+            c->blocking--;
+        } else {
+            net.waiting_replies--;
+            if (c->inflight - c->blocking == 0) net.writing_clients--;
+        }
         if (j->req.on_delivery) {
             /* The command finishes its reply here, after the commit (also
              * for a client that has gone: PUBLISH still fans out). */
@@ -591,6 +604,31 @@ bool netInit(struct event_base *base, char *err, size_t errlen) {
     if (server_config.unixsocket && server_config.unixsocket[0] && !listenUnix(server_config.unixsocket, err, errlen))
         return false;
     return true;
+}
+
+/* Net thread: the event loop, until shutdown. A client that sends one write
+ * (or one pipeline) at a time — redis-cli, a publisher, a request handler
+ * doing its writes in turn — gets its reply a few tens of microseconds after
+ * the submit; sleeping in epoll_wait and being woken by the writer costs
+ * about as much again. So while such a client's write is in flight and it is
+ * the only client waiting for one (with several, the writer's batches fill
+ * up by themselves and polling would only take CPU from those clients), the
+ * loop polls without blocking for up to NET_SPIN_US, yielding the CPU
+ * between polls, before it sleeps as usual. The writer does the same on its side
+ * (writer.c, awaitWorkBriefly). */
+#define NET_SPIN_US 100
+
+void netRun(void) {
+    while (!event_base_got_break(net.base) && !event_base_got_exit(net.base)) {
+        if (net.writing_clients == 1) {
+            long long until = ustime() + NET_SPIN_US;
+            while (net.waiting_replies > 0 && !writerHasDone() && ustime() < until) {
+                if (event_base_loop(net.base, EVLOOP_NONBLOCK) != 0 || event_base_got_break(net.base)) return;
+                sched_yield();
+            }
+        }
+        if (event_base_loop(net.base, EVLOOP_ONCE) != 0) break;
+    }
 }
 
 void netRequestShutdown(int exit_code) {

@@ -68,6 +68,7 @@ typedef struct net_stats {
 extern net_stats stats;
 
 bool netInit(struct event_base *base, char *err, size_t errlen);
+void netRun(void);                     /* the event loop, until shutdown */
 void netShutdown(void);                /* stop listening, close all clients */
 void netRequestShutdown(int exit_code);
 void netConfigChanged(const char *name);
