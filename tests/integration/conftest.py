@@ -41,11 +41,12 @@ def check_sanitizer_log(text):
 class Server:
     """One running server process. Restartable on the same dir and port."""
 
-    def __init__(self, extra_args=(), dir=None, port=None):
+    def __init__(self, extra_args=(), dir=None, port=None, preexec=None):
         self.dir = dir or tempfile.mkdtemp(prefix="solidis-test-")
         self.own_dir = dir is None
         self.port = port or free_port()
         self.extra = list(extra_args)
+        self.preexec = preexec  # run in the child before exec (limits, signal dispositions)
         self.proc = None
 
     def args(self):
@@ -56,7 +57,7 @@ class Server:
 
     def start(self, timeout=10):
         self.log = open(os.path.join(self.dir, "server.log"), "ab")
-        self.proc = subprocess.Popen(self.args(), stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(self.args(), stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=self.preexec)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:

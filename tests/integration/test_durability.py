@@ -387,3 +387,51 @@ def test_new_database_uses_2k_pages(make_server):
     conn = sqlite3.connect(os.path.join(s.dir, "solidis.db"))
     assert conn.execute("PRAGMA page_size").fetchone()[0] == 2048
     conn.close()
+
+
+def limit_file_size(limit):
+    """preexec for a server whose files may not grow past `limit` bytes (the soft
+    limit; the hard one stays, so the test may lift it): writes past it fail with
+    EFBIG (SIGXFSZ ignored, as the disposition survives exec)."""
+    import resource
+    import signal
+
+    def apply():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+    return apply
+
+
+def test_a_commit_the_disk_refuses_fails_alone_and_loses_nothing(make_server):
+    """The WAL writes of a commit go out when it commits (server/walbuf.c). When
+    the file system refuses them, here a file size limit, that commit gets an
+    error, the server stays up, earlier data is intact, and once there is room
+    the same write succeeds and survives a restart."""
+    import resource
+    import sqlite3
+    s = make_server(preexec=limit_file_size(16 << 20))
+    c = s.client()
+    c.mset({"k%d" % i: "v%d" % i for i in range(1000)})
+    big = os.urandom(24 << 20)  # its WAL frames pass 16 MiB
+    with pytest.raises(redis.ResponseError) as e:
+        c.set("big", big)
+    assert "storage" in str(e.value) or "commit" in str(e.value), str(e.value)
+    assert c.ping() is True
+    assert c.exists("big") == 0
+    assert c.get("k999") == b"v999"
+    c.set("after", "1")  # small commits still work past the failed one
+    assert c.get("after") == b"1"
+    resource.prlimit(s.proc.pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))  # room again
+    assert c.set("big", big) is True
+    assert c.get("big") == big
+    c.close()
+    assert s.kill9() == -9
+    conn = sqlite3.connect(os.path.join(s.dir, "solidis.db"))
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+    s.preexec = None
+    c = restart_client(s)
+    assert c.get("big") == big
+    assert c.get("after") == b"1"
+    assert c.mget(["k0", "k999"]) == [b"v0", b"v999"]
+    c.close()
