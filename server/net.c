@@ -54,8 +54,7 @@ static struct {
     uint64_t next_id;
     store *rst;                 /* read connection */
     wjob *batch_head, *batch_tail; /* jobs queued during this loop turn */
-    long waiting_replies;       /* non-blocking writes handed to the writer, not yet answered */
-    long writing_clients;       /* clients with such writes */
+    long writing_clients;       /* clients with non-blocking writes the writer has not answered yet */
     int exit_code;
     bool shutting_down;
 } net;
@@ -178,9 +177,8 @@ static void submitWrite(client *c, request *req, bool discard_reply) {
     c->inflight++;
     if (req->cmd && (req->cmd->flags & CMD_BLOCKING)) {
         c->blocking++;
-    } else {
-        net.waiting_replies++;
-        if (c->inflight - c->blocking == 1) net.writing_clients++;
+    } else if (c->inflight - c->blocking == 1) {
+        net.writing_clients++;
     }
 }
 
@@ -197,9 +195,8 @@ static void deliverDone(evutil_socket_t fd, short what, void *arg) {
         c->inflight--;
         if (j->req.cmd && (j->req.cmd->flags & CMD_BLOCKING)) {
             c->blocking--;
-        } else {
-            net.waiting_replies--;
-            if (c->inflight - c->blocking == 0) net.writing_clients--;
+        } else if (c->inflight - c->blocking == 0) {
+            net.writing_clients--;
         }
         if (j->req.on_delivery) {
             /* The command finishes its reply here, after the commit (also
@@ -622,7 +619,7 @@ void netRun(void) {
     while (!event_base_got_break(net.base) && !event_base_got_exit(net.base)) {
         if (net.writing_clients == 1) {
             long long until = ustime() + NET_SPIN_US;
-            while (net.waiting_replies > 0 && !writerHasDone() && ustime() < until) {
+            while (net.writing_clients == 1 && !writerHasDone() && ustime() < until) {
                 if (event_base_loop(net.base, EVLOOP_NONBLOCK) != 0 || event_base_got_break(net.base)) return;
                 sched_yield();
             }

@@ -102,7 +102,6 @@ store *storeOpen(const char *path, bool writer, int synchronous_full, char *err,
      * other flags than a commit (checkpoint_fullfsync): walbuf decides
      * whether a commit's sync reaches the disk. */
     const char *vfs = writer && !getenv("SOLIDIS_NO_WALBUF") /* for A/B runs */ ? walbufVfs() : NULL;
-    if (vfs) walbufSetCommitSync(synchronous_full);
     st->walbuf = vfs != NULL;
     if (sqlite3_open_v2(path, &st->db, flags, vfs) != SQLITE_OK) {
         snprintf(err, errlen, "cannot open %s: %s", path, st->db ? sqlite3_errmsg(st->db) : "out of memory");
@@ -117,11 +116,11 @@ store *storeOpen(const char *path, bool writer, int synchronous_full, char *err,
         : "PRAGMA query_only=1; PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824; PRAGMA temp_store=MEMORY;";
     char *msg = NULL;
     if (sqlite3_exec(st->db, pragmas, NULL, NULL, &msg) != SQLITE_OK ||
-        sqlite3_exec(st->db, vfs ? "PRAGMA synchronous=FULL; PRAGMA checkpoint_fullfsync=1"
-                             : synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
-                     NULL, NULL, &msg) != SQLITE_OK ||
+        (vfs && sqlite3_exec(st->db, "PRAGMA synchronous=FULL; PRAGMA checkpoint_fullfsync=1", NULL, NULL, &msg) !=
+                    SQLITE_OK) ||
+        storeSetCommitSync(st, synchronous_full) != SQLITE_OK ||
         (writer && sqlite3_exec(st->db, SCHEMA, NULL, NULL, &msg) != SQLITE_OK)) {
-        snprintf(err, errlen, "cannot initialise %s: %s", path, msg ? msg : "?");
+        snprintf(err, errlen, "cannot initialise %s: %s", path, msg ? msg : sqlite3_errmsg(st->db));
         sqlite3_free(msg);
         storeClose(st);
         return NULL;
@@ -146,9 +145,10 @@ store *storeOpen(const char *path, bool writer, int synchronous_full, char *err,
     return st;
 }
 
-void storeSetCommitSync(store *st, bool on) {
-    if (st->walbuf) walbufSetCommitSync(on);
-    else storeExec(st, on ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+int storeSetCommitSync(store *st, bool on) {
+    if (!st->walbuf) return storeExec(st, on ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    walbufSetCommitSync(on);
+    return SQLITE_OK;
 }
 
 long long storeWalSyncs(store *st) { return st->walbuf ? walbufSyncs() : 0; }

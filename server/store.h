@@ -15,8 +15,8 @@ typedef struct store store;
 /* Open (creating the file and schema when `writer`). NULL + message on failure. */
 store *storeOpen(const char *path, bool writer, int synchronous_full, char *err, size_t errlen);
 void storeClose(store *st);
-/* Writer store: whether a commit waits for the disk (appendfsync always). */
-void storeSetCommitSync(store *st, bool on);
+/* Whether a commit waits for the disk (appendfsync always); SQLite's code. */
+int storeSetCommitSync(store *st, bool on);
 /* Writer store: syncs of the WAL that SQLite itself made reach the disk
  * (each commit's with appendfsync always; checkpoints). Any thread. */
 long long storeWalSyncs(store *st);

@@ -164,7 +164,6 @@ static int wbLock(sqlite3_file *pf, int lock) {
 
 static int wbUnlock(sqlite3_file *pf, int lock) {
     wb_file *f = (wb_file *)pf;
-    flush(f->wal); /* belt and braces: a transaction ends */
     return f->real->pMethods->xUnlock(f->real, lock);
 }
 
@@ -195,8 +194,7 @@ static int wbShmMap(sqlite3_file *pf, int pg, int pgsz, int extend, void volatil
 
 static int wbShmLock(sqlite3_file *pf, int offset, int n, int flags) {
     wb_file *f = (wb_file *)pf;
-    int rc = flush(f->wal);
-    return rc != SQLITE_OK ? rc : f->real->pMethods->xShmLock(f->real, offset, n, flags);
+    return f->real->pMethods->xShmLock(f->real, offset, n, flags);
 }
 
 static void wbShmBarrier(sqlite3_file *pf) {

@@ -19,7 +19,8 @@
  * commits leave the WAL in the page cache (as synchronous=NORMAL) and the
  * writer fsyncs it at least once a second when something was written; no =
  * only checkpoints sync. The writer connection's VFS (walbuf.c) makes this
- * choice per commit and writes each commit's frames with one call.
+ * choice per commit and hands each commit's frames to the kernel in a few
+ * large writes.
  *
  * Checkpoints: auto-checkpoint is off. After a batch the writer runs a
  * PASSIVE checkpoint once the WAL holds CKPT_BYTES of pages, and a TRUNCATE
@@ -205,10 +206,9 @@ static void maybeFsync(long long now) {
 static void maybeCheckpoint(bool force_truncate) {
     long long wal_bytes = (long long)w.wal_frames * w.page_size;
     if (!force_truncate && wal_bytes < CKPT_BYTES) return;
-    bool truncate = force_truncate || wal_bytes >= CKPT_TRUNCATE_BYTES;
-    if (w.repl && w.wal_frames > 0 && replCheckpointGate(&w.pos, wal_bytes, wal_bytes >= CKPT_TRUNCATE_BYTES) != REPL_CKPT_OK)
-        return;
-    int mode = truncate ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE;
+    bool urgent = wal_bytes >= CKPT_TRUNCATE_BYTES;
+    if (w.repl && w.wal_frames > 0 && replCheckpointGate(&w.pos, wal_bytes, urgent) != REPL_CKPT_OK) return;
+    int mode = force_truncate || urgent ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE;
     int log = 0, done = 0;
     /* Never wait on readers: a busy checkpoint is simply retried later, while
      * the writer keeps serving. */
