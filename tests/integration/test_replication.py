@@ -77,6 +77,16 @@ def served(path, port_dir):
         srv.cleanup()
 
 
+@contextlib.contextmanager
+def restored(url, tmp, name="r.db", env=None):
+    """Restore the newest state of `url` into tmp/name (the restore must succeed)
+    and yield a client of a server started on the result."""
+    out = os.path.join(tmp, name)
+    restore(url, out, env=env)
+    with served(out, os.path.join(tmp, "r2")) as c:
+        yield c
+
+
 @pytest.fixture
 def tmp():
     d = tempfile.mkdtemp(prefix="solidis-repl-")
@@ -182,9 +192,7 @@ def test_repl_ack_sync_kill9_loses_no_acknowledged_write(make_server, tmp):
         time.sleep(1.5)
         s.kill9()  # mid-load: some writes are committed locally but not yet replicated
     assert sum(len(a) for a in acked) > 100
-    out = os.path.join(tmp, "restored.db")
-    restore(url, out)
-    with served(out, os.path.join(tmp, "r2")) as c2:
+    with restored(url, tmp, "restored.db") as c2:
         for t in range(4):
             if acked[t]:
                 last = acked[t][-1]
@@ -286,9 +294,7 @@ def test_replica_outage_then_catch_up(make_server, tmp):
     st = wait_synced(c, timeout=40)
     assert st["status"] == "ok"
     s.kill9()
-    out = os.path.join(tmp, "after.db")
-    restore(url, out)
-    with served(out, os.path.join(tmp, "r2")) as c2:
+    with restored(url, tmp, "after.db") as c2:
         assert c2.get("before") == b"1" and c2.get("during199") == b"199"
 
 
@@ -326,9 +332,7 @@ def test_clean_restart_continues_generation_unclean_starts_new_and_retention_dro
     assert not os.path.exists(os.path.join(rep, "generations", gen1))
     assert os.path.exists(os.path.join(rep, "generations", gen2))
     s.stop()
-    out = os.path.join(tmp, "r.db")
-    restore(url, out)
-    with served(out, os.path.join(tmp, "r2")) as c2:
+    with restored(url, tmp) as c2:
         assert c2.get("x") == b"3" and c2.get("y") == b"after-clean-restart"
 
 
@@ -372,9 +376,7 @@ def test_database_changed_while_stopped_starts_new_generation(make_server, tmp):
     gen2 = wait_synced(c)["generation"]
     assert gen2 > gen1
     s.kill9()
-    out = os.path.join(tmp, "r.db")
-    restore(url, out)
-    with served(out, os.path.join(tmp, "r2")) as c2:
+    with restored(url, tmp) as c2:
         assert c2.get("k") is None and c2.get("j") == b"2"
 
 
@@ -421,9 +423,7 @@ def test_s3_replica_roundtrip(make_server, tmp, s3rver):
             c.set("s3k%d" % i, i)
         wait_synced(c)
         s.kill9()
-        out = os.path.join(tmp, "s3.db")
-        restore(url, out, env=env)
-        with served(out, os.path.join(tmp, "r2")) as c2:
+        with restored(url, tmp, "s3.db", env=env) as c2:
             assert c2.dbsize() == 500 and c2.get("s3k499") == b"499"
         listing = subprocess.run([TOOL, "replicas", url], capture_output=True, timeout=30, env=env)
         assert listing.returncode == 0 and b"snapshot" in listing.stdout.lower(), listing
@@ -470,9 +470,7 @@ def test_unreachable_replica_past_max_wal_size_starts_new_generation(make_server
     st = wait_synced(c, timeout=40)
     assert st["generation"] > gen1  # continuity was lost: a new generation with its own snapshot
     s.kill9()
-    out = os.path.join(tmp, "r.db")
-    restore(url, out)
-    with served(out, os.path.join(tmp, "r2")) as c2:
+    with restored(url, tmp) as c2:
         assert c2.get("first") == b"1" and c2.get("last") == b"2"
 
 
@@ -496,9 +494,7 @@ def test_kill9_under_load_keeps_every_write_acknowledged_before_a_sync(make_serv
         time.sleep(0.2)  # the load goes on past the sync
         s.kill9()
     assert all(m > 10 for m in marks), marks
-    out = os.path.join(tmp, "restored.db")
-    restore(url, out)
-    with served(out, os.path.join(tmp, "r2")) as c2:
+    with restored(url, tmp, "restored.db") as c2:
         for t in range(3):
             last = acked[t][marks[t] - 1]
             assert c2.get("u%d:%d" % (t, last)) == str(last).encode()
