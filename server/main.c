@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "config.h"
 #include "net.h"
+#include "store.h"
 #include "writer.h"
 #include "../cache/cache.h"
 #include "../queue/queue.h"
@@ -122,6 +123,7 @@ int main(int argc, char **argv) {
      * waste; memory statistics would take a global mutex on every malloc. */
     sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    if (!storeInstallPageCache()) serverLog(LL_WARNING, "SQLite's page cache could not be wrapped (pcache.c)");
     evthread_use_pthreads();
 
 

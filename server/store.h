@@ -22,6 +22,11 @@ int storeSetCommitSync(store *st, bool on);
 long long storeWalSyncs(store *st);
 /* Run one SQL statement with no result rows (BEGIN, COMMIT, PRAGMA …). */
 int storeExec(store *st, const char *sql);
+/* Main thread, once, before any store is opened: install the page-cache
+ * wrapper of pcache.c (false if SQLite refused it; everything still works). */
+bool storeInstallPageCache(void);
+/* End-of-transaction cache truncates answered by the wrapper / passed on. */
+void storePageCacheStats(long long *skipped, long long *passed);
 /* Count keys and keys with an expiry in one database (for INFO, DBSIZE). */
 bool storeCountKeys(store *st, int db, long long *keys, long long *expires);
 
