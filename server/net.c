@@ -182,9 +182,21 @@ static void submitWrite(client *c, request *req, bool discard_reply) {
     }
 }
 
+/* Wake-ups from the writer (and the replica threads) to the net thread.
+ * `wake_pending` says the done queue or a publish of the read cache or of
+ * keyspace events waits for deliverDone(); `polling` says the net thread is
+ * in netRun()'s polling loop, which looks at wake_pending itself, so the
+ * writer then skips event_active() and its eventfd write and epoll wake-up.
+ * Both are sequentially consistent: the writer stores wake_pending, then
+ * loads polling; the net thread stores polling = 0, then loads
+ * wake_pending. So either the writer sees that the loop ended and wakes the
+ * base, or the loop's end sees the wake-up. Any thread. */
+static int wake_pending, polling;
+
 /* Wake-up from the writer: deliver replies of committed jobs in order. */
 static void deliverDone(evutil_socket_t fd, short what, void *arg) {
     (void)fd; (void)what; (void)arg;
+    __atomic_store_n(&wake_pending, 0, __ATOMIC_SEQ_CST); /* before taking: later work wakes again */
     endRead(-1, 0, NULL);
     wjob *j = writerTakeDone();
     readCacheApply(); /* after taking the jobs: covers every change they saw */
@@ -226,6 +238,8 @@ static void deliverDone(evutil_socket_t fd, short what, void *arg) {
 
 static void writerNotify(void *arg) {
     (void)arg;
+    __atomic_store_n(&wake_pending, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&polling, __ATOMIC_SEQ_CST)) return;
     event_active(net.done_ev, EV_READ, 0);
 }
 
@@ -619,10 +633,18 @@ void netRun(void) {
     while (!event_base_got_break(net.base) && !event_base_got_exit(net.base)) {
         if (net.writing_clients == 1) {
             long long until = ustime() + NET_SPIN_US;
-            while (net.writing_clients == 1 && !writerHasDone() && ustime() < until) {
-                if (event_base_loop(net.base, EVLOOP_NONBLOCK) != 0 || event_base_got_break(net.base)) return;
+            __atomic_store_n(&polling, 1, __ATOMIC_SEQ_CST);
+            while (net.writing_clients == 1 && !__atomic_load_n(&wake_pending, __ATOMIC_SEQ_CST) &&
+                   ustime() < until) {
+                if (event_base_loop(net.base, EVLOOP_NONBLOCK) != 0 || event_base_got_break(net.base)) {
+                    __atomic_store_n(&polling, 0, __ATOMIC_SEQ_CST);
+                    return;
+                }
                 sched_yield();
             }
+            __atomic_store_n(&polling, 0, __ATOMIC_SEQ_CST);
+            /* Outside the loop: activating from this thread writes no eventfd. */
+            if (__atomic_load_n(&wake_pending, __ATOMIC_SEQ_CST)) event_active(net.done_ev, EV_READ, 0);
         }
         if (event_base_loop(net.base, EVLOOP_ONCE) != 0) break;
     }

@@ -333,7 +333,7 @@ static void runBatch(wjob *jobs, joblist *done) {
 /* Under w.lock: append finished jobs to the done queue. */
 static void appendDone(wjob *head, wjob *tail) {
     if (w.done_tail) w.done_tail->next = head;
-    else __atomic_store_n(&w.done_head, head, __ATOMIC_RELEASE); /* read unlocked by writerHasDone */
+    else w.done_head = head;
     w.done_tail = tail;
 }
 
@@ -535,12 +535,10 @@ void writerSubmit(wjob *head, wjob *tail) {
     pthread_mutex_unlock(&w.lock);
 }
 
-bool writerHasDone(void) { return __atomic_load_n(&w.done_head, __ATOMIC_ACQUIRE) != NULL; }
-
 wjob *writerTakeDone(void) {
     pthread_mutex_lock(&w.lock);
     wjob *j = w.done_head;
-    __atomic_store_n(&w.done_head, NULL, __ATOMIC_RELAXED);
+    w.done_head = NULL;
     w.done_tail = NULL;
     pthread_mutex_unlock(&w.lock);
     return j;

@@ -32,7 +32,6 @@ typedef struct writer_stats {
 void writerAddTask(const char *name, writer_task *fn, int interval_ms); /* before writerStart */
 bool writerStart(const char *dbpath, int fsync_mode, char *err, size_t errlen);
 void writerSubmit(wjob *head, wjob *tail);      /* net thread */
-bool writerHasDone(void);                        /* any thread: replies are waiting */
 wjob *writerTakeDone(void);                      /* net thread */
 void writerSetNotify(void (*fn)(void *), void *arg);
 void writerSetFsync(int mode);                   /* any thread */
