@@ -5,14 +5,27 @@
  * publish -> receive latency p50/p99 over every delivered message: each
  * payload starts with the monotonic time it was sent.
  *
+ * Two phases, one after the other:
+ *   saturated  the pipelined publisher as fast as the server answers. Its
+ *              latency is mostly queueing: once the server publishes faster
+ *              than this tool's one reader thread parses (with 100
+ *              subscribers, millions of messages a second), messages wait
+ *              in socket buffers and the latency only says by how much the
+ *              server outran the reader — a faster server looks worse.
+ *   paced      --paced N messages at --rate R per second (default 2000 at
+ *              1000/s), each PUBLISH sent on its clock tick: the latency of
+ *              a server that keeps up, as a chat message or a cache
+ *              invalidation sees it. 0 skips the phase.
+ *
  * Works against any Redis-protocol server; bench.sh runs it against a real
  * redis-server and Solidis in turn. Last line, machine-readable:
- *   RESULT subs=S msgs=N pub_per_sec=X p50_ms=X p99_ms=X delivered=N
+ *   RESULT subs=S msgs=N pub_per_sec=X p50_ms=X p99_ms=X delivered=N paced_p50_ms=X paced_p99_ms=X
  * Exit status: 0 ok, 1 error (connection, or messages not all delivered).
  */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,10 +81,18 @@ out:
     return NULL;
 }
 
+/* p50 and p99 of the latencies collected so far (sorts them). */
+static void percentiles(subs *s, double *p50, double *p99) {
+    qsort(s->lat, (size_t)s->got, sizeof(double), cmpDouble);
+    *p50 = s->got ? s->lat[s->got / 2] : 0;
+    *p99 = s->got ? s->lat[(long)((double)s->got * 0.99)] : 0;
+}
+
 int main(int argc, char **argv) {
     const char *host = "127.0.0.1";
     int port = 6379, nsubs = 1, pipeline = 16, payload = 64;
-    long msgs = 100000;
+    long msgs = 100000, paced = 2000;
+    double rate = 1000;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--port") && i + 1 < argc) port = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--host") && i + 1 < argc) host = argv[++i];
@@ -79,12 +100,18 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--messages") && i + 1 < argc) msgs = atol(argv[++i]);
         else if (!strcmp(argv[i], "--pipeline") && i + 1 < argc) pipeline = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--payload") && i + 1 < argc) payload = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--paced") && i + 1 < argc) paced = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--rate") && i + 1 < argc) rate = atof(argv[++i]);
         else {
-            fprintf(stderr, "usage: %s [--host H] [--port P] [--subscribers S] [--messages N] [--pipeline K] [--payload B]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--host H] [--port P] [--subscribers S] [--messages N] [--pipeline K] [--payload B]"
+                            " [--paced N] [--rate R]\n", argv[0]);
             return 2;
         }
     }
-    if (nsubs < 1 || msgs < 1 || pipeline < 1 || payload < 32) { fprintf(stderr, "pubload: bad arguments\n"); return 2; }
+    if (nsubs < 1 || msgs < 1 || pipeline < 1 || payload < 32 || paced < 0 || rate <= 0) {
+        fprintf(stderr, "pubload: bad arguments\n");
+        return 2;
+    }
     char channel[64];
     snprintf(channel, sizeof(channel), "pubload:%d", (int)getpid());
     subs s = {.n = nsubs, .expected = msgs * nsubs};
@@ -119,16 +146,42 @@ int main(int argc, char **argv) {
     double elapsed = nowMs() - start;
     pthread_join(t, NULL);
     long got = s.got;
-    qsort(s.lat, (size_t)got, sizeof(double), cmpDouble);
-    double p50 = got ? s.lat[got / 2] : 0, p99 = got ? s.lat[(long)(got * 0.99)] : 0;
-    printf("subscribers=%d messages=%ld publish/s=%.0f p50=%.3f ms p99=%.3f ms delivered=%ld/%ld\n", nsubs, msgs,
-           msgs / (elapsed / 1000.0), p50, p99, got, s.expected);
-    printf("RESULT subs=%d msgs=%ld pub_per_sec=%.0f p50_ms=%.3f p99_ms=%.3f delivered=%ld\n", nsubs, msgs,
-           msgs / (elapsed / 1000.0), p50, p99, got);
+    bool ok = got == s.expected && !s.failed;
+    double p50, p99;
+    percentiles(&s, &p50, &p99);
+    printf("saturated: subscribers=%d messages=%ld publish/s=%.0f p50=%.3f ms p99=%.3f ms delivered=%ld/%ld\n", nsubs,
+           msgs, msgs / (elapsed / 1000.0), p50, p99, got, s.expected);
+
+    /* Paced: one PUBLISH per tick, its reply read before the next tick. */
+    double pp50 = 0, pp99 = 0;
+    if (paced > 0 && ok) {
+        free(s.lat);
+        s.got = 0;
+        s.expected = paced * nsubs;
+        s.lat = malloc(sizeof(double) * (size_t)s.expected);
+        pthread_create(&t, NULL, readSubscribers, &s);
+        double t0 = nowMs(), interval = 1000.0 / rate;
+        for (long i = 0; i < paced; i++) {
+            double wait = t0 + (double)i * interval - nowMs();
+            if (wait > 0) usleep((useconds_t)(wait * 1000));
+            int n = snprintf(buf, (size_t)payload + 1, "%.3f ", nowMs());
+            memset(buf + n, 'x', (size_t)(payload - n));
+            redisReply *rep = redisCommand(pub, "PUBLISH %s %b", channel, buf, (size_t)payload);
+            if (!rep) { fprintf(stderr, "pubload: publish failed\n"); return 1; }
+            freeReplyObject(rep);
+        }
+        pthread_join(t, NULL);
+        ok = s.got == s.expected && !s.failed;
+        percentiles(&s, &pp50, &pp99);
+        printf("paced: %ld messages at %.0f/s p50=%.3f ms p99=%.3f ms delivered=%ld/%ld\n", paced, rate, pp50, pp99,
+               s.got, s.expected);
+    }
+    printf("RESULT subs=%d msgs=%ld pub_per_sec=%.0f p50_ms=%.3f p99_ms=%.3f delivered=%ld paced_p50_ms=%.3f "
+           "paced_p99_ms=%.3f\n", nsubs, msgs, msgs / (elapsed / 1000.0), p50, p99, got, pp50, pp99);
     for (int i = 0; i < nsubs; i++) redisFree(s.c[i]);
     redisFree(pub);
     free(s.c);
     free(s.lat);
     free(buf);
-    return got == s.expected && !s.failed ? 0 : 1;
+    return ok ? 0 : 1;
 }
