@@ -37,6 +37,7 @@ static const char ZSET_SCHEMA[] =
 static const char SQL_GET[] = "SELECT score FROM zset_members WHERE id=?1 AND member=?2";
 static const char SQL_INSERT[] = "INSERT OR IGNORE INTO zset_members(id, member, score) VALUES(?1, ?2, ?3)";
 static const char SQL_UPDATE[] = "UPDATE zset_members SET score=?3 WHERE id=?1 AND member=?2";
+static const char SQL_UPDATE_CHANGED[] = "UPDATE zset_members SET score=?3 WHERE id=?1 AND member=?2 AND score<>?3";
 static const char SQL_DELETE[] = "DELETE FROM zset_members WHERE id=?1 AND member=?2";
 static const char SQL_SCORE_ONE[] =
     "SELECT k.type, k.expires_at, (SELECT z.score FROM zset_members z WHERE z.id=k.id AND z.member=?3) "
@@ -273,10 +274,24 @@ static void zaddGeneric(request *r, int flags) {
     if (found < 0) goto cleanup;
     if (!found && xx) goto reply;
     int64_t id = found ? k.id : keyNewId(r);
+    /* Without INCR, GT, LT or NX the old score is not needed: an existing
+     * member is re-scored by one UPDATE (one seek of the member, the score
+     * index entry moved), a new one inserted after that UPDATE found
+     * nothing — instead of a failed INSERT, a SELECT and the UPDATE. */
+    bool blind = found && !nx && !incr && !gt && !lt;
     for (int j = 0; j < elements; j++) {
         const char *m = r->argv[idx + 2 * j + 1];
         size_t mlen = r->argvlen[idx + 2 * j + 1];
         double score = scores[j], cur;
+        if (blind) {
+            int rc = zwrite(r, SQL_UPDATE_CHANGED, id, m, mlen, score);
+            if (rc < 0) goto cleanup;
+            if (rc) { updated++; continue; }
+            if (xx) continue; /* missing, or already at this score */
+            if ((rc = zwrite(r, SQL_INSERT, id, m, mlen, score)) < 0) goto cleanup;
+            added += rc;
+            continue;
+        }
         if (!xx) { /* the common case, a new member, costs one statement */
             int rc = zwrite(r, SQL_INSERT, id, m, mlen, score);
             if (rc < 0) goto cleanup;

@@ -55,6 +55,27 @@ def test_zadd_flags(r):
     assert raw(r, "ZADD", "nokey", "GT", 1, "a") == 1
 
 
+def test_zadd_rescoring_existing_members_keeps_the_score_order(r):
+    """Plain ZADD and CH on an existing set re-score members in place (one
+    UPDATE each): the count, the reply and the by-score order stay exact,
+    also for the same member twice, -0 against 0, and infinities."""
+    r.zadd("z", {f"m{i}": i for i in range(200)})
+    assert raw(r, "ZADD", "z", *[x for i in range(0, 200, 2) for x in (1000 - i, f"m{i}")]) == 0
+    assert raw(r, "ZADD", "z", "CH", 5, "new", 5, "new", 3, "m3", 7, "m5") == 2  # new added, m5 changed
+    assert raw(r, "ZCARD", "z") == 201
+    assert raw(r, "ZADD", "z", "CH", "-0", "m0") == 1  # 1000 -> -0
+    assert raw(r, "ZADD", "z", "CH", 0, "m0", "-0", "m0") == 0  # -0 == 0: nothing changed
+    assert raw(r, "ZADD", "z", "CH", "+inf", "m1", "-inf", "m7") == 2
+    assert raw(r, "ZADD", "z", "XX", "CH", 4, "m9", 4, "absent") == 1
+    got = r.zrange("z", 0, -1, withscores=True)
+    want = {f"m{i}": float(1000 - i if i % 2 == 0 else i) for i in range(200)}
+    want.update({"new": 5.0, "m0": 0.0, "m5": 7.0, "m1": float("inf"), "m7": float("-inf"), "m9": 4.0})
+    assert len(got) == 201
+    assert {m.decode(): s for m, s in got} == want
+    assert [s for _, s in got] == sorted(s for _, s in got)
+    assert r.zrangebyscore("z", 4, 7) == [b"m9", b"new", b"m5"]
+
+
 def test_zadd_incr_and_zincrby(r):
     assert raw(r, "ZADD", "z", "INCR", 2.5, "a") == b"2.5"
     assert raw(r, "ZADD", "z", "INCR", -1, "a") == b"1.5"
