@@ -62,9 +62,8 @@ static const char SCHEMA[] =
 /* A found hash's fields already past their TTL (an empty seek of the partial
  * index for a hash that never had field TTLs). */
 static const char SQL_HASH_EXPIRED[] = "SELECT count(*) FROM hashes WHERE id=?1 AND expires_at<=?2";
-/* The same for a writer, plus the highest seq (new fields go above it). */
-static const char SQL_HASH_EXPIRED_W[] =
-    "SELECT (SELECT count(*) FROM hashes WHERE id=?1 AND expires_at<=?2), (SELECT max(seq) FROM hashes WHERE id=?1)";
+/* A writer's first new field of a command goes above the highest seq. */
+static const char SQL_HASH_MAX_SEQ[] = "SELECT max(seq) FROM hashes WHERE id=?1";
 static const char SQL_PURGE_KEY[] = "DELETE FROM hashes WHERE id=?1 AND expires_at<=?2";
 
 /* One field together with its key: a single statement, a single snapshot. */
@@ -125,18 +124,26 @@ int hashFind(request *r, int kidx, hkey *h) {
     return rc;
 }
 
-/* Count a found hash's fields already past their TTL, and for a writer the
- * seq its next new field gets. */
-static bool hashCountExpired(request *r, hkey *h, bool writer) {
-    sqlite3_stmt *s = stmtGet(r->st, writer ? SQL_HASH_EXPIRED_W : SQL_HASH_EXPIRED);
+/* Count a found hash's fields already past their TTL. */
+static bool hashCountExpired(request *r, hkey *h) {
+    sqlite3_stmt *s = stmtGet(r->st, SQL_HASH_EXPIRED);
     if (!s) return storeFail(r, "hash lookup");
     sqlite3_bind_int64(s, 1, h->id);
     sqlite3_bind_int64(s, 2, r->now_ms);
     int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        h->expired = sqlite3_column_int64(s, 0);
-        if (writer) h->next_seq = sqlite3_column_int64(s, 1) + 1;
-    }
+    if (rc == SQLITE_ROW) h->expired = sqlite3_column_int64(s, 0);
+    stmtDone(s);
+    return rc == SQLITE_ROW ? true : storeFail(r, "hash lookup");
+}
+
+/* Writer: the seq the hash's next new field gets, read when first needed
+ * (a command that only overwrites fields never needs it). */
+static bool hashLoadNextSeq(request *r, hkey *h) {
+    sqlite3_stmt *s = stmtGet(r->st, SQL_HASH_MAX_SEQ);
+    if (!s) return storeFail(r, "hash lookup");
+    sqlite3_bind_int64(s, 1, h->id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) h->next_seq = sqlite3_column_int64(s, 0) + 1; /* NULL (no field): 1 */
     stmtDone(s);
     return rc == SQLITE_ROW ? true : storeFail(r, "hash lookup");
 }
@@ -144,7 +151,7 @@ static bool hashCountExpired(request *r, hkey *h, bool writer) {
 /* hashFind, for commands that need the live size (hashLive). */
 static int hashFindLive(request *r, int kidx, hkey *h) {
     int rc = hashFind(r, kidx, h);
-    return rc == 1 && !hashCountExpired(r, h, false) ? -1 : rc;
+    return rc == 1 && !hashCountExpired(r, h) ? -1 : rc;
 }
 
 /* Writer: write the key's field count back, deleting the key at zero. */
@@ -159,7 +166,7 @@ static bool hashStoreCount(request *r, int kidx, hkey *h) {
  * -1 replied. */
 int hashOpenWrite(request *r, int kidx, hkey *h) {
     int rc = hashFind(r, kidx, h);
-    if (rc == 1 && !hashCountExpired(r, h, true)) return -1;
+    if (rc == 1 && !hashCountExpired(r, h)) return -1;
     if (rc != 1 || h->expired == 0) return rc;
     sqlite3_stmt *s = stmtGet(r->st, SQL_PURGE_KEY);
     if (!s) { storeFail(r, "hash purge"); return -1; }
@@ -205,21 +212,29 @@ bool hashSave(request *r, int kidx, hkey *h) {
 }
 
 /* Writer: set a field. keep_ttl keeps an existing field's TTL (HINCRBY*),
- * otherwise it is cleared (HSET). Returns 1 created, 0 overwritten, -1 error. */
-static int fieldSet(request *r, hkey *h, const char *f, size_t flen, const char *v, size_t vlen, bool keep_ttl) {
+ * otherwise it is cleared (HSET). `exists`: 1 or 0 when the caller knows
+ * whether the field is there, -1 when not. Returns 1 created, 0
+ * overwritten, -1 error. */
+static int fieldSet(request *r, hkey *h, const char *f, size_t flen, const char *v, size_t vlen, bool keep_ttl,
+                    int exists) {
+    /* An existing hash tries the UPDATE first unless the field is known to
+     * be absent: an overwrite is then one seek, and a new field two. */
+    bool update_first = !h->fresh && exists != 0;
     bool created = false;
     for (int pass = 0; pass < 2; pass++) {
-        const char *sql = pass == 0 ? SQL_FIELD_INSERT : keep_ttl ? SQL_FIELD_UPDATE_KEEPTTL : SQL_FIELD_UPDATE;
+        bool insert = (pass == 0) != update_first;
+        if (insert && !h->next_seq && !hashLoadNextSeq(r, h)) return -1;
+        const char *sql = insert ? SQL_FIELD_INSERT : keep_ttl ? SQL_FIELD_UPDATE_KEEPTTL : SQL_FIELD_UPDATE;
         sqlite3_stmt *s = stmtGet(r->st, sql);
         if (!s) { storeFail(r, "hset"); return -1; }
         sqlite3_bind_int64(s, 1, h->id);
         sqlite3_bind_blob(s, 2, f, (int)flen, SQLITE_STATIC);
         sqlite3_bind_blob(s, 3, vlen ? v : "", (int)vlen, SQLITE_STATIC);
-        if (pass == 0) sqlite3_bind_int64(s, 4, h->next_seq);
+        if (insert) sqlite3_bind_int64(s, 4, h->next_seq);
         int rc = sqlite3_step(s);
         stmtDone(s);
         if (rc != SQLITE_DONE) { storeFail(r, "hset"); return -1; }
-        if (pass == 0 && sqlite3_changes(storeDb(r->st)) == 1) { created = true; break; }
+        if (sqlite3_changes(storeDb(r->st)) == 1) { created = insert; break; }
     }
     h->changed = true;
     if (!created) return 0;
@@ -287,7 +302,7 @@ static void hsetGeneric(request *r, bool hmset) {
     if (hashOpenOrCreate(r, 1, &h) < 0) return;
     long long added = 0;
     for (int i = 2; i < r->argc; i += 2) {
-        int rc = fieldSet(r, &h, r->argv[i], r->argvlen[i], r->argv[i + 1], r->argvlen[i + 1], false);
+        int rc = fieldSet(r, &h, r->argv[i], r->argvlen[i], r->argv[i + 1], r->argvlen[i + 1], false, -1);
         if (rc < 0) return;
         added += rc;
     }
@@ -312,7 +327,7 @@ void hsetnxCommand(request *r) {
         stmtDone(s);
         if (exists) { addReplyLongLong(r, 0); return; }
     }
-    if (fieldSet(r, &h, r->argv[2], r->argvlen[2], r->argv[3], r->argvlen[3], false) < 0) return;
+    if (fieldSet(r, &h, r->argv[2], r->argvlen[2], r->argv[3], r->argvlen[3], false, 0) < 0) return;
     if (!hashSave(r, 1, &h)) return;
     notifyKeyspaceEvent(r, NOTIFY_HASH, "hset", r->db, r->argv[1], r->argvlen[1]);
     addReplyLongLong(r, 1);
@@ -447,7 +462,7 @@ void hincrbyCommand(request *r) {
     value += incr;
     char buf[32];
     int n = ll2string(buf, sizeof(buf), value);
-    if (fieldSet(r, &h, r->argv[2], r->argvlen[2], buf, (size_t)n, true) < 0) return;
+    if (fieldSet(r, &h, r->argv[2], r->argvlen[2], buf, (size_t)n, true, rc) < 0) return;
     if (!hashSave(r, 1, &h)) return;
     notifyKeyspaceEvent(r, NOTIFY_HASH, "hincrby", r->db, r->argv[1], r->argvlen[1]);
     addReplyLongLong(r, value);
@@ -472,7 +487,7 @@ void hincrbyfloatCommand(request *r) {
     if (isnan(value) || isinf(value)) { addReplyError(r, "ERR increment would produce NaN or Infinity"); return; }
     char buf[5 * 1024];
     int n = ld2string(buf, sizeof(buf), value);
-    if (fieldSet(r, &h, r->argv[2], r->argvlen[2], buf, (size_t)n, true) < 0) return;
+    if (fieldSet(r, &h, r->argv[2], r->argvlen[2], buf, (size_t)n, true, rc) < 0) return;
     if (!hashSave(r, 1, &h)) return;
     notifyKeyspaceEvent(r, NOTIFY_HASH, "hincrbyfloat", r->db, r->argv[1], r->argvlen[1]);
     addReplyBulk(r, buf, (size_t)n);

@@ -283,6 +283,32 @@ def test_hscan_returns_fields_present_for_whole_scan(r):
     assert stable <= seen
 
 
+@needs_74
+def test_mixed_overwrites_and_new_fields_keep_every_field_once(r):
+    """HSET/HMSET/HINCRBY/HSETNX mixing overwrites and new fields on a large
+    hash (past the one-call HSCAN size), also after expired fields were
+    purged: counts, values and a full HSCAN agree, each field exactly once."""
+    r.hset("h", mapping={"f%03d" % i: "a" for i in range(300)})
+    assert raw(r, "HPEXPIRE", "h", 1, "FIELDS", 10, *["f%03d" % i for i in range(290, 300)]) == [1] * 10
+    time.sleep(0.05)
+    # one HSET: 50 overwrites, 20 new fields, one of them given twice
+    args = {"f%03d" % i: "b" for i in range(0, 100, 2)}
+    args.update({"n%02d" % i: "new" for i in range(20)})
+    assert raw(r, "HSET", "h", *[x for kv in args.items() for x in kv], "n00", "again") == 20
+    assert raw(r, "HINCRBY", "h", "cnt", 5) == 5 and raw(r, "HINCRBY", "h", "cnt", 2) == 7
+    assert raw(r, "HSETNX", "h", "f003", "x") == 0 and raw(r, "HSETNX", "h", "nx", "y") == 1
+    assert raw(r, "HMSET", "h", "f005", "c", "m1", "d") == b"OK"
+    want = {"f%03d" % i: "a" for i in range(290)}
+    want.update({"f%03d" % i: "b" for i in range(0, 100, 2)})
+    want.update({"n%02d" % i: "new" for i in range(20)})
+    want.update({"n00": "again", "cnt": "7", "nx": "y", "f005": "c", "m1": "d"})
+    assert r.hlen("h") == len(want)
+    items, calls = hscan_all(r, "h", count=40)
+    assert calls > 1
+    assert len(items) == len(want)  # no field twice
+    assert {k.decode(): v.decode() for k, v in items} == want
+
+
 def test_hscan_errors(r):
     r.hset("h", mapping={"f%d" % i: "v" for i in range(200)})
     assert err(r, "HSCAN", "h", "abc") == "invalid cursor"
