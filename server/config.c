@@ -83,6 +83,7 @@ static option options[64] = { /* builtins, then module options (serverRegisterIn
     {"protected-mode", T_FIXED, NULL, "no", true, 0, 0, NULL},
     {"tcp-backlog", T_FIXED, NULL, "511", false, 0, 0, NULL},
     {"notify-keyspace-events", T_NOTIFY, &C.notify_flags, "", true, 0, 0, NULL},
+    {"writer-spin-max-us", T_INT, &C.writer_spin_max_us, "1500", true, 0, 100000, NULL},
     /* WAL shipping (replication/). Durations take ms/s/m/h/d; a bare number is seconds. */
     {"replica", T_LIST, &C.replicas, "", false, 0, 0, NULL},
     {"replica-access-key", T_STR, &C.replica_access_key, "", false, 0, 0, NULL},

@@ -33,6 +33,7 @@ typedef struct config {
     long long unixsocketperm;
     char *pidfile;
     int notify_flags;     /* notify-keyspace-events, parsed */
+    long long writer_spin_max_us; /* writer-spin-max-us: see writer.c, awaitWorkBriefly */
     /* replication (replication/): read by the replica threads after start;
      * none of these change at run time. Durations in ms. */
     char **replicas;      /* "replica <url>", repeatable */
