@@ -6,7 +6,9 @@
  *     run, the WAL fd used for everysec fsyncs, background task timers.
  *   - shared, under w.lock: the incoming queue (in_head/in_tail), the done
  *     queue (done_head/done_tail), the stopping flag.
- *   - atomics: fsync_mode (CONFIG SET from the net thread), stats.
+ *   - atomics: fsync_mode (CONFIG SET from the net thread), stats; the
+ *     writer reads server_config.writer_spin_max_us, which CONFIG SET
+ *     changes, with a relaxed atomic load.
  *
  * Group commit: the writer takes everything queued (up to BATCH_MAX jobs),
  * runs it inside one BEGIN IMMEDIATE … COMMIT, then releases all replies at
@@ -103,7 +105,7 @@ static struct {
     reply scratch;
     bool want_checkpoint;
     int last_batch;     /* jobs in the last batch */
-    long long idle_ewma_us; /* idle time before small batches, averaged */
+    long long idle_ewma_us; /* idle time before a lone client's batches, averaged */
     bool last_batch_one_client; /* ... all from one client (a pipeline) */
     bool repl;          /* replication configured */
     repl_pos pos;       /* WAL position after the last commit */
