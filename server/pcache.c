@@ -107,8 +107,7 @@ static void wTruncate(sqlite3_pcache *p, unsigned limit) {
     }
     __atomic_add_fetch(&truncates_passed, 1, __ATOMIC_RELAXED);
     inner_methods.xTruncate(w->inner, limit);
-    if (limit > 0 && w->max_key >= limit) w->max_key = limit - 1;
-    if (limit == 0) w->max_key = 0;
+    if (w->max_key >= limit) w->max_key = limit ? limit - 1 : 0;
     if (limit <= w->scratch_key) w->parked = 0;
 }
 

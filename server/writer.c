@@ -451,7 +451,7 @@ static void *writerMain(void *arg) {
         if (blockHasReady()) wait_ms = 0; /* a task touched keys that waiters want */
         if (w.repl && replFlushNotes() && wait_ms > NOTES_RETRY_MS) wait_ms = NOTES_RETRY_MS;
         bool lone = w.last_batch_one_client;
-        long long idle_from = ustime();
+        long long idle_from = lone ? ustime() : 0;
         if (wait_ms > 0 && (w.last_batch <= SPIN_BATCH_MAX || lone)) awaitWorkBriefly();
         pthread_mutex_lock(&w.lock);
         if (!w.in_head && !w.stopping && wait_ms > 0) {
@@ -555,8 +555,7 @@ void writerSubmit(wjob *head, wjob *tail) {
 wjob *writerTakeDone(void) {
     pthread_mutex_lock(&w.lock);
     wjob *j = w.done_head;
-    w.done_head = NULL;
-    w.done_tail = NULL;
+    w.done_head = w.done_tail = NULL;
     pthread_mutex_unlock(&w.lock);
     return j;
 }
