@@ -37,23 +37,24 @@ static long long backoffDelay(long long base, long long attempts) {
 
 /* ---- acknowledgements -------------------------------------------------- */
 
+/* One-row changes: OR FAIL, no statement journal (see job.c). */
 static const char SQL_ACK[] =
-    "UPDATE jobs SET state=3, finished_at=?3, updated_at=?3, lease_until=NULL, unique_key=NULL"
+    "UPDATE OR FAIL jobs SET state=3, finished_at=?3, updated_at=?3, lease_until=NULL, unique_key=NULL"
     " WHERE id=?1 AND db=?2 AND state<=2";
 static const char SQL_NACK_GET[] =
     "SELECT attempts, retries, backoff, queue FROM jobs WHERE id=?1 AND db=?2 AND state=2";
 static const char SQL_NACK_RETRY[] =
-    "UPDATE jobs SET state=?2, run_at=?3, lease_until=NULL, last_error=?4, updated_at=?5 WHERE id=?1";
+    "UPDATE OR FAIL jobs SET state=?2, run_at=?3, lease_until=NULL, last_error=?4, updated_at=?5 WHERE id=?1";
 static const char SQL_NACK_DEAD[] =
-    "UPDATE jobs SET state=4, lease_until=NULL, last_error=?4, finished_at=?5, updated_at=?5, unique_key=NULL"
+    "UPDATE OR FAIL jobs SET state=4, lease_until=NULL, last_error=?4, finished_at=?5, updated_at=?5, unique_key=NULL"
     " WHERE id=?1";
 static const char SQL_EXTEND[] =
     "UPDATE jobs SET lease_until=?3+?4, updated_at=?3 WHERE id=?1 AND db=?2 AND state=2";
 static const char SQL_CANCEL[] =
-    "UPDATE jobs SET state=5, finished_at=?3, updated_at=?3, lease_until=NULL, unique_key=NULL"
+    "UPDATE OR FAIL jobs SET state=5, finished_at=?3, updated_at=?3, lease_until=NULL, unique_key=NULL"
     " WHERE id=?1 AND db=?2 AND state<=2";
 static const char SQL_RETRY[] =
-    "UPDATE jobs SET state=0, attempts=0, run_at=?3, finished_at=NULL, updated_at=?3"
+    "UPDATE OR FAIL jobs SET state=0, attempts=0, run_at=?3, finished_at=NULL, updated_at=?3"
     " WHERE id=?1 AND db=?2 AND state=4";
 /* Read back after the update (RETURNING would cost an ephemeral table). */
 static const char SQL_QUEUE_OF[] = "SELECT queue, limit_key FROM jobs WHERE id=?1";
