@@ -38,9 +38,13 @@ static long long backoffDelay(long long base, long long attempts) {
 /* ---- acknowledgements -------------------------------------------------- */
 
 /* One-row changes: OR FAIL, no statement journal (see job.c). */
-static const char SQL_ACK[] =
-    "UPDATE OR FAIL jobs SET state=3, finished_at=?3, updated_at=?3, lease_until=NULL, unique_key=NULL"
-    " WHERE id=?1 AND db=?2 AND state<=2";
+#define ACK_SQL                                                                                        \
+    "UPDATE OR FAIL jobs SET state=3, finished_at=?3, updated_at=?3, lease_until=NULL, unique_key=NULL" \
+    " WHERE id=?1 AND db=?2 AND state<=2"
+static const char SQL_ACK[] = ACK_SQL;
+/* A job without a LIMIT frees no slot a fetcher may wait for, so its ACK
+ * needs no look at the row afterwards: one statement instead of two. */
+static const char SQL_ACK_UNLIMITED[] = ACK_SQL " AND limit_key IS NULL";
 static const char SQL_NACK_GET[] =
     "SELECT attempts, retries, backoff, queue FROM jobs WHERE id=?1 AND db=?2 AND state=2";
 static const char SQL_NACK_RETRY[] =
@@ -59,12 +63,8 @@ static const char SQL_RETRY[] =
 /* Read back after the update (RETURNING would cost an ephemeral table). */
 static const char SQL_QUEUE_OF[] = "SELECT queue, limit_key FROM jobs WHERE id=?1";
 
-/* Run a one-job UPDATE bound to (id, db, now). Returns 1 changed (and
- * touches the job's queue when asked, or when the job had a LIMIT), 0 no
- * such job in the required state, -1 error. */
-static int updateOne(request *r, const char *sql, int idarg, bool touch_always) {
-    int64_t id;
-    if (!jobIdParse(r->argv[idarg], r->argvlen[idarg], &id)) return 0;
+/* Run a one-job UPDATE bound to (id, db, now): 1 changed, 0 not, -1 error. */
+static int updateById(request *r, const char *sql, int64_t id) {
     sqlite3_stmt *s = stmtGet(r->st, sql);
     if (!s) return -1;
     sqlite3_bind_int64(s, 1, id);
@@ -75,10 +75,21 @@ static int updateOne(request *r, const char *sql, int idarg, bool touch_always) 
     if (rc != SQLITE_DONE) return -1;
     if (sqlite3_changes(storeDb(r->st)) == 0) return 0;
     r->dirty++;
-    s = stmtGet(r->st, SQL_QUEUE_OF);
+    return 1;
+}
+
+/* Run a one-job UPDATE bound to (id, db, now). Returns 1 changed (and
+ * touches the job's queue when asked, or when the job had a LIMIT), 0 no
+ * such job in the required state, -1 error. */
+static int updateOne(request *r, const char *sql, int idarg, bool touch_always) {
+    int64_t id;
+    if (!jobIdParse(r->argv[idarg], r->argvlen[idarg], &id)) return 0;
+    int changed = updateById(r, sql, id);
+    if (changed <= 0) return changed;
+    sqlite3_stmt *s = stmtGet(r->st, SQL_QUEUE_OF);
     if (!s) return -1;
     sqlite3_bind_int64(s, 1, id);
-    rc = sqlite3_step(s);
+    int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         /* A finished job frees a LIMIT slot: fetchers skipping jobs for it retry. */
         bool limited = sqlite3_column_type(s, 1) != SQLITE_NULL;
@@ -96,7 +107,9 @@ static int updateOne(request *r, const char *sql, int idarg, bool touch_always) 
 void jobAckCommand(request *r) {
     long long n = 0;
     for (int i = 1; i < r->argc; i++) {
-        int rc = updateOne(r, SQL_ACK, i, false);
+        int64_t id;
+        int rc = jobIdParse(r->argv[i], r->argvlen[i], &id) ? updateById(r, SQL_ACK_UNLIMITED, id) : 0;
+        if (rc == 0) rc = updateOne(r, SQL_ACK, i, false);
         if (rc < 0) { storeFail(r, "job ack"); return; }
         n += rc;
     }
