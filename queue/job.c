@@ -21,10 +21,11 @@
  *     jobs_ttl(expires_at)                     waiting jobs with a TTL
  *   job_queues(db, queue, paused, n_<state>..., totals) holds per-queue
  *   counters, so JOB.STATS is O(1) and FETCH skips empty queues without
- *   touching the jobs table. Triggers on jobs keep them exact, in the same
- *   transaction as the change, except for the two hottest steps: FETCH counts
- *   its READY -> RUNNING claims itself, once per queue, and a queue's first
- *   ADD creates its row (the insert trigger only updates).
+ *   touching the jobs table. They change in the same transaction as the
+ *   jobs: triggers count inserts and deletes (a queue's first ADD creates
+ *   the row; the insert trigger only updates), FETCH counts its READY ->
+ *   RUNNING claims itself, once per queue, and every other state change is
+ *   counted through job_moved() (job_count.c), without a trigger.
  *
  * OR FAIL on the one-row INSERT and UPDATEs of jobs: a statement that fires
  * a trigger and may stop on a constraint (the NOT NULL columns, the trigger
@@ -89,31 +90,9 @@ static const char JOB_SCHEMA[] =
     "  UPDATE job_queues SET n_ready=n_ready+(new.state=0), n_delayed=n_delayed+(new.state=1), added=added+1"
     "  WHERE db=new.db AND queue=new.queue;"
     "END;"
-    /* READY -> RUNNING is counted by FETCH itself, once per queue and call;
-     * RUNNING -> DONE, the other hot transition, has a trigger of its own. */
-    "CREATE TRIGGER IF NOT EXISTS jobs_count_done AFTER UPDATE OF state ON jobs"
-    "  WHEN old.state=2 AND new.state=3 BEGIN"
-    "  UPDATE job_queues SET n_running=n_running-1, n_done=n_done+1, completed=completed+1,"
-    "    prev_done=CASE WHEN win=new.finished_at/60000 THEN prev_done"
-    "                   WHEN win=new.finished_at/60000-1 THEN win_done ELSE 0 END,"
-    "    win_done=CASE WHEN win=new.finished_at/60000 THEN win_done+1 ELSE 1 END,"
-    "    win=new.finished_at/60000"
-    "  WHERE db=new.db AND queue=new.queue;"
-    "END;"
-    "CREATE TRIGGER IF NOT EXISTS jobs_count_update AFTER UPDATE OF state ON jobs"
-    "  WHEN old.state<>new.state AND NOT (old.state=0 AND new.state=2) AND NOT (old.state=2 AND new.state=3) BEGIN"
-    "  UPDATE job_queues SET"
-    "    n_ready=n_ready+(new.state=0)-(old.state=0), n_delayed=n_delayed+(new.state=1)-(old.state=1),"
-    "    n_running=n_running+(new.state=2)-(old.state=2), n_done=n_done+(new.state=3)-(old.state=3),"
-    "    n_dead=n_dead+(new.state=4)-(old.state=4), n_cancelled=n_cancelled+(new.state=5)-(old.state=5),"
-    "    completed=completed+(new.state=3), failed=failed+(new.state=4),"
-    "    retried=retried+(old.state=2 AND new.state<=1),"
-    "    prev_done=CASE WHEN new.state<>3 OR win=new.finished_at/60000 THEN prev_done"
-    "                   WHEN win=new.finished_at/60000-1 THEN win_done ELSE 0 END,"
-    "    win_done=CASE WHEN new.state<>3 THEN win_done WHEN win=new.finished_at/60000 THEN win_done+1 ELSE 1 END,"
-    "    win=CASE WHEN new.state=3 THEN new.finished_at/60000 ELSE win END"
-    "  WHERE db=new.db AND queue=new.queue;"
-    "END;"
+    /* State changes are counted by job_count.c; these triggers did it before. */
+    "DROP TRIGGER IF EXISTS jobs_count_done;"
+    "DROP TRIGGER IF EXISTS jobs_count_update;"
     "CREATE TRIGGER IF NOT EXISTS jobs_count_delete AFTER DELETE ON jobs BEGIN"
     "  UPDATE job_queues SET"
     "    n_ready=n_ready-(old.state=0), n_delayed=n_delayed-(old.state=1), n_running=n_running-(old.state=2),"
@@ -727,6 +706,7 @@ void jobRegister(void) {
     serverRegisterIntConfig("job-dead-retention", &job_dead_retention_s, "604800", 0, 10LL * 365 * 24 * 3600);
     serverRegisterInfoSection("jobs", jobInfo);
     storeRegisterSchema(JOB_SCHEMA);
+    jobCountsRegister();
     commandRegisterTable(job_commands);
     serverAddBackgroundTask("job-maintenance", jobMaintTask, 100);
     serverAddBackgroundTask("job-retention", jobRetentionTask, 1000);

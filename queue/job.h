@@ -7,6 +7,7 @@
  *                jobs, TTL, retention (background tasks and inline in FETCH)
  *   job_read.c   the read-only commands: JOB.GET LIST STATS HELP
  *   job_cron.c   recurring jobs: cron expressions, JOB.CRON, ticks
+ *   job_count.c  job_queues' counters for jobs changing state (job_moved())
  *
  * The data model is described at the top of job.c.
  */
@@ -76,6 +77,14 @@ bool jobInsert(request *r, int db, const char *queue, size_t qlen, const void *p
 /* Remember that ids up to the last one handed out may have been deleted,
  * so a restart never reuses them. */
 void jobNoteDeletes(request *r);
+
+/* job_count.c: statements that move jobs between states set
+ * `state=job_moved(db, queue, state, <new>)`; jobCountsBegin() before them,
+ * jobCountsEnd(r, succeeded) after (it applies the counts; false: storage
+ * error). See the invariant at the top of job_count.c. */
+void jobCountsRegister(void);
+void jobCountsBegin(void);
+bool jobCountsEnd(request *r, bool ok);
 
 /* job_ack.c */
 void jobAckCommand(request *r);

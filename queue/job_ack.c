@@ -38,8 +38,9 @@ static long long backoffDelay(long long base, long long attempts) {
 /* ---- acknowledgements -------------------------------------------------- */
 
 /* One-row changes: OR FAIL, no statement journal (see job.c). */
-#define ACK_SQL                                                                                        \
-    "UPDATE OR FAIL jobs SET state=3, finished_at=?3, updated_at=?3, lease_until=NULL, unique_key=NULL" \
+#define ACK_SQL                                                                                      \
+    "UPDATE OR FAIL jobs SET state=job_moved(db, queue, state, 3),"                                  \
+    " finished_at=?3, updated_at=?3, lease_until=NULL, unique_key=NULL"                              \
     " WHERE id=?1 AND db=?2 AND state<=2"
 static const char SQL_ACK[] = ACK_SQL;
 /* A job without a LIMIT frees no slot a fetcher may wait for, so its ACK
@@ -48,17 +49,21 @@ static const char SQL_ACK_UNLIMITED[] = ACK_SQL " AND limit_key IS NULL";
 static const char SQL_NACK_GET[] =
     "SELECT attempts, retries, backoff, queue FROM jobs WHERE id=?1 AND db=?2 AND state=2";
 static const char SQL_NACK_RETRY[] =
-    "UPDATE OR FAIL jobs SET state=?2, run_at=?3, lease_until=NULL, last_error=?4, updated_at=?5 WHERE id=?1";
+    "UPDATE OR FAIL jobs SET state=job_moved(db, queue, state, ?2), run_at=?3, lease_until=NULL,"
+    " last_error=?4, updated_at=?5 WHERE id=?1";
 static const char SQL_NACK_DEAD[] =
-    "UPDATE OR FAIL jobs SET state=4, lease_until=NULL, last_error=?4, finished_at=?5, updated_at=?5, unique_key=NULL"
+    "UPDATE OR FAIL jobs SET state=job_moved(db, queue, state, 4), lease_until=NULL, last_error=?4,"
+    " finished_at=?5, updated_at=?5, unique_key=NULL"
     " WHERE id=?1";
 static const char SQL_EXTEND[] =
     "UPDATE jobs SET lease_until=?3+?4, updated_at=?3 WHERE id=?1 AND db=?2 AND state=2";
 static const char SQL_CANCEL[] =
-    "UPDATE OR FAIL jobs SET state=5, finished_at=?3, updated_at=?3, lease_until=NULL, unique_key=NULL"
+    "UPDATE OR FAIL jobs SET state=job_moved(db, queue, state, 5), finished_at=?3, updated_at=?3,"
+    " lease_until=NULL, unique_key=NULL"
     " WHERE id=?1 AND db=?2 AND state<=2";
 static const char SQL_RETRY[] =
-    "UPDATE OR FAIL jobs SET state=0, attempts=0, run_at=?3, finished_at=NULL, updated_at=?3"
+    "UPDATE OR FAIL jobs SET state=job_moved(db, queue, state, 0), attempts=0, run_at=?3,"
+    " finished_at=NULL, updated_at=?3"
     " WHERE id=?1 AND db=?2 AND state=4";
 /* Read back after the update (RETURNING would cost an ephemeral table). */
 static const char SQL_QUEUE_OF[] = "SELECT queue, limit_key FROM jobs WHERE id=?1";
@@ -106,13 +111,19 @@ static int updateOne(request *r, const char *sql, int idarg, bool touch_always) 
 /* JOB.ACK id [id ...] → number of jobs acknowledged */
 void jobAckCommand(request *r) {
     long long n = 0;
+    jobCountsBegin();
     for (int i = 1; i < r->argc; i++) {
         int64_t id;
         int rc = jobIdParse(r->argv[i], r->argvlen[i], &id) ? updateById(r, SQL_ACK_UNLIMITED, id) : 0;
         if (rc == 0) rc = updateOne(r, SQL_ACK, i, false);
-        if (rc < 0) { storeFail(r, "job ack"); return; }
+        if (rc < 0) {
+            jobCountsEnd(r, false);
+            storeFail(r, "job ack");
+            return;
+        }
         n += rc;
     }
+    if (!jobCountsEnd(r, true)) { storeFail(r, "job ack"); return; }
     addReplyLongLong(r, n);
 }
 
@@ -165,9 +176,10 @@ void jobNackCommand(request *r) {
     }
     jobBindBlob(s, 4, err, errlen);
     sqlite3_bind_int64(s, 5, r->now_ms);
+    jobCountsBegin();
     int rc = sqlite3_step(s);
     stmtDone(s);
-    if (rc != SQLITE_DONE) { free(queue); storeFail(r, "job nack"); return; }
+    if (!jobCountsEnd(r, rc == SQLITE_DONE)) { free(queue); storeFail(r, "job nack"); return; }
     keyTouched(r, r->db, queue, qlen);
     free(queue);
     r->dirty++;
@@ -197,15 +209,17 @@ void jobExtendCommand(request *r) {
 
 /* JOB.CANCEL id → 1 if a waiting or running job was cancelled */
 void jobCancelCommand(request *r) {
+    jobCountsBegin();
     int rc = updateOne(r, SQL_CANCEL, 1, true);
-    if (rc < 0) { storeFail(r, "job cancel"); return; }
+    if (!jobCountsEnd(r, rc >= 0)) { storeFail(r, "job cancel"); return; }
     addReplyLongLong(r, rc);
 }
 
 /* JOB.RETRY id → 1 if a dead job is ready again (with a fresh set of retries) */
 void jobRetryCommand(request *r) {
+    jobCountsBegin();
     int rc = updateOne(r, SQL_RETRY, 1, true);
-    if (rc < 0) { storeFail(r, "job retry"); return; }
+    if (!jobCountsEnd(r, rc >= 0)) { storeFail(r, "job retry"); return; }
     addReplyLongLong(r, rc);
 }
 

@@ -20,14 +20,14 @@
 
 /* A lease ran out: READY again, or DEAD when that was the last attempt. */
 static const char SQL_RECLAIM[] =
-    "UPDATE jobs SET state=CASE WHEN attempts>retries THEN 4 ELSE 0 END,"
+    "UPDATE jobs SET state=job_moved(db, queue, state, CASE WHEN attempts>retries THEN 4 ELSE 0 END),"
     " lease_until=NULL, last_error='lease expired', updated_at=?1,"
     " finished_at=CASE WHEN attempts>retries THEN ?1 END,"
     " unique_key=CASE WHEN attempts>retries THEN NULL ELSE unique_key END"
     " WHERE id IN (SELECT id FROM jobs WHERE state=2 AND lease_until<=?1 ORDER BY lease_until LIMIT ?2)"
     " RETURNING db, queue";
 static const char SQL_PROMOTE[] =
-    "UPDATE jobs SET state=0 WHERE id IN (SELECT id FROM jobs WHERE db=?1 AND queue=?2 AND state=1"
+    "UPDATE jobs SET state=job_moved(db, queue, state, 0) WHERE id IN (SELECT id FROM jobs WHERE db=?1 AND queue=?2 AND state=1"
     " AND run_at<=?3 ORDER BY run_at LIMIT ?4)";
 static const char SQL_TTL[] =
     "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE expires_at IS NOT NULL AND state<=1"
@@ -108,6 +108,7 @@ int jobReclaimLeases(request *r, int limit, bool always) {
     sqlite3_bind_int64(s, 1, r->now_ms);
     sqlite3_bind_int(s, 2, limit);
     int n = 0, rc;
+    jobCountsBegin();
     /* All changes are made by the first step; the rows are the touched queues. */
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         size_t qlen;
@@ -116,7 +117,7 @@ int jobReclaimLeases(request *r, int limit, bool always) {
         n++;
     }
     stmtDone(s);
-    if (rc != SQLITE_DONE) { storeFail(r, "job lease expiry"); return -1; }
+    if (!jobCountsEnd(r, rc == SQLITE_DONE)) { storeFail(r, "job lease expiry"); return -1; }
     r->dirty += n;
     if (n < limit) {
         long long next = minLease(r);
@@ -134,10 +135,11 @@ int jobPromote(request *r, int db, const char *queue, size_t qlen, int limit) {
     sqlite3_bind_blob(s, 2, queue, (int)qlen, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, r->now_ms);
     sqlite3_bind_int(s, 4, limit);
+    jobCountsBegin();
     int rc = sqlite3_step(s);
     stmtDone(s);
-    if (rc != SQLITE_DONE) { storeFail(r, "job promote"); return -1; }
-    int n = sqlite3_changes(storeDb(r->st));
+    int n = sqlite3_changes(storeDb(r->st)); /* before jobCountsEnd's own UPDATEs */
+    if (!jobCountsEnd(r, rc == SQLITE_DONE)) { storeFail(r, "job promote"); return -1; }
     if (n) {
         keyTouched(r, db, queue, qlen);
         r->dirty += n;

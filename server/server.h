@@ -291,6 +291,9 @@ bool getBlockingTimeout(request *r, int idx, long long *deadline_ms);
 /* Extra schema for a module's tables (CREATE ... IF NOT EXISTS; triggers that
  * delete a type's elements when its keys row goes). Register before start. */
 void storeRegisterSchema(const char *sql);
+/* An SQL function on the writer's connection, for a module's own statements
+ * (e.g. to learn which rows an UPDATE changed). Register before start. */
+void storeRegisterFunction(const char *name, int nargs, void (*fn)(sqlite3_context *, int, sqlite3_value **));
 /* COPY of a key of `type`: SQL copying its elements from id ?1 to id ?2 (the
  * keys row itself, with keys.value, is copied by COPY). */
 void storeRegisterCopy(int type, const char *sql);

@@ -83,6 +83,24 @@ void storeRegisterSchema(const char *sql) {
     extra_schemas[nextra_schemas++] = sql;
 }
 
+#define MAX_FUNCTIONS 8
+static struct {
+    const char *name;
+    int nargs;
+    void (*fn)(sqlite3_context *, int, sqlite3_value **);
+} functions[MAX_FUNCTIONS];
+static int nfunctions;
+
+void storeRegisterFunction(const char *name, int nargs, void (*fn)(sqlite3_context *, int, sqlite3_value **)) {
+    if (nfunctions == MAX_FUNCTIONS) {
+        fprintf(stderr, "storeRegisterFunction: more than %d functions\n", MAX_FUNCTIONS);
+        abort();
+    }
+    functions[nfunctions].name = name;
+    functions[nfunctions].nargs = nargs;
+    functions[nfunctions++].fn = fn;
+}
+
 #define MAX_TYPES 16
 static const char *copy_sql[MAX_TYPES];
 
@@ -109,6 +127,9 @@ store *storeOpen(const char *path, bool writer, int synchronous_full, char *err,
         return NULL;
     }
     sqlite3_extended_result_codes(st->db, 1);
+    for (int i = 0; writer && i < nfunctions; i++) /* DIRECTONLY: never from a trigger or view */
+        sqlite3_create_function_v2(st->db, functions[i].name, functions[i].nargs, SQLITE_UTF8 | SQLITE_DIRECTONLY,
+                                   NULL, functions[i].fn, NULL, NULL, NULL);
     sqlite3_busy_timeout(st->db, 5000);
     const char *pragmas = writer
         ? "PRAGMA page_size=" STORE_PAGE_SIZE "; PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; PRAGMA cache_size=-131072;"

@@ -119,6 +119,70 @@ def test_stats(r, q):
     assert everything["done"] >= 3 and everything["added"] >= 6
 
 
+STATES = ("ready", "delayed", "running", "done", "dead", "cancelled")
+
+
+def listed(r, q, state):
+    """How many jobs JOB.LIST shows in a state (walks every page)."""
+    n, cursor = 0, b"0"
+    while True:
+        cursor, jobs = J(r, "JOB.LIST", q, state, "CURSOR", cursor, "COUNT", 100)
+        n += len(jobs)
+        if cursor == b"0":
+            return n
+
+
+def assert_counts_match(r, q, expect):
+    st = stats(r, q)
+    assert {s: st[s] for s in STATES} == {s: listed(r, q, s) for s in STATES} == expect
+
+
+def test_stats_counts_follow_every_transition(r, q):
+    """JOB.STATS keeps per-state counters instead of counting rows; after each
+    kind of state change they must equal what JOB.LIST finds."""
+    z = dict.fromkeys(STATES, 0)
+    ready = [add(r, q, "r%d" % i, "RETRIES", 1) for i in range(6)]
+    later = [add(r, q, "d%d" % i, "DELAY", 60000) for i in range(3)]
+    assert_counts_match(r, q, {**z, "ready": 6, "delayed": 3})
+    assert J(r, "JOB.ACK", ready[0], later[0]) == 2  # READY and DELAYED straight to DONE
+    assert J(r, "JOB.CANCEL", ready[1]) == 1 and J(r, "JOB.CANCEL", later[1]) == 1
+    assert_counts_match(r, q, {**z, "ready": 4, "delayed": 1, "done": 2, "cancelled": 2})
+    got = [j[0] for j in fetch(r, q, "COUNT", 4, "LEASE", 60000)]
+    assert got == ready[2:]
+    assert_counts_match(r, q, {**z, "running": 4, "delayed": 1, "done": 2, "cancelled": 2})
+    assert J(r, "JOB.ACK", got[0], got[0], "0-0", "bad") == 1  # twice, unknown, malformed
+    assert J(r, "JOB.NACK", got[1], "DELAY", 60000) == 1  # retry later: DELAYED
+    assert J(r, "JOB.NACK", got[2], "DELAY", 0) == 1  # retry now: READY
+    assert J(r, "JOB.CANCEL", got[3]) == 1
+    assert_counts_match(r, q, {**z, "ready": 1, "delayed": 2, "done": 3, "cancelled": 3})
+    again = fetch(r, q, "LEASE", 60000)[0]
+    assert again[0] == got[2] and again[3] == 2
+    assert J(r, "JOB.NACK", got[2], "ERROR", "boom") == 1  # out of retries: DEAD
+    assert_counts_match(r, q, {**z, "delayed": 2, "done": 3, "dead": 1, "cancelled": 3})
+    assert J(r, "JOB.RETRY", got[2]) == 1
+    assert_counts_match(r, q, {**z, "ready": 1, "delayed": 2, "done": 3, "cancelled": 3})
+    # Leases running out: back to READY with attempts left, DEAD without.
+    short = fetch(r, q, "LEASE", 50)[0][0]
+    assert short == got[2]
+    fresh = add(r, q, "once", "RETRIES", 0)
+    assert fetch(r, q, "LEASE", 50)[0][0] == fresh
+    time.sleep(0.3)
+    assert fetch(r, q + "-other") is None  # a FETCH runs the due lease expiry
+    assert get(r, short)["state"] == b"ready" and get(r, fresh)["state"] == b"dead"
+    assert_counts_match(r, q, {**z, "ready": 1, "delayed": 2, "done": 3, "dead": 1, "cancelled": 3})
+    # A delayed job coming due, and a waiting job whose TTL ran out.
+    soon = add(r, q, "soon", "DELAY", 100)
+    add(r, q, "short-lived", "TTL", 100, "DELAY", 50)
+    time.sleep(0.4)
+    assert [j[0] for j in fetch(r, q, "COUNT", 10, "LEASE", 60000)] == [short, soon]
+    assert_counts_match(r, q, {**z, "running": 2, "delayed": 2, "done": 3, "dead": 1, "cancelled": 3})
+    assert J(r, "JOB.ACK", short, soon) == 2
+    assert J(r, "JOB.PURGE", q, "done") == 5 and J(r, "JOB.PURGE", q, "delayed") == 2
+    assert_counts_match(r, q, {**z, "dead": 1, "cancelled": 3})
+    st = stats(r, q)
+    assert (st["added"], st["completed"], st["retried"], st["failed"], st["expired"]) == (12, 5, 3, 2, 1)
+
+
 def test_queues_live_in_databases(server, q):
     c0 = server.client(db=0)
     c1 = server.client(db=1)
