@@ -152,6 +152,7 @@ static bool activeExpireNamed(request *r) {
 }
 
 static bool activeExpireCycle(request *r) {
+    if (!serverActiveExpire()) return false;
     if (notifyWanted(NOTIFY_EXPIRED)) return activeExpireNamed(r);
     sqlite3_stmt *s = stmtGet(r->st, SQL_SWEEP);
     if (!s) return false;

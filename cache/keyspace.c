@@ -324,8 +324,8 @@ void moveCommand(request *r) {
 /* ---- COPY --------------------------------------------------------------- */
 
 static const char SQL_COPY_KEY[] =
-    "INSERT INTO keys(db, key, id, type, expires_at, value) "
-    "SELECT ?3, ?4, ?5, type, expires_at, value FROM keys WHERE db=?1 AND key=?2";
+    "INSERT INTO keys(db, key, id, type, expires_at, value, enc) "
+    "SELECT ?3, ?4, ?5, type, expires_at, value, enc FROM keys WHERE db=?1 AND key=?2";
 
 /* COPY source destination [DB destination-db] [REPLACE] */
 void copyCommand(request *r) {

@@ -23,8 +23,10 @@
  * Field TTLs. A field whose expires_at <= now is gone for every reader at
  * once: reads filter it in SQL. HLEN stays O(1)-ish: it is keys.value minus
  * the count of the key's fields already past their time, counted through the
- * partial index hashes_key_expiring, which holds only fields that have a TTL
- * (an empty seek for hashes that never used one). A write command first
+ * partial index hashes_key_expiring, which holds only fields that have a TTL;
+ * a hash none of whose fields ever had one (keys.enc is not
+ * HASH_ENC_FIELD_TTL, set by t_hash_ttl.c) skips even that seek, which was
+ * a sixteenth of an HSET. A write command first
  * deletes the key's expired fields (one indexed DELETE, run only when the
  * lookup saw some), so writers only ever see live rows and keys.value stays
  * exact. In the background the sweeper (t_hash_ttl.c) deletes expired
@@ -55,7 +57,11 @@ static const char SCHEMA[] =
     "CREATE INDEX IF NOT EXISTS hashes_expiring ON hashes(expires_at) WHERE expires_at IS NOT NULL;"
     "CREATE INDEX IF NOT EXISTS hashes_key_expiring ON hashes(id, expires_at) WHERE expires_at IS NOT NULL;"
     "CREATE TRIGGER IF NOT EXISTS hashes_gc_delete AFTER DELETE ON keys WHEN old.type=4 "
-    "BEGIN DELETE FROM hashes WHERE id=old.id; END;";
+    "BEGIN DELETE FROM hashes WHERE id=old.id; END;"
+    /* Files from before HASH_ENC_FIELD_TTL (= 1): mark their hashes once. */
+    "UPDATE keys SET enc=1 WHERE type=4 AND id IN (SELECT id FROM hashes WHERE expires_at IS NOT NULL)"
+    "  AND NOT EXISTS (SELECT 1 FROM meta WHERE name='hash_field_ttl_marks');"
+    "INSERT OR IGNORE INTO meta VALUES('hash_field_ttl_marks', 1);";
 
 /* ---- SQL ---------------------------------------------------------------- */
 
@@ -120,12 +126,17 @@ int hashFind(request *r, int kidx, hkey *h) {
     if (rc == 1) {
         h->id = row.id;
         h->stored = h->saved = row.count;
+        h->may_expire = row.enc == HASH_ENC_FIELD_TTL;
     }
     return rc;
 }
 
 /* Count a found hash's fields already past their TTL. */
 static bool hashCountExpired(request *r, hkey *h) {
+    if (!h->may_expire) {
+        h->expired = 0;
+        return true;
+    }
     sqlite3_stmt *s = stmtGet(r->st, SQL_HASH_EXPIRED);
     if (!s) return storeFail(r, "hash lookup");
     sqlite3_bind_int64(s, 1, h->id);

@@ -16,9 +16,14 @@ typedef struct hkey {
     long long saved;    /* the count the keys row holds: hashSave writes only a change */
     long long expired;  /* rows already past their TTL, not swept yet (not counted by hashFind) */
     int64_t next_seq;   /* writer: the seq the next new field gets */
+    bool may_expire;    /* keys.enc = HASH_ENC_FIELD_TTL: a field has had a TTL */
     bool fresh;         /* created by this command, keys row not written yet */
     bool changed;       /* fields changed: touch the key when saving */
 } hkey;
+
+/* keys.enc of a hash once any of its fields was given a TTL (it is never
+ * cleared). Hashes without it cannot have expired fields: no field count. */
+#define HASH_ENC_FIELD_TTL 1
 
 /* SQL run by both files. The statement cache is keyed by the text's address,
  * so a statement both use is one string, defined in t_hash.c. */

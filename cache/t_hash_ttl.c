@@ -26,6 +26,8 @@
 #define HFE_MAX_ABS_TIME_MSEC 70368744177663LL
 
 static const char SQL_FIELD_SET_TTL[] = "UPDATE hashes SET expires_at=?3 WHERE id=?1 AND field=?2";
+/* keys.enc = HASH_ENC_FIELD_TTL (t_hash.h) */
+static const char SQL_MARK_FIELD_TTL[] = "UPDATE keys SET enc=1 WHERE db=?1 AND key=?2";
 /* Sweeper. */
 static const char SQL_SWEEP_IDS[] =
     "SELECT DISTINCT id FROM (SELECT id FROM hashes WHERE expires_at<=?1 ORDER BY expires_at LIMIT ?2)";
@@ -84,6 +86,16 @@ static bool fieldSetTtl(request *r, hkey *h, int idx, long long at, const char *
     stmtDone(s);
     if (rc != SQLITE_DONE) return storeFail(r, what);
     h->changed = true;
+    if (at && !h->may_expire) { /* from now on lookups count the hash's expired fields */
+        s = stmtGet(r->st, SQL_MARK_FIELD_TTL);
+        if (!s) return storeFail(r, what);
+        sqlite3_bind_int(s, 1, r->db);
+        sqlite3_bind_blob(s, 2, r->argv[1], (int)r->argvlen[1], SQLITE_STATIC);
+        rc = sqlite3_step(s);
+        stmtDone(s);
+        if (rc != SQLITE_DONE) return storeFail(r, what);
+        h->may_expire = true;
+    }
     return true;
 }
 
@@ -217,6 +229,7 @@ void hpersistCommand(request *r) {
  * expiry order, fixing each hash's count and deleting hashes left empty.
  * Returns true when the slice was full (more may be waiting). */
 static bool hashFieldExpireCycle(request *r) {
+    if (!serverActiveExpire()) return false;
     sqlite3_stmt *s = stmtGet(r->st, SQL_SWEEP_IDS);
     if (!s) return false;
     sqlite3_bind_int64(s, 1, r->now_ms);

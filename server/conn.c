@@ -368,15 +368,27 @@ void bgsaveCommand(request *r) {
     addReplyStatus(r, r->argc == 2 ? "Background saving scheduled" : "Background saving started");
 }
 
+static int active_expire = 1; /* DEBUG SET-ACTIVE-EXPIRE; read by the writer's tasks */
+
+bool serverActiveExpire(void) { return __atomic_load_n(&active_expire, __ATOMIC_RELAXED); }
+
+/* Net thread. */
 void debugCommand(request *r) {
-    if (argIs(r, 1, "sleep") && r->argc == 3) {
+    if (argIs(r, 1, "set-active-expire") && r->argc == 3) {
+        long long on = 0; /* Redis reads it with atoi(): anything else means 0 */
+        string2ll(r->argv[2], r->argvlen[2], &on);
+        __atomic_store_n(&active_expire, on != 0, __ATOMIC_RELAXED);
+        addReplyOK(r);
+    } else if (argIs(r, 1, "sleep") && r->argc == 3) {
         long double secs;
         if (!string2ld(r->argv[2], r->argvlen[2], &secs) || secs < 0) { addReplyError(r, ERR_NOT_FLOAT); return; }
         usleep((useconds_t)(secs * 1000000));
         addReplyOK(r);
     } else if (argIs(r, 1, "help")) {
-        addReplyArrayLen(r, 1);
+        addReplyArrayLen(r, 3);
         addReplyStatus(r, "DEBUG SLEEP <seconds>");
+        addReplyStatus(r, "DEBUG SET-ACTIVE-EXPIRE <0|1>");
+        addReplyStatus(r, "DEBUG FAIL-WRITE");
     } else {
         addReplyErrorFormat(r, "ERR unknown subcommand '%.128s'. Try DEBUG HELP.", r->argv[1]);
     }

@@ -237,6 +237,7 @@ typedef struct keyrow {
     int type;
     long long expires_at; /* ms since epoch, 0 = none */
     long long count;      /* typed lookups: the element count kept in keys.value */
+    int enc;              /* typed lookups: keys.enc (0 for NULL) */
 } keyrow;
 
 /* Find a live key. Expired keys are reported missing. On the writer an
@@ -287,6 +288,10 @@ void requestBlockWake(request *r, long long wake_at_ms);
 /* Parse a blocking timeout in seconds (fractional allowed) into an absolute
  * deadline in ms (0 = forever). Replies Redis's error and returns false. */
 bool getBlockingTimeout(request *r, int idx, long long *deadline_ms);
+
+/* False after DEBUG SET-ACTIVE-EXPIRE 0: background expiry (of keys, of hash
+ * fields) pauses; lazy expiry on access goes on. Any thread. */
+bool serverActiveExpire(void);
 
 /* Extra schema for a module's tables (CREATE ... IF NOT EXISTS; triggers that
  * delete a type's elements when its keys row goes). Register before start. */

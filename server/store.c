@@ -16,9 +16,10 @@
  *     value       the string value inline, so GET is one b-tree lookup and SET
  *                 one upsert; for the types with elements their count
  *                 (keyCreate, keySetCount), so LLEN/SCARD/... are one lookup
- *     enc         strings only: how the value was last written, for OBJECT
+ *     enc         strings: how the value was last written, for OBJECT
  *                 ENCODING (NULL: by SET, 1: modified in place = raw, 2: never
- *                 an int encoding, as INCRBYFLOAT results)
+ *                 an int encoding, as INCRBYFLOAT results); hashes: 1 once
+ *                 a field was given a TTL (cache/t_hash.c)
  *   keys_by_id(db, id)                  SCAN order
  *   keys_expiring(expires_at) partial   the expiry sweeper's work list
  *   meta(name, value)                   schema version and server bookkeeping
@@ -235,7 +236,7 @@ bool storeFail(request *r, const char *what) {
 static const char SQL_KEY_LOOKUP[] = "SELECT id, type, expires_at FROM keys WHERE db=?1 AND key=?2";
 /* The same with the element count. Only typed lookups read it: for a string
  * the column is the value, which may be large. */
-static const char SQL_KEY_LOOKUP_COUNT[] = "SELECT id, type, expires_at, value FROM keys WHERE db=?1 AND key=?2";
+static const char SQL_KEY_LOOKUP_COUNT[] = "SELECT id, type, expires_at, value, enc FROM keys WHERE db=?1 AND key=?2";
 static const char SQL_KEY_DELETE[] = "DELETE FROM keys WHERE db=?1 AND key=?2";
 static const char SQL_KEY_EXPIRE[] = "UPDATE keys SET expires_at=?3 WHERE db=?1 AND key=?2";
 static const char SQL_KEY_CREATE[] =
@@ -257,7 +258,10 @@ static int keyFind(request *r, int db, const char *key, size_t klen, keyrow *row
         row->id = sqlite3_column_int64(s, 0);
         row->type = sqlite3_column_int(s, 1);
         row->expires_at = sqlite3_column_int64(s, 2);
-        if (typed) row->count = sqlite3_column_int64(s, 3);
+        if (typed) {
+            row->count = sqlite3_column_int64(s, 3);
+            row->enc = sqlite3_column_int(s, 4);
+        }
     }
     stmtDone(s);
     if (rc != SQLITE_ROW) return rc == SQLITE_DONE || !typed ? 0 : (storeFail(r, "lookup"), -1);

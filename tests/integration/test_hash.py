@@ -5,6 +5,7 @@ when run against redis-server and follow the Redis 7.4 documentation instead).
 Validated with SOLIDIS_BIN=/usr/bin/redis-server (7.0.15) for everything 7.0 has.
 redis-py strips the leading "ERR " from error replies.
 """
+import os
 import time
 
 import pytest
@@ -669,4 +670,54 @@ def test_field_ttl_survives_restart(make_server):
     assert 990 <= raw(c, "HTTL", "h", "FIELDS", "1", "a")[0] <= 1000
     assert c.hgetall("h") == {b"a": b"1"}
     assert c.hlen("h") == 1
+    c.close()
+
+
+@needs_74
+def test_expired_fields_are_absent_to_writes_before_any_sweep(r):
+    """With the sweeper paused, an expired field is still a row; every write
+    must treat it as gone, also on hashes made by COPY and RENAME (the keys
+    row of a hash says whether its fields ever had a TTL)."""
+    assert r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0") == b"OK"
+    try:
+        r.hset("src", mapping={"keep": "k", "gone": "g"})
+        r.hset("plain", mapping={"a": "1"})
+        assert raw(r, "HPEXPIRE", "src", "60", "FIELDS", "1", "gone") == [1]
+        assert r.copy("src", "copied") is True
+        r.rename("src", "renamed")
+        time.sleep(0.12)
+        for k in ("copied", "renamed"):
+            assert r.hlen(k) == 1
+            assert r.hsetnx(k, "gone", "new") == 1
+            assert r.hlen(k) == 2 and r.hget(k, "gone") == b"new"
+            assert r.hdel(k, "keep", "gone") == 2
+            assert r.exists(k) == 0
+        assert r.hsetnx("plain", "a", "x") == 0 and r.hlen("plain") == 1
+    finally:
+        r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+
+
+@needs_74
+def test_field_ttls_of_files_from_before_the_keys_mark(make_server):
+    """Hashes with field TTLs written before keys.enc marked them (enc NULL)
+    are marked when the server starts, once."""
+    import sqlite3
+    s = make_server()
+    c = s.client()
+    c.hset("h", mapping={"keep": "k", "gone": "g"})
+    assert raw(c, "HPEXPIRE", "h", "1500", "FIELDS", "1", "gone") == [1]
+    c.close()
+    s.stop()
+    db = sqlite3.connect(os.path.join(s.dir, "solidis.db"))
+    assert db.execute("SELECT enc FROM keys WHERE key=?", (b"h",)).fetchone() == (1,)
+    db.execute("UPDATE keys SET enc=NULL")
+    db.execute("DELETE FROM meta WHERE name='hash_field_ttl_marks'")
+    db.commit()
+    db.close()
+    s.restart()
+    c = s.client()
+    c.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+    wait_for(lambda: raw(c, "HTTL", "h", "FIELDS", "1", "gone") == [-2], timeout=5, interval=0.05)
+    assert c.hlen("h") == 1
+    assert c.hsetnx("h", "gone", "new") == 1 and c.hlen("h") == 2
     c.close()
