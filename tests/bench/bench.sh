@@ -49,6 +49,7 @@ CASES=(
   "PUBLISH 10 subscribers|50000|PUB 10"
   "PUBLISH 100 subscribers|10000|PUB 100"
   "jobs end-to-end 4p/8w|100000|JOBS"
+  "jobs 4p/8w, 8 per call|200000|JOBS 8"
 )
 # PUB n:  bin/solidis-pubload, n subscribers, pipelined PUBLISH; publishes/s,
 #         and publish->receive latency p50/p99 in the notes: paced (1000
@@ -58,6 +59,9 @@ CASES=(
 #         JOB.ADD/FETCH/ACK with leases on Solidis against the classic
 #         LPUSH + BLMOVE + LREM reliable queue on redis-server; jobs/s, and
 #         ADD->FETCH latency p50/p99 in the notes.
+# JOBS k: the same with k ADDs in flight per producer and k jobs per worker
+#         round (JOB.FETCH COUNT k, one JOB.ACK of k ids; on redis-server
+#         BLMOVE plus k-1 pipelined LMOVEs, then k pipelined LREMs).
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT" || exit 1
@@ -230,7 +234,9 @@ run_tool() {
     rate=pub_per_sec
   else
     local mode=""; [ "$which" = redis ] && mode="--redis"
-    out="$(timeout -k 5 "$RUN_TIMEOUT" "$ROOT/bin/solidis-jobload" $mode --port "$port" --jobs "$n" --quiet 2>&1)"
+    local batch=()
+    [ -n "$arg" ] && batch=(--pipeline "$arg" --batch "$arg")
+    out="$(timeout -k 5 "$RUN_TIMEOUT" "$ROOT/bin/solidis-jobload" $mode --port "$port" --jobs "$n" "${batch[@]}" --quiet 2>&1)"
     rate=jobs_per_sec
   fi
   line="$(printf '%s\n' "$out" | grep '^RESULT' | tail -1)"
@@ -263,7 +269,7 @@ for spec in "${CASES[@]}"; do
   n="$(awk -v b="$base" -v s="$SCALE" 'BEGIN { n = int(b * s + 0.5); if (n < 1) n = 1; print n }')"
   read -r -a argv <<<"$args"
   echo "bench: $name (-n $n $args)" >&2
-  if [ "${args%% *}" = PUB ] || [ "$args" = JOBS ]; then
+  if [ "${args%% *}" = PUB ] || [ "${args%% *}" = JOBS ]; then
     run_tool redis "$REDIS_PORT" "$n" ${args}; r="$RPS"
     run_tool solidis "$SOLIDIS_PORT" "$n" ${args}; s="$RPS"
   elif [ "$args" = PAIR ]; then
