@@ -58,6 +58,7 @@ int jobStateParse(const char *s, size_t len); /* -1 unknown */
 
 /* Job ids: "<ms>-<seq>", 13 and 6 digits zero-padded, so text order is time
  * order; stored as the integer ms*1000000+seq. */
+#define JOB_ID_LEN 20 /* 13 digits (the ms of any int64 id fit), '-', 6 digits */
 int jobIdFormat(char *buf, size_t len, int64_t id);
 bool jobIdParse(const char *s, size_t len, int64_t *id);
 void addReplyJobId(request *r, int64_t id);
