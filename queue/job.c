@@ -28,15 +28,17 @@
  *   and a trigger counts deletes. A trigger costs a frame allocation and a
  *   nested program per row, more than the statement it saves.
  *
- * OR FAIL on the one-row INSERT and UPDATEs of jobs: a statement that fires
- * a trigger and may stop on a constraint (the NOT NULL columns, the trigger
- * bodies' counters) needs SQLite's statement journal, which copies every page
- * the statement touches in case it must be undone halfway; that was about a
- * tenth of the writer's time per job. With OR FAIL the checks that can fail
- * run before the row is written, and an error of any kind fails the command
- * (storeFail), which undoes the whole batch or the command's savepoint
- * (writer.c), so nothing half-done is ever committed. Statements that change
- * many rows (promotion, reclaim, retention) keep the default ABORT.
+ * OR FAIL on the one-row INSERT and UPDATEs of jobs: SQLite gives a
+ * statement that may write more than one row (a trigger counts) and may stop
+ * on a constraint (the NOT NULL columns) a statement journal, a copy of every
+ * page it touches in case it must be undone halfway. With the counting
+ * triggers that was a tenth of the writer's time per job; OR FAIL removed it
+ * before the triggers went, and keeps it away should one come back. It is
+ * safe: the checks that can fail run before the row is written, and an error
+ * of any kind fails the command (storeFail), which undoes the whole batch or
+ * the command's savepoint (writer.c), so nothing half-done is committed.
+ * Statements that change many rows (promotion, reclaim, retention) keep the
+ * default ABORT.
  *
  * Life of a job: ADD inserts READY (or DELAYED). FETCH first does the
  * due time-driven work (expired leases, due cron ticks, due delayed jobs of

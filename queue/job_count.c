@@ -3,8 +3,8 @@
  *
  * job_queues keeps n_ready ... n_cancelled and the totals (completed, failed,
  * retried, the per-minute completion window) so that JOB.STATS and FETCH never
- * count rows. Inserts and deletes of jobs are counted by triggers (job.c), and
- * FETCH counts its own READY -> RUNNING claims, once per queue (job.c).
+ * count rows. jobInsert() counts an ADD, a trigger counts deletes, and FETCH
+ * counts its own READY -> RUNNING claims, once per queue (all in job.c).
  *
  * Other state changes were counted by triggers on UPDATE OF state too. But
  * such a trigger runs its program (a frame, its WHEN) for every statement
