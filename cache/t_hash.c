@@ -57,11 +57,43 @@ static const char SCHEMA[] =
     "CREATE INDEX IF NOT EXISTS hashes_expiring ON hashes(expires_at) WHERE expires_at IS NOT NULL;"
     "CREATE INDEX IF NOT EXISTS hashes_key_expiring ON hashes(id, expires_at) WHERE expires_at IS NOT NULL;"
     "CREATE TRIGGER IF NOT EXISTS hashes_gc_delete AFTER DELETE ON keys WHEN old.type=4 "
-    "BEGIN DELETE FROM hashes WHERE id=old.id; END;"
-    /* Files from before HASH_ENC_FIELD_TTL (= 1): mark their hashes once. */
-    "UPDATE keys SET enc=1 WHERE type=4 AND id IN (SELECT id FROM hashes WHERE expires_at IS NOT NULL)"
-    "  AND NOT EXISTS (SELECT 1 FROM meta WHERE name='hash_field_ttl_marks');"
-    "INSERT OR IGNORE INTO meta VALUES('hash_field_ttl_marks', 1);";
+    "BEGIN DELETE FROM hashes WHERE id=old.id; END;";
+
+/* Writer's connection, at open: every hash with a field TTL must carry
+ * HASH_ENC_FIELD_TTL. Files from before the mark, and files an older build
+ * has run on since (a downgrade and back), hold hashes whose fields got
+ * TTLs without it. Either changed the schema since the last pass (an older
+ * build re-creates job triggers this one drops), so the marks are rebuilt,
+ * one pass over `keys`, whenever the schema cookie differs from the one
+ * recorded after that pass; a plain restart changes nothing and pays
+ * nothing. */
+static int hashMarkFieldTtls(sqlite3 *db) {
+    sqlite3_stmt *s;
+    long long cookie = -1, recorded = -2;
+    if (sqlite3_prepare_v2(db, "PRAGMA schema_version", -1, &s, NULL) != SQLITE_OK) return SQLITE_ERROR;
+    if (sqlite3_step(s) == SQLITE_ROW) cookie = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE name='hash_field_ttl_marks'", -1, &s, NULL) != SQLITE_OK)
+        return SQLITE_ERROR;
+    if (sqlite3_step(s) == SQLITE_ROW) recorded = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    if (cookie == recorded) return SQLITE_OK;
+    int rc = sqlite3_exec(db,
+                          "BEGIN;"
+                          "UPDATE keys SET enc=1 WHERE type=4 AND enc IS NOT 1"
+                          "  AND id IN (SELECT id FROM hashes WHERE expires_at IS NOT NULL);",
+                          NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta VALUES('hash_field_ttl_marks', ?1)", -1, &s, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(s, 1, cookie);
+        rc = sqlite3_step(s) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+        sqlite3_finalize(s);
+    }
+    if (rc == SQLITE_OK) rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
 
 /* ---- SQL ---------------------------------------------------------------- */
 
@@ -796,6 +828,7 @@ static const command hash_commands[] = {
 
 void hashRegister(void) {
     storeRegisterSchema(SCHEMA);
+    storeRegisterStartup(hashMarkFieldTtls);
     storeRegisterCopy(OBJ_HASH, "INSERT INTO hashes(id, field, seq, value, expires_at) "
                                 "SELECT ?2, field, seq, value, expires_at FROM hashes WHERE id=?1");
     commandRegisterTable(hash_commands);

@@ -33,12 +33,14 @@
  * on a constraint (the NOT NULL columns) a statement journal, a copy of every
  * page it touches in case it must be undone halfway. With the counting
  * triggers that was a tenth of the writer's time per job; OR FAIL removed it
- * before the triggers went, and keeps it away should one come back. It is
- * safe: the checks that can fail run before the row is written, and an error
- * of any kind fails the command (storeFail), which undoes the whole batch or
- * the command's savepoint (writer.c), so nothing half-done is committed.
- * Statements that change many rows (promotion, reclaim, retention) keep the
- * default ABORT.
+ * before the triggers went, and keeps it away should one come back. For a
+ * one-row statement it changes nothing else: its constraint checks run
+ * before the row is written, and a constraint failure fails the command
+ * (storeFail), which undoes the batch or the command's savepoint (writer.c).
+ * Other errors in the middle of a statement without a statement journal (a
+ * full disk, I/O) make SQLite roll back the whole transaction, as for every
+ * such statement in the server. Statements that change many rows
+ * (promotion, reclaim, retention) keep the default ABORT.
  *
  * Life of a job: ADD inserts READY (or DELAYED). FETCH first does the
  * due time-driven work (expired leases, due cron ticks, due delayed jobs of

@@ -296,6 +296,11 @@ bool serverActiveExpire(void);
 /* Extra schema for a module's tables (CREATE ... IF NOT EXISTS; triggers that
  * delete a type's elements when its keys row goes). Register before start. */
 void storeRegisterSchema(const char *sql);
+/* Run on the writer's connection when it opens, after every schema and
+ * before anything is served: for data fixes a schema string cannot make
+ * cheaply. An SQLite error code other than SQLITE_OK stops the start.
+ * Register before start. */
+void storeRegisterStartup(int (*fn)(sqlite3 *db));
 /* An SQL function on the writer's connection, for a module's own statements
  * (e.g. to learn which rows an UPDATE changed). Register before start. */
 void storeRegisterFunction(const char *name, int nargs, void (*fn)(sqlite3_context *, int, sqlite3_value **));

@@ -84,6 +84,18 @@ void storeRegisterSchema(const char *sql) {
     extra_schemas[nextra_schemas++] = sql;
 }
 
+#define MAX_STARTUPS 8
+static int (*startups[MAX_STARTUPS])(sqlite3 *db);
+static int nstartups;
+
+void storeRegisterStartup(int (*fn)(sqlite3 *db)) {
+    if (nstartups == MAX_STARTUPS) {
+        fprintf(stderr, "storeRegisterStartup: more than %d functions\n", MAX_STARTUPS);
+        abort();
+    }
+    startups[nstartups++] = fn;
+}
+
 #define MAX_FUNCTIONS 8
 static struct {
     const char *name;
@@ -153,6 +165,13 @@ store *storeOpen(const char *path, bool writer, int synchronous_full, char *err,
         if (sqlite3_exec(st->db, extra_schemas[i], NULL, NULL, &msg) != SQLITE_OK) {
             snprintf(err, errlen, "cannot initialise %s: %s", path, msg ? msg : "?");
             sqlite3_free(msg);
+            storeClose(st);
+            return NULL;
+        }
+    }
+    for (int i = 0; writer && i < nstartups; i++) {
+        if (startups[i](st->db) != SQLITE_OK) {
+            snprintf(err, errlen, "cannot initialise %s: %s", path, sqlite3_errmsg(st->db));
             storeClose(st);
             return NULL;
         }

@@ -408,9 +408,13 @@ static long long runTasks(long long now) {
             bool more = false;
             if (storeExec(w.st, SQL_BEGIN) == SQLITE_OK) {
                 more = t->fn(&r);
-                if (storeExec(w.st, SQL_COMMIT) != SQLITE_OK) {
+                /* A task that met a storage error keeps none of its work
+                 * (e.g. jobs moved without their counters); it runs again
+                 * at its next turn. */
+                if (r.store_error || storeExec(w.st, SQL_COMMIT) != SQLITE_OK) {
                     storeExec(w.st, SQL_ROLLBACK);
                     notifyDiscardPending();
+                    more = false;
                 }
                 w.unsynced = true;
             }
