@@ -302,6 +302,20 @@ static const char SQL_INSERT[] =
     " limit_key, limit_n, expires_at, created_at, updated_at, payload)"
     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16)";
 
+/* Count a new job of `state` in its queue's row: SQL_QUEUE_ADDED, or
+ * SQL_QUEUE_NEW for a queue without one. */
+static bool countAdded(request *r, const char *sql, int db, const char *queue, size_t qlen, int state) {
+    sqlite3_stmt *s = stmtGet(r->st, sql);
+    if (!s) return false;
+    sqlite3_bind_int(s, 1, db);
+    sqlite3_bind_blob(s, 2, queue, (int)qlen, SQLITE_STATIC);
+    sqlite3_bind_int(s, 3, state == JOB_READY);
+    sqlite3_bind_int(s, 4, state == JOB_DELAYED);
+    int rc = sqlite3_step(s);
+    stmtDone(s);
+    return rc == SQLITE_DONE;
+}
+
 bool jobInsert(request *r, int db, const char *queue, size_t qlen, const void *payload, size_t plen,
                const jobopts *o, int64_t *id) {
     long long now = r->now_ms;
@@ -355,26 +369,10 @@ bool jobInsert(request *r, int db, const char *queue, size_t qlen, const void *p
     int rc = sqlite3_step(s);
     stmtDone(s);
     if (rc != SQLITE_DONE) return storeFail(r, "job add");
-    s = stmtGet(r->st, SQL_QUEUE_ADDED);
-    if (!s) return storeFail(r, "job add");
-    sqlite3_bind_int(s, 1, db);
-    sqlite3_bind_blob(s, 2, queue, (int)qlen, SQLITE_STATIC);
-    sqlite3_bind_int(s, 3, state == JOB_READY);
-    sqlite3_bind_int(s, 4, state == JOB_DELAYED);
-    rc = sqlite3_step(s);
-    stmtDone(s);
-    if (rc != SQLITE_DONE) return storeFail(r, "job add");
-    if (sqlite3_changes(storeDb(r->st)) == 0) { /* the queue's first job */
-        s = stmtGet(r->st, SQL_QUEUE_NEW);
-        if (!s) return storeFail(r, "job add");
-        sqlite3_bind_int(s, 1, db);
-        sqlite3_bind_blob(s, 2, queue, (int)qlen, SQLITE_STATIC);
-        sqlite3_bind_int(s, 3, state == JOB_READY);
-        sqlite3_bind_int(s, 4, state == JOB_DELAYED);
-        rc = sqlite3_step(s);
-        stmtDone(s);
-        if (rc != SQLITE_DONE) return storeFail(r, "job add");
-    }
+    if (!countAdded(r, SQL_QUEUE_ADDED, db, queue, qlen, state)) return storeFail(r, "job add");
+    if (sqlite3_changes(storeDb(r->st)) == 0 && /* the queue's first job */
+        !countAdded(r, SQL_QUEUE_NEW, db, queue, qlen, state))
+        return storeFail(r, "job add");
     /* Also for a delayed job: parked fetchers then recompute their wake-up. */
     keyTouched(r, db, queue, qlen);
     r->dirty++;

@@ -697,26 +697,35 @@ def test_expired_fields_are_absent_to_writes_before_any_sweep(r):
         r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "1")
 
 
-@needs_74
-def test_field_ttls_of_files_from_before_the_keys_mark(make_server):
-    """Hashes with field TTLs written before keys.enc marked them (enc NULL)
-    are marked when the server starts, once."""
+def _edit_stopped_file(s, *statements, check=None):
+    """Stop the server, run SQL on its file as another program would, start it."""
     import sqlite3
-    s = make_server()
-    c = s.client()
-    c.hset("h", mapping={"keep": "k", "gone": "g"})
-    assert raw(c, "HPEXPIRE", "h", "1500", "FIELDS", "1", "gone") == [1]
-    c.close()
     s.stop()
     db = sqlite3.connect(os.path.join(s.dir, "solidis.db"))
-    assert db.execute("SELECT enc FROM keys WHERE key=?", (b"h",)).fetchone() == (1,)
-    db.execute("UPDATE keys SET enc=NULL")
-    db.execute("DELETE FROM meta WHERE name='hash_field_ttl_marks'")
+    if check:
+        assert db.execute(check[0]).fetchone() == check[1]
+    for sql in statements:
+        db.execute(sql)
     db.commit()
     db.close()
     s.restart()
     c = s.client()
     c.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+    return c
+
+
+@needs_74
+def test_field_ttls_of_files_from_before_the_keys_mark(make_server):
+    """Hashes with field TTLs written without the keys.enc mark (by builds
+    from before it, or by an older build run on the file since) are marked
+    when the server starts."""
+    s = make_server()
+    c = s.client()
+    c.hset("h", mapping={"keep": "k", "gone": "g"})
+    assert raw(c, "HPEXPIRE", "h", "1500", "FIELDS", "1", "gone") == [1]
+    c.close()
+    c = _edit_stopped_file(s, "UPDATE keys SET enc=NULL", "DELETE FROM meta WHERE name='hash_field_ttl_marks'",
+                           check=("SELECT enc FROM keys WHERE key=x'68'", (1,)))
     wait_for(lambda: raw(c, "HTTL", "h", "FIELDS", "1", "gone") == [-2], timeout=5, interval=0.05)
     assert c.hlen("h") == 1
     assert c.hsetnx("h", "gone", "new") == 1 and c.hlen("h") == 2
@@ -725,16 +734,9 @@ def test_field_ttls_of_files_from_before_the_keys_mark(make_server):
     # drops, which is how the next start knows to mark again.
     assert raw(c, "HPEXPIRE", "h", "1500", "FIELDS", "1", "gone") == [1]
     c.close()
-    s.stop()
-    db = sqlite3.connect(os.path.join(s.dir, "solidis.db"))
-    assert db.execute("SELECT count(*) FROM meta WHERE name='hash_field_ttl_marks'").fetchone() == (1,)
-    db.execute("UPDATE keys SET enc=NULL")
-    db.execute("CREATE TRIGGER jobs_count_insert AFTER INSERT ON jobs BEGIN SELECT 1; END")
-    db.commit()
-    db.close()
-    s.restart()
-    c = s.client()
-    c.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+    c = _edit_stopped_file(s, "UPDATE keys SET enc=NULL",
+                           "CREATE TRIGGER jobs_count_insert AFTER INSERT ON jobs BEGIN SELECT 1; END",
+                           check=("SELECT count(*) FROM meta WHERE name='hash_field_ttl_marks'", (1,)))
     wait_for(lambda: raw(c, "HTTL", "h", "FIELDS", "1", "gone") == [-2], timeout=5, interval=0.05)
     assert c.hlen("h") == 1
     c.close()
