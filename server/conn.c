@@ -390,10 +390,11 @@ void debugCommand(request *r) {
         usleep((useconds_t)(secs * 1000000));
         addReplyOK(r);
     } else if (argIs(r, 1, "help")) {
-        addReplyArrayLen(r, 3);
+        addReplyArrayLen(r, 4);
         addReplyStatus(r, "DEBUG SLEEP <seconds>");
         addReplyStatus(r, "DEBUG SET-ACTIVE-EXPIRE <0|1>");
         addReplyStatus(r, "DEBUG FAIL-WRITE");
+        addReplyStatus(r, "DEBUG MAX-PAGE-COUNT <pages>");
     } else {
         addReplyErrorFormat(r, "ERR unknown subcommand '%.128s'. Try DEBUG HELP.", r->argv[1]);
     }
@@ -413,8 +414,29 @@ static void debugFailWriteCommand(request *r) {
     addReplyError(r, "ERR storage error in debug fail-write: injected failure");
 }
 
+/* DEBUG MAX-PAGE-COUNT n: cap the database file at n pages (SQLite clamps
+ * it to the current size), so a write that needs new pages fails in the
+ * middle of its statement, for tests of what the writer then does. Replies
+ * the cap in force. Writer thread. */
+static void debugMaxPageCountCommand(request *r) {
+    long long n;
+    if (!getLongLongArg(r, 2, &n, NULL)) return;
+    if (n < 1 || n > 4294967294LL) { addReplyError(r, "ERR page count out of range"); return; }
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA max_page_count=%lld", n);
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(storeDb(r->st), sql, -1, &s, NULL) != SQLITE_OK) {
+        storeFail(r, "debug max-page-count");
+        return;
+    }
+    long long now = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_finalize(s);
+    addReplyLongLong(r, now);
+}
+
 static const command debug_subcommands[] = {
     {"debug|fail-write", debugFailWriteCommand, 2, CMD_WRITE | CMD_ADMIN, 0, 0, 0, "server", "Fails a write on purpose (tests).", "1.0.0", NULL},
+    {"debug|max-page-count", debugMaxPageCountCommand, 3, CMD_WRITE | CMD_ADMIN, 0, 0, 0, "server", "Caps the database file's pages (tests).", "1.0.0", NULL},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
 };
 

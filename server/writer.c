@@ -257,12 +257,22 @@ static void runJobMode(wjob *j, bool safe) {
 static bool safe_pass;
 static void runJob(wjob *j) { runJobMode(j, safe_pass); }
 
+/* attemptBatch's results besides the index of a job that lost the
+ * transaction (below). */
+#define ATTEMPT_DONE (-1)      /* committed, or every reply says why not */
+#define ATTEMPT_RUN_SAFE (-2)  /* a fast attempt failed: run it with savepoints */
+
 /* Writer thread: one attempt at a batch in one transaction. Jobs that block
  * are parked (block.c); parked jobs served by this batch's changes join
  * `done`, so they commit and answer with it. A fast attempt (no savepoints)
- * stops at the first SQLite failure, rolls everything back and returns false
- * so the batch can be run again safely. */
-static bool attemptBatch(wjob **order, int n, joblist *done, bool safe) {
+ * stops at the first SQLite failure, rolls everything back and returns
+ * ATTEMPT_RUN_SAFE so the batch can be run again safely. In a safe attempt
+ * a failure inside a statement that SQLite cannot undo alone (a full disk,
+ * an I/O error: statements without a statement journal) rolls back the whole
+ * transaction, savepoints and all; the attempt then stops and returns that
+ * job's index, and runBatch runs the others again with that job skipped (it
+ * keeps its error and its place, so each client's replies stay in order). */
+static int attemptBatch(wjob **order, int n, joblist *done, bool safe) {
     sqlite3 *db = storeDb(w.st);
     safe_pass = safe;
     if (storeExec(w.st, SQL_BEGIN) != SQLITE_OK) {
@@ -271,15 +281,23 @@ static bool attemptBatch(wjob **order, int n, joblist *done, bool safe) {
             addReplyErrorFormat(&order[i]->req, "ERR storage unavailable: %s", sqlite3_errmsg(db));
             joblistPush(done, order[i]);
         }
-        return true;
+        return ATTEMPT_DONE;
     }
     for (int i = 0; i < n; i++) {
         wjob *j = order[i];
+        if (j->lost_txn) {
+            joblistPush(done, j);
+            continue;
+        }
         runJob(j);
         if (!safe && j->req.store_error) {
             storeExec(w.st, SQL_ROLLBACK);
             notifyDiscardPending();
-            return false;
+            return ATTEMPT_RUN_SAFE;
+        }
+        if (safe && j->req.store_error && sqlite3_get_autocommit(db)) {
+            notifyDiscardPending(); /* the transaction is gone, not just its savepoint */
+            return i;
         }
         if (!blockParkIfBlocked(j)) joblistPush(done, j);
         blockServeReady(runJob, done);
@@ -298,7 +316,7 @@ static bool attemptBatch(wjob **order, int n, joblist *done, bool safe) {
             addReplyError(&j->req, msg);
         }
     }
-    return true;
+    return ATTEMPT_DONE;
 }
 
 /* Writer thread: run up to BATCH_MAX jobs in one transaction. Savepoints
@@ -311,19 +329,23 @@ static void runBatch(wjob *jobs, joblist *done) {
     int n = 0;
     for (wjob *j = jobs; j && n < BATCH_MAX; j = j->next) {
         j->in_batch = true;
+        j->lost_txn = false;
         order[n++] = j;
     }
-    if (!attemptBatch(order, n, done, false)) {
+    int rc = attemptBatch(order, n, done, false);
+    while (rc != ATTEMPT_DONE) { /* each round marks one more job lost at most: it ends */
         blockUndoAttempt(done); /* waiters served by the lost attempt wait again */
+        if (rc >= 0) order[rc]->lost_txn = true;
         for (int i = 0; i < n; i++) {
             blockRelease(&order[i]->req);
-            replyReset(&order[i]->out);
+            if (!order[i]->lost_txn) replyReset(&order[i]->out);
         }
-        attemptBatch(order, n, done, true);
+        rc = attemptBatch(order, n, done, true);
     }
     bool one_client = true;
     for (int i = 0; i < n; i++) {
         order[i]->in_batch = false;
+        order[i]->lost_txn = false;
         if (order[i]->c != order[0]->c) one_client = false;
     }
     w.last_batch = n;

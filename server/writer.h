@@ -18,6 +18,7 @@ typedef struct wjob {
     struct client *c;   /* net-thread token, never dereferenced by the writer */
     bool discard_reply; /* CLIENT REPLY OFF|SKIP, decided when queued */
     bool in_batch;      /* writer: a member of the batch being run (not a served waiter) */
+    bool lost_txn;      /* writer: its failure rolled back a whole attempt; not run again */
 } wjob;
 
 /* Background work run between batches, each call in its own transaction.

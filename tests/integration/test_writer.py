@@ -202,3 +202,59 @@ def test_writer_spin_max_us_setting(server, r):
         assert r.config_get("writer-spin-max-us")["writer-spin-max-us"] == "100000"
     finally:
         r.config_set("writer-spin-max-us", "1500")
+
+
+def test_a_statement_failing_midway_spoils_nothing_else(make_server):
+    """A write that fails in the middle of its statement (the file is full)
+    makes SQLite roll back the whole transaction, not just that command: the
+    others of its batch must still be written once, and their replies say
+    so. (A server of its own: a fresh file has no free pages to reuse.)"""
+    r = make_server().client()
+    r.mset({"a": "0", "c": "0"})
+    try:
+        r.execute_command("DEBUG", "MAX-PAGE-COUNT", 1)  # clamped to the current size
+        p = r.pipeline(transaction=False)
+        p.set("a", "1")            # overwrites in place: no new page
+        p.set("big", "x" * 20000)  # needs new pages: fails halfway
+        p.set("c", "3")
+        p.incr("n")                # a new key in an existing page
+        out = p.execute(raise_on_error=False)
+    finally:
+        r.execute_command("DEBUG", "MAX-PAGE-COUNT", 4294967294)
+    assert isinstance(out[1], redis.ResponseError) and "full" in str(out[1])
+    assert out[0] is True and out[2] is True and out[3] == 1
+    assert r.mget("a", "big", "c", "n") == [b"1", None, b"3", b"1"]
+    assert r.set("big", "x" * 20000) is True  # and the next batch commits
+
+
+def test_a_statement_failing_midway_keeps_a_served_waiter_served_once(make_server):
+    s = make_server()
+    r = s.client()
+    r.rpush("q", "warm")
+    r.mset({"a": "0"})
+    assert r.lpop("q") == b"warm"
+    waiter = s.client()
+    got = {}
+
+    def pop():
+        got["v"] = waiter.blpop("q", 5)
+
+    t = threading.Thread(target=pop)
+    t.start()
+    wait_for(lambda: int(r.info("clients")["blocked_clients"]) >= 1, timeout=5, interval=0.01)
+    try:
+        r.execute_command("DEBUG", "MAX-PAGE-COUNT", 1)
+        p = r.pipeline(transaction=False)
+        p.rpush("q", "x")
+        p.set("big", "x" * 20000)
+        p.rpush("q", "y")
+        p.set("a", "1")
+        out = p.execute(raise_on_error=False)
+    finally:
+        r.execute_command("DEBUG", "MAX-PAGE-COUNT", 4294967294)
+    t.join(5)
+    assert got["v"] == (b"q", b"x")
+    assert out[0] == 1 and out[2] == 1 and out[3] is True
+    assert isinstance(out[1], redis.ResponseError) and "full" in str(out[1])
+    assert r.lrange("q", 0, -1) == [b"y"] and r.get("a") == b"1" and r.get("big") is None
+    waiter.close()
