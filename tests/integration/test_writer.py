@@ -30,16 +30,23 @@ def test_failing_command_does_not_spoil_its_batch(r):
     assert r.mget("a", "b", "c") == [b"1", b"2", b"1"]
 
 
-def test_failure_in_a_batch_keeps_a_served_waiter_served_once(server, r):
+def blocked_popper(server, r, key):
+    """A client blocked in BLPOP key (5 s) on a thread of its own; join the
+    thread, then read got["v"]."""
     waiter = server.client()
     got = {}
 
     def pop():
-        got["v"] = waiter.blpop("q", 5)
+        got["v"] = waiter.blpop(key, 5)
 
     t = threading.Thread(target=pop)
     t.start()
     wait_for(lambda: int(r.info("clients")["blocked_clients"]) >= 1, timeout=5, interval=0.01)
+    return waiter, t, got
+
+
+def test_failure_in_a_batch_keeps_a_served_waiter_served_once(server, r):
+    waiter, t, got = blocked_popper(server, r, "q")
     p = r.pipeline(transaction=False)
     p.rpush("q", "x")
     p.execute_command("DEBUG", "FAIL-WRITE")
@@ -233,15 +240,7 @@ def test_a_statement_failing_midway_keeps_a_served_waiter_served_once(make_serve
     r.rpush("q", "warm")
     r.mset({"a": "0"})
     assert r.lpop("q") == b"warm"
-    waiter = s.client()
-    got = {}
-
-    def pop():
-        got["v"] = waiter.blpop("q", 5)
-
-    t = threading.Thread(target=pop)
-    t.start()
-    wait_for(lambda: int(r.info("clients")["blocked_clients"]) >= 1, timeout=5, interval=0.01)
+    waiter, t, got = blocked_popper(s, r, "q")
     try:
         r.execute_command("DEBUG", "MAX-PAGE-COUNT", 1)
         p = r.pipeline(transaction=False)
