@@ -80,7 +80,8 @@ static int hashMarkFieldTtls(sqlite3 *db) {
     if (cookie == recorded) return SQLITE_OK;
     int rc = sqlite3_exec(db,
                           "BEGIN;"
-                          "UPDATE keys SET enc=1 WHERE type=4 AND enc IS NOT 1"
+                          "UPDATE keys SET enc=" HASH_ENC_FIELD_TTL_SQL " WHERE type=4"
+                          "  AND enc IS NOT " HASH_ENC_FIELD_TTL_SQL
                           "  AND id IN (SELECT id FROM hashes WHERE expires_at IS NOT NULL);",
                           NULL, NULL, NULL);
     if (rc == SQLITE_OK)

@@ -24,6 +24,9 @@ typedef struct hkey {
 /* keys.enc of a hash once any of its fields was given a TTL (it is never
  * cleared). Hashes without it cannot have expired fields: no field count. */
 #define HASH_ENC_FIELD_TTL 1
+#define HASH_SQL_TEXT_(x) #x
+#define HASH_SQL_TEXT(x) HASH_SQL_TEXT_(x)
+#define HASH_ENC_FIELD_TTL_SQL HASH_SQL_TEXT(HASH_ENC_FIELD_TTL) /* "1", for SQL text */
 
 /* SQL run by both files. The statement cache is keyed by the text's address,
  * so a statement both use is one string, defined in t_hash.c. */

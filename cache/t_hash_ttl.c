@@ -26,8 +26,7 @@
 #define HFE_MAX_ABS_TIME_MSEC 70368744177663LL
 
 static const char SQL_FIELD_SET_TTL[] = "UPDATE hashes SET expires_at=?3 WHERE id=?1 AND field=?2";
-/* keys.enc = HASH_ENC_FIELD_TTL (t_hash.h) */
-static const char SQL_MARK_FIELD_TTL[] = "UPDATE keys SET enc=1 WHERE db=?1 AND key=?2";
+static const char SQL_MARK_FIELD_TTL[] = "UPDATE keys SET enc=" HASH_ENC_FIELD_TTL_SQL " WHERE db=?1 AND key=?2";
 /* Sweeper. */
 static const char SQL_SWEEP_IDS[] =
     "SELECT DISTINCT id FROM (SELECT id FROM hashes WHERE expires_at<=?1 ORDER BY expires_at LIMIT ?2)";

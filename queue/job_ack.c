@@ -83,12 +83,9 @@ static int updateById(request *r, const char *sql, int64_t id) {
     return 1;
 }
 
-/* Run a one-job UPDATE bound to (id, db, now). Returns 1 changed (and
- * touches the job's queue when asked, or when the job had a LIMIT), 0 no
- * such job in the required state, -1 error. */
-static int updateOne(request *r, const char *sql, int idarg, bool touch_always) {
-    int64_t id;
-    if (!jobIdParse(r->argv[idarg], r->argvlen[idarg], &id)) return 0;
+/* updateById, then touch the job's queue when asked, or when the job had a
+ * LIMIT. Returns 1 changed, 0 no such job in the required state, -1 error. */
+static int updateOne(request *r, const char *sql, int64_t id, bool touch_always) {
     int changed = updateById(r, sql, id);
     if (changed <= 0) return changed;
     sqlite3_stmt *s = stmtGet(r->st, SQL_QUEUE_OF);
@@ -114,8 +111,9 @@ void jobAckCommand(request *r) {
     jobCountsBegin();
     for (int i = 1; i < r->argc; i++) {
         int64_t id;
-        int rc = jobIdParse(r->argv[i], r->argvlen[i], &id) ? updateById(r, SQL_ACK_UNLIMITED, id) : 0;
-        if (rc == 0) rc = updateOne(r, SQL_ACK, i, false);
+        if (!jobIdParse(r->argv[i], r->argvlen[i], &id)) continue;
+        int rc = updateById(r, SQL_ACK_UNLIMITED, id);
+        if (rc == 0) rc = updateOne(r, SQL_ACK, id, false);
         if (rc < 0) {
             jobCountsEnd(r, false);
             storeFail(r, "job ack");
@@ -207,21 +205,22 @@ void jobExtendCommand(request *r) {
     addReplyLongLong(r, n);
 }
 
-/* JOB.CANCEL id → 1 if a waiting or running job was cancelled */
-void jobCancelCommand(request *r) {
+/* JOB.CANCEL / JOB.RETRY id: one counted UPDATE of the job argv[1] names;
+ * replies 1 if it changed. */
+static void changeOneCommand(request *r, const char *sql, const char *what) {
+    int64_t id;
+    if (!jobIdParse(r->argv[1], r->argvlen[1], &id)) { addReplyLongLong(r, 0); return; }
     jobCountsBegin();
-    int rc = updateOne(r, SQL_CANCEL, 1, true);
-    if (!jobCountsEnd(r, rc >= 0)) { storeFail(r, "job cancel"); return; }
+    int rc = updateOne(r, sql, id, true);
+    if (!jobCountsEnd(r, rc >= 0)) { storeFail(r, what); return; }
     addReplyLongLong(r, rc);
 }
 
+/* JOB.CANCEL id → 1 if a waiting or running job was cancelled */
+void jobCancelCommand(request *r) { changeOneCommand(r, SQL_CANCEL, "job cancel"); }
+
 /* JOB.RETRY id → 1 if a dead job is ready again (with a fresh set of retries) */
-void jobRetryCommand(request *r) {
-    jobCountsBegin();
-    int rc = updateOne(r, SQL_RETRY, 1, true);
-    if (!jobCountsEnd(r, rc >= 0)) { storeFail(r, "job retry"); return; }
-    addReplyLongLong(r, rc);
-}
+void jobRetryCommand(request *r) { changeOneCommand(r, SQL_RETRY, "job retry"); }
 
 /* ---- queues ------------------------------------------------------------ */
 

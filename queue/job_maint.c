@@ -27,8 +27,8 @@ static const char SQL_RECLAIM[] =
     " WHERE id IN (SELECT id FROM jobs WHERE state=2 AND lease_until<=?1 ORDER BY lease_until LIMIT ?2)"
     " RETURNING db, queue";
 static const char SQL_PROMOTE[] =
-    "UPDATE jobs SET state=job_moved(db, queue, state, 0) WHERE id IN (SELECT id FROM jobs WHERE db=?1 AND queue=?2 AND state=1"
-    " AND run_at<=?3 ORDER BY run_at LIMIT ?4)";
+    "UPDATE jobs SET state=job_moved(db, queue, state, 0)"
+    " WHERE id IN (SELECT id FROM jobs WHERE db=?1 AND queue=?2 AND state=1 AND run_at<=?3 ORDER BY run_at LIMIT ?4)";
 static const char SQL_TTL[] =
     "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE expires_at IS NOT NULL AND state<=1"
     " AND expires_at<=?1 ORDER BY expires_at LIMIT ?2) RETURNING db, queue";

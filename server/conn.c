@@ -375,14 +375,8 @@ bool serverActiveExpire(void) { return __atomic_load_n(&active_expire, __ATOMIC_
 /* Net thread. */
 void debugCommand(request *r) {
     if (argIs(r, 1, "set-active-expire") && r->argc == 3) {
-        /* Redis reads the flag with atoi(): leading digits count, "1abc" is 1. */
-        const char *p = r->argv[2], *end = p + r->argvlen[2];
-        while (p < end && (*p == ' ' || *p == '\t')) p++;
-        if (p < end && (*p == '-' || *p == '+')) p++;
-        bool on = false;
-        for (; p < end && *p >= '0' && *p <= '9'; p++)
-            if (*p != '0') on = true;
-        __atomic_store_n(&active_expire, on ? 1 : 0, __ATOMIC_RELAXED);
+        /* atoi(), as Redis reads it: "1abc" is 1, "x" is 0 (argv ends in NUL) */
+        __atomic_store_n(&active_expire, atoi(r->argv[2]) != 0, __ATOMIC_RELAXED);
         addReplyOK(r);
     } else if (argIs(r, 1, "sleep") && r->argc == 3) {
         long double secs;

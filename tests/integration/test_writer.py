@@ -257,3 +257,23 @@ def test_a_statement_failing_midway_keeps_a_served_waiter_served_once(make_serve
     assert isinstance(out[1], redis.ResponseError) and "full" in str(out[1])
     assert r.lrange("q", 0, -1) == [b"y"] and r.get("a") == b"1" and r.get("big") is None
     waiter.close()
+
+
+def test_debug_test_hooks_check_their_arguments(r):
+    with pytest.raises(redis.ResponseError, match="page count out of range"):
+        r.execute_command("DEBUG", "MAX-PAGE-COUNT", 0)
+    with pytest.raises(redis.ResponseError, match="not an integer"):
+        r.execute_command("DEBUG", "MAX-PAGE-COUNT", "x")
+    assert r.execute_command("DEBUG", "MAX-PAGE-COUNT", 4294967294) == 4294967294
+    # SET-ACTIVE-EXPIRE reads its flag with atoi(), as Redis does
+    expired = lambda: int(r.info("stats")["expired_keys"])
+    try:
+        assert r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0abc") == b"OK"
+        before = expired()
+        r.set("gone", "v", px=1)
+        time.sleep(0.3)
+        assert expired() == before  # paused: nobody touched the key
+        assert r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "1abc") == b"OK"
+        wait_for(lambda: expired() > before, timeout=5, interval=0.05)
+    finally:
+        r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "1")
