@@ -440,13 +440,14 @@ static bool parseFetch(request *r, fetchopts *f) {
 
 static const char SQL_QUEUE_INFO[] = "SELECT paused, n_ready, n_delayed FROM job_queues WHERE db=?1 AND queue=?2";
 static const char SQL_CANDIDATES[] =
-    "SELECT id, priority, run_at, limit_key, limit_n, expires_at FROM jobs"
+    "SELECT id, priority, run_at, limit_key, limit_n, expires_at, attempts, timeout, payload FROM jobs"
     " WHERE db=?1 AND queue=?2 AND state=0 AND (priority, run_at, id) > (?3, ?4, ?5)"
     " ORDER BY priority, run_at, id LIMIT ?6";
 static const char SQL_CLAIM[] =
     "UPDATE OR FAIL jobs SET state=2, attempts=attempts+1, lease_until=?2+max(coalesce(timeout, ?3), ?4),"
     " worker=?5, started_at=?2, updated_at=?2 WHERE id=?1 AND state=0";
-/* Read back after the claim (RETURNING would cost an ephemeral table). */
+/* Read back after the claim (RETURNING would cost an ephemeral table), for
+ * a candidate read without its payload. */
 static const char SQL_CLAIMED[] = "SELECT attempts, payload, lease_until FROM jobs WHERE id=?1";
 static const char SQL_COUNT_CLAIMED[] =
     "UPDATE job_queues SET n_ready=n_ready-?3, n_running=n_running+?3 WHERE db=?1 AND queue=?2";
@@ -457,11 +458,20 @@ static const char SQL_QUEUE_EXPIRED[] = "UPDATE job_queues SET expired=expired+?
 #define FETCH_SCAN_MAX 1000 /* candidates looked at per queue per FETCH */
 #define FETCH_BLOCKED_KEYS 16
 
+/* A READY job as readCandidates() found it. The first ones of a page, those
+ * FETCH expects to claim, also carry what the reply needs (`has_payload`),
+ * so that claiming them needs no second read of the row: nothing else
+ * changes the row between the read and the claim (same command, writer
+ * thread). */
 typedef struct candidate {
     int64_t id;
     long long priority, run_at, expires_at, limit_n;
     char *limit_key;
     size_t limit_len;
+    bool has_payload, has_timeout;
+    long long attempts, timeout;
+    char *payload;
+    size_t payload_len;
 } candidate;
 
 typedef struct blockedkeys {
@@ -494,33 +504,44 @@ static int limitHasRoom(request *r, candidate *c, blockedkeys *b) {
     return 0;
 }
 
+static void addReplyClaimed(request *r, int64_t id, int qidx, const void *payload, size_t plen, long long attempt) {
+    addReplyArrayLen(r, 4);
+    addReplyJobId(r, id);
+    addReplyBulk(r, r->argv[qidx], r->argvlen[qidx]);
+    addReplyBulk(r, payload, plen);
+    addReplyLongLong(r, attempt);
+}
+
 /* Claim one READY job and write its [id, queue, payload, attempt] to r->out.
  * 1 claimed, 0 gone meanwhile, -1 error. */
-static int claim(request *r, int64_t id, int qidx, const fetchopts *f) {
+static int claim(request *r, const candidate *c, int qidx, const fetchopts *f) {
+    long long lease = f->lease ? f->lease : JOB_DEFAULT_LEASE_MS;
     sqlite3_stmt *s = stmtGet(r->st, SQL_CLAIM);
     if (!s) return -1;
-    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 1, c->id);
     sqlite3_bind_int64(s, 2, r->now_ms);
-    sqlite3_bind_int64(s, 3, f->lease ? f->lease : JOB_DEFAULT_LEASE_MS);
+    sqlite3_bind_int64(s, 3, lease);
     sqlite3_bind_int64(s, 4, f->lease);
     jobBindBlob(s, 5, f->worker, f->wlen);
     int rc = sqlite3_step(s);
     stmtDone(s);
     if (rc != SQLITE_DONE) return -1;
     if (sqlite3_changes(storeDb(r->st)) == 0) return 0;
+    if (c->has_payload) { /* SQL_CLAIM's lease_until and attempts, computed alike */
+        long long held = c->has_timeout ? c->timeout : lease;
+        jobNoteLease(r->now_ms + (held > f->lease ? held : f->lease));
+        addReplyClaimed(r, c->id, qidx, c->payload, c->payload_len, c->attempts + 1);
+        return 1;
+    }
     s = stmtGet(r->st, SQL_CLAIMED);
     if (!s) return -1;
-    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 1, c->id);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
         size_t plen;
         const void *payload = stmtColumnBlob(s, 1, &plen);
         jobNoteLease(sqlite3_column_int64(s, 2));
-        addReplyArrayLen(r, 4);
-        addReplyJobId(r, id);
-        addReplyBulk(r, r->argv[qidx], r->argvlen[qidx]);
-        addReplyBulk(r, payload, plen);
-        addReplyLongLong(r, sqlite3_column_int64(s, 0));
+        addReplyClaimed(r, c->id, qidx, payload, plen, sqlite3_column_int64(s, 0));
     }
     stmtDone(s);
     return rc == SQLITE_ROW ? 1 : -1;
@@ -544,8 +565,9 @@ static int dropExpired(request *r, int64_t id, int qidx) {
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Read the next page of READY candidates after `after` into `c`. */
-static int readCandidates(request *r, int qidx, const candidate *after, candidate *c, int max) {
+/* Read the next page of READY candidates after `after` into `c`; the first
+ * `with_payload` of them with their payloads. */
+static int readCandidates(request *r, int qidx, const candidate *after, candidate *c, int max, int with_payload) {
     sqlite3_stmt *s = stmtGet(r->st, SQL_CANDIDATES);
     if (!s) return -1;
     sqlite3_bind_int(s, 1, r->db);
@@ -569,6 +591,16 @@ static int readCandidates(request *r, int qidx, const candidate *after, candidat
         }
         x->limit_n = sqlite3_column_int64(s, 4);
         x->expires_at = sqlite3_column_int64(s, 5);
+        x->has_payload = n <= with_payload;
+        x->payload = NULL;
+        if (x->has_payload) {
+            x->attempts = sqlite3_column_int64(s, 6);
+            x->has_timeout = sqlite3_column_type(s, 7) != SQLITE_NULL;
+            x->timeout = sqlite3_column_int64(s, 7);
+            const void *p = stmtColumnBlob(s, 8, &x->payload_len);
+            x->payload = malloc(x->payload_len ? x->payload_len : 1);
+            if (x->payload_len) memcpy(x->payload, p, x->payload_len);
+        }
     }
     stmtDone(s);
     return n;
@@ -606,7 +638,7 @@ static int fetchQueue(request *r, int qidx, const fetchopts *f, int want, long l
     while (got < want && scanned < FETCH_SCAN_MAX && !error) {
         int max = want - got + 8;
         if (max > 64) max = 64;
-        int n = readCandidates(r, qidx, &after, page, max);
+        int n = readCandidates(r, qidx, &after, page, max, want - got);
         if (n < 0) { error = true; break; }
         for (int i = 0; i < n; i++) {
             candidate *c = &page[i];
@@ -622,12 +654,16 @@ static int fetchQueue(request *r, int qidx, const fetchopts *f, int want, long l
                 if (rc < 0) error = true;
                 continue;
             }
-            rc = claim(r, c->id, qidx, f);
+            rc = claim(r, c, qidx, f);
             if (rc < 0) error = true;
             else got += rc;
         }
-        for (int i = 0; i < n; i++) free(page[i].limit_key);
+        for (int i = 0; i < n; i++) {
+            free(page[i].limit_key);
+            free(page[i].payload);
+        }
         after.limit_key = NULL;
+        after.payload = NULL;
         if (n < max) break;
     }
     for (int i = 0; i < blocked.n; i++) free(blocked.key[i]);

@@ -63,6 +63,7 @@ static void processInput(client *c);
 static void clientFree(client *c);
 static void dropPendingWrite(client *c);
 static void writePending(evutil_socket_t fd, short what, void *arg);
+static bool writePendingFor(long long budget_us);
 
 store *netReadStore(void) { return net.rst; }
 long netClientCount(void) { return net.nclients; }
@@ -662,7 +663,7 @@ void netShutdown(void) {
     net.nlisteners = 0;
     if (server_config.unixsocket && server_config.unixsocket[0]) unlink(server_config.unixsocket);
     flushBatch(-1, 0, NULL);
-    writePending(-1, 0, NULL);
+    writePendingFor(0);
     writerStop();
     deliverDone(-1, 0, NULL);
     /* Push remaining replies out: a short blocking best-effort flush. */
@@ -759,16 +760,36 @@ long clientSubscriptions(client *c) { return c->subscriptions; }
 #define PUBSUB_SOFT_LIMIT (8LL * 1024 * 1024)
 #define PUBSUB_SOFT_SECONDS 60
 
-/* End of a loop turn: write what pushes queued, one write() per client no
- * matter how many messages a fan-out gave it. */
-static void writePending(evutil_socket_t fd, short what, void *arg) {
-    (void)fd; (void)what; (void)arg;
+/* Write what pushes queued, one write() per client no matter how many
+ * messages a fan-out gave it, for up to `budget_us` (0 = all). Returns
+ * whether clients are left. */
+static bool writePendingFor(long long budget_us) {
+    long long until = budget_us ? ustime() + budget_us : 0;
     while (net.pending_writes) {
         client *c = net.pending_writes;
         net.pending_writes = c->pw_next;
         c->pending_write = false;
         c->pw_next = NULL;
         flushReplies(c); /* may close and free c: it is off the list already */
+        if (until && net.pending_writes && ustime() >= until) return true;
+    }
+    return false;
+}
+
+/* A fan-out's writes go out in slices of PUSH_SLICE_US. Between slices the
+ * loop polls the sockets once (a zero timeout), so that the commands a
+ * publisher sends as soon as it has its replies (which went out before the
+ * fan-out) reach the writer while the fan-out is still being written: the
+ * writer's next batch then runs alongside these writes instead of after them.
+ * Every turn writes a slice, so pushes are never starved by reads. */
+#define PUSH_SLICE_US 25
+
+static void writePending(evutil_socket_t fd, short what, void *arg) {
+    (void)fd; (void)what; (void)arg;
+    flushBatch(-1, 0, NULL); /* commands read this turn go to the writer first */
+    if (writePendingFor(PUSH_SLICE_US)) {
+        static const struct timeval now = {0, 0};
+        event_add(net.writes_ev, &now);
     }
 }
 

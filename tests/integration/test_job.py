@@ -116,6 +116,36 @@ def test_lease_is_longer_of_lease_and_timeout(r, q):
     assert gc["lease_until"] - gc["started_at"] == 30000  # default
 
 
+def test_claim_reply_from_the_candidate_and_from_a_second_read(r, q):
+    """FETCH answers from the row it read as a candidate; a job found past the
+    ones it expected to claim (here behind a full LIMIT) is read again."""
+    key = q + ":limit"  # LIMIT keys are shared by all queues
+    held = add(r, q, "held", "LIMIT", key, 1)
+    assert fetch(r, q)[0][0] == held
+    blocked = add(r, q, "blocked", "LIMIT", key, 1)
+    free = add(r, q, "free" * 100, "TIMEOUT", 45000)
+    job = fetch(r, q, "COUNT", 1, "LEASE", 1000)[0]  # `free` is the 2nd candidate
+    assert job == [free, q.encode(), b"free" * 100, 1]
+    g = get(r, free)
+    assert g["lease_until"] - g["started_at"] == 45000 and g["attempts"] == 1
+    assert J(r, "JOB.NACK", free, "DELAY", 0) == 1
+    job = fetch(r, q, "COUNT", 5)  # now the first candidate: attempt 2, payload as stored
+    assert job == [[free, q.encode(), b"free" * 100, 2]]
+    assert get(r, blocked)["state"] == b"ready"
+    assert J(r, "JOB.ACK", held, free) == 2
+
+
+def test_lease_from_a_timeout_wakes_the_sweeper_on_time(server, r, q):
+    jid = add(r, q, "x", "TIMEOUT", 300)
+    t0 = time.monotonic()
+    assert fetch(r, q, "LEASE", 100)[0][0] == jid  # TIMEOUT is the longer: 300 ms
+    c = server.client()
+    again = J(c, "JOB.FETCH", q, "BLOCK", 5000)
+    waited = time.monotonic() - t0
+    assert again[0][0] == jid and again[0][3] == 2
+    assert 0.25 <= waited < 1.5, waited
+
+
 # ---- failures, retries, leases ---------------------------------------------
 
 def test_nack_with_delay_and_error(r, q):

@@ -209,6 +209,26 @@ def test_ordering_of_many_messages(conns, server):
     assert all(m[:2] == [b"message", b"seq"] for m in got)
 
 
+def test_fan_out_to_many_subscribers_while_publishing_goes_on(conns):
+    """A fan-out to many clients is written in slices with the publisher's
+    next commands handled in between: every subscriber still gets every
+    message once, in order, and the publisher every reply in order."""
+    subs = [conns() for _ in range(40)]
+    for s in subs:
+        assert s.call("SUBSCRIBE", "wide") == [b"subscribe", b"wide", 1]
+    pub = conns()
+    n, rounds = 50, 8
+    for k in range(rounds):  # each round waits for its replies, as clients do
+        pub.sock.sendall(b"".join(encode("PUBLISH", "wide", "r%d-%d" % (k, i)) for i in range(n)) +
+                         encode("PING"))
+        assert pub.replies(n + 1) == [40] * n + ["PONG"]
+    want = [b"r%d-%d" % (k, i) for k in range(rounds) for i in range(n)]
+    for s in subs:
+        got = [s.reply() for _ in range(n * rounds)]
+        assert [m[2] for m in got] == want
+        assert s.nothing_pending()
+
+
 def test_shard_channels(conns, r):
     sub = conns()
     sub.send_command("SSUBSCRIBE", "s1", "s2")
