@@ -248,6 +248,8 @@ void blockWakeDue(long long now, void (*run)(wjob *j), joblist *done) {
 
 void blockRelease(request *r) { blockStateFree(r); }
 
+bool blockWaitsStill(const request *r) { return r->block && r->block->blocked; }
+
 void blockUndoAttempt(joblist *done) {
     wjob *next;
     for (wjob *j = b.parked_head; j; j = next) {

@@ -31,6 +31,8 @@ void blockExpire(long long now, joblist *done);
  * unparked (they run again), and waiters it served (in `done`, not batch
  * members) go back to the head of the parked list. */
 void blockUndoAttempt(joblist *done);
+/* The request's last run asked to block again (nothing for it yet). */
+bool blockWaitsStill(const request *r);
 /* Free a request's blocking state (after delivery, or before a re-run). */
 void blockRelease(request *r);
 

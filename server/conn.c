@@ -384,10 +384,11 @@ void debugCommand(request *r) {
         usleep((useconds_t)(secs * 1000000));
         addReplyOK(r);
     } else if (argIs(r, 1, "help")) {
-        addReplyArrayLen(r, 4);
+        addReplyArrayLen(r, 5);
         addReplyStatus(r, "DEBUG SLEEP <seconds>");
         addReplyStatus(r, "DEBUG SET-ACTIVE-EXPIRE <0|1>");
         addReplyStatus(r, "DEBUG FAIL-WRITE");
+        addReplyStatus(r, "DEBUG FAIL-SERVED-WAITER");
         addReplyStatus(r, "DEBUG MAX-PAGE-COUNT <pages>");
     } else {
         addReplyErrorFormat(r, "ERR unknown subcommand '%.128s'. Try DEBUG HELP.", r->argv[1]);
@@ -428,8 +429,17 @@ static void debugMaxPageCountCommand(request *r) {
     addReplyLongLong(r, now);
 }
 
+/* DEBUG FAIL-SERVED-WAITER: the next blocked client this writer serves
+ * fails after its writes, once (writer.c), for tests of what a batch does
+ * when a waiter it serves fails. Writer thread. */
+static void debugFailServedWaiterCommand(request *r) {
+    writerDebugFailServedWaiter();
+    addReplyOK(r);
+}
+
 static const command debug_subcommands[] = {
     {"debug|fail-write", debugFailWriteCommand, 2, CMD_WRITE | CMD_ADMIN, 0, 0, 0, "server", "Fails a write on purpose (tests).", "1.0.0", NULL},
+    {"debug|fail-served-waiter", debugFailServedWaiterCommand, 2, CMD_WRITE | CMD_ADMIN, 0, 0, 0, "server", "Fails the next served blocked command after its writes (tests).", "1.0.0", NULL},
     {"debug|max-page-count", debugMaxPageCountCommand, 3, CMD_WRITE | CMD_ADMIN, 0, 0, 0, "server", "Caps the database file's pages (tests).", "1.0.0", NULL},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
 };

@@ -238,15 +238,41 @@ static void requestPrepare(request *r, reply *out) {
     r->in_multi = false;
 }
 
+/* DEBUG FAIL-SERVED-WAITER: the next waiter served fails after its writes,
+ * once. Writer thread. */
+static bool fail_next_served;
+void writerDebugFailServedWaiter(void) { fail_next_served = true; }
+
+/* A served waiter (a parked job re-run because a key it waits on changed)
+ * that failed in SQLite in the current attempt; attemptBatch looks at it
+ * after every call that can serve waiters. */
+static wjob *failed_waiter;
+
 /* Writer thread: run one job's handler inside the open transaction. In a
  * safe pass each command runs in its own savepoint, so a SQLite failure
- * undoes that command alone. */
-static void runJobMode(wjob *j, bool safe) {
+ * undoes that command alone. Nothing runs once the transaction is gone (a
+ * failure SQLite cannot undo alone rolled it back): outside it each
+ * statement would commit by itself. A waiter whose failure did that in an
+ * earlier attempt (lost_txn) is answered with an error without running. */
+static void runJobMode(wjob *j, bool safe, bool served) {
     request *r = &j->req;
     requestPrepare(r, &j->out);
+    if (sqlite3_get_autocommit(storeDb(w.st)) || j->lost_txn) {
+        r->store_error = true;
+        addReplyError(r, j->lost_txn ? "ERR storage error: the write failed and was undone"
+                                     : "ERR storage error: the batch was rolled back by an earlier failure");
+        return;
+    }
     size_t events = notifyMark();
     if (safe) storeExec(w.st, SQL_SAVEPOINT);
     r->cmd->proc(r);
+    if (served && fail_next_served && !r->store_error && !blockWaitsStill(r)) {
+        fail_next_served = false;
+        replyReset(&j->out);
+        r->store_error = true;
+        addReplyError(r, "ERR storage error in debug fail-served-waiter: injected failure");
+    }
+    if (served && r->store_error && !failed_waiter) failed_waiter = j;
     if (safe && r->store_error) {
         storeExec(w.st, SQL_ROLLBACK_TO);
         notifyRewind(events);
@@ -255,26 +281,48 @@ static void runJobMode(wjob *j, bool safe) {
 }
 
 static bool safe_pass;
-static void runJob(wjob *j) { runJobMode(j, safe_pass); }
+static void runJob(wjob *j) { runJobMode(j, safe_pass, false); }
+static void serveJob(wjob *j) { runJobMode(j, safe_pass, true); } /* for block.c */
 
 /* attemptBatch's results besides the index of a job that lost the
  * transaction (below). */
-#define ATTEMPT_DONE (-1)      /* committed, or every reply says why not */
-#define ATTEMPT_RUN_SAFE (-2)  /* a fast attempt failed: run it with savepoints */
+#define ATTEMPT_DONE (-1)        /* committed, or every reply says why not */
+#define ATTEMPT_RUN_SAFE (-2)    /* a fast attempt failed: run it with savepoints */
+#define ATTEMPT_LOST_WAITER (-3) /* a served waiter lost the transaction: run again without it */
+
+/* After runs that may have served waiters: a failed one fails a fast
+ * attempt (nothing undoes it alone there), and in a safe attempt it is
+ * marked lost if its failure took the whole transaction with it. Returns
+ * the attempt's result, or 0 to go on. */
+static int checkServedWaiters(bool safe) {
+    wjob *j = failed_waiter;
+    if (!j) return 0;
+    failed_waiter = NULL;
+    bool gone = sqlite3_get_autocommit(storeDb(w.st));
+    if (safe && !gone) return 0; /* its savepoint undid it: it answers its error */
+    if (!gone) storeExec(w.st, SQL_ROLLBACK);
+    notifyDiscardPending();
+    if (!safe) return ATTEMPT_RUN_SAFE;
+    j->lost_txn = true;
+    return ATTEMPT_LOST_WAITER;
+}
 
 /* Writer thread: one attempt at a batch in one transaction. Jobs that block
  * are parked (block.c); parked jobs served by this batch's changes join
  * `done`, so they commit and answer with it. A fast attempt (no savepoints)
- * stops at the first SQLite failure, rolls everything back and returns
- * ATTEMPT_RUN_SAFE so the batch can be run again safely. In a safe attempt
- * a failure inside a statement that SQLite cannot undo alone (a full disk,
- * an I/O error: statements without a statement journal) rolls back the whole
- * transaction, savepoints and all; the attempt then stops and returns that
- * job's index, and runBatch runs the others again with that job skipped (it
- * keeps its error and its place, so each client's replies stay in order). */
+ * stops at the first SQLite failure, of a member or of a waiter it served,
+ * rolls everything back and returns ATTEMPT_RUN_SAFE so the batch can be run
+ * again safely. In a safe attempt a failure inside a statement that SQLite
+ * cannot undo alone (a full disk, an I/O error: statements without a
+ * statement journal) rolls back the whole transaction, savepoints and all;
+ * the attempt then stops and returns that job's index (or
+ * ATTEMPT_LOST_WAITER for a served waiter), and runBatch runs the others
+ * again with that job skipped (it keeps an error and its place, so each
+ * client's replies stay in order). */
 static int attemptBatch(wjob **order, int n, joblist *done, bool safe) {
     sqlite3 *db = storeDb(w.st);
     safe_pass = safe;
+    failed_waiter = NULL;
     if (storeExec(w.st, SQL_BEGIN) != SQLITE_OK) {
         for (int i = 0; i < n; i++) {
             requestPrepare(&order[i]->req, &order[i]->out);
@@ -283,6 +331,7 @@ static int attemptBatch(wjob **order, int n, joblist *done, bool safe) {
         }
         return ATTEMPT_DONE;
     }
+    int rc;
     for (int i = 0; i < n; i++) {
         wjob *j = order[i];
         if (j->lost_txn) {
@@ -300,10 +349,12 @@ static int attemptBatch(wjob **order, int n, joblist *done, bool safe) {
             return i;
         }
         if (!blockParkIfBlocked(j)) joblistPush(done, j);
-        blockServeReady(runJob, done);
+        blockServeReady(serveJob, done);
+        if ((rc = checkServedWaiters(safe))) return rc;
     }
-    blockWakeDue(mstime(), runJob, done);
-    blockServeReady(runJob, done);
+    blockWakeDue(mstime(), serveJob, done);
+    blockServeReady(serveJob, done);
+    if ((rc = checkServedWaiters(safe))) return rc;
     if (storeExec(w.st, SQL_COMMIT) != SQLITE_OK) {
         char msg[256];
         snprintf(msg, sizeof(msg), "ERR commit failed: %s", sqlite3_errmsg(db));

@@ -42,5 +42,6 @@ void writerJobFree(wjob *j);
 void writerRequestCheckpoint(void);             /* writer thread, from a command */
 void writerWake(void);                           /* any thread: run the loop now */
 void writerReleaseReplies(uint64_t lsn);         /* any thread: repl-ack sync */
+void writerDebugFailServedWaiter(void);          /* writer thread: DEBUG FAIL-SERVED-WAITER */
 
 #endif

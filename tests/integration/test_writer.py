@@ -59,6 +59,38 @@ def test_failure_in_a_batch_keeps_a_served_waiter_served_once(server, r):
     waiter.close()
 
 
+def test_a_served_waiter_that_fails_is_not_half_committed(server, r):
+    """A blocked BLMOVE served by a push, failing after its writes (the
+    batch's first pass has no savepoints): its pop and push are both undone
+    or both kept, never committed while its client is told it failed."""
+    waiter = server.client()
+    got = {}
+
+    def move():
+        try:
+            got["v"] = waiter.blmove("src", "dst", 5, "LEFT", "RIGHT")
+        except redis.ResponseError as e:
+            got["v"] = e
+    t = threading.Thread(target=move)
+    t.start()
+    wait_for(lambda: int(r.info("clients")["blocked_clients"]) >= 1, timeout=5, interval=0.01)
+    p = r.pipeline(transaction=False)
+    p.execute_command("DEBUG", "FAIL-SERVED-WAITER")
+    p.rpush("src", "x")
+    p.set("after", "1")
+    out = p.execute(raise_on_error=False)
+    t.join(5)
+    assert out == [b"OK", 1, True]
+    moved = r.lrange("dst", 0, -1) == [b"x"]
+    if moved:  # the waiter's reply must tell what happened
+        assert got["v"] == b"x"
+    else:
+        assert isinstance(got["v"], redis.ResponseError) and r.llen("dst") == 0
+    assert r.lrange("src", 0, -1) == ([] if moved else [b"x"])
+    assert r.get("after") == b"1"
+    waiter.close()
+
+
 def test_failure_inside_exec_rolls_back_nothing_else(r):
     r.set("k", "before")
     p = r.pipeline(transaction=True)
@@ -256,6 +288,49 @@ def test_a_statement_failing_midway_keeps_a_served_waiter_served_once(make_serve
     assert out[0] == 1 and out[2] == 1 and out[3] is True
     assert isinstance(out[1], redis.ResponseError) and "full" in str(out[1])
     assert r.lrange("q", 0, -1) == [b"y"] and r.get("a") == b"1" and r.get("big") is None
+    waiter.close()
+
+
+def test_a_served_waiter_that_loses_the_transaction_spoils_nothing_else(make_server):
+    """A blocked JOB.FETCH served by a JOB.ADD, whose claim cannot fit (the
+    file is full; a huge WORKER name), fails in the middle of its statement,
+    and SQLite rolls back the whole transaction. The ADD and the rest of the
+    batch must still be written, once, and say so; the waiter gets an error
+    and the job stays ready for the next fetcher."""
+    s = make_server()
+    r = s.client()
+    warm = r.execute_command("JOB.ADD", "q", "warm")
+    assert r.execute_command("JOB.FETCH", "q")[0][0] == warm
+    assert r.execute_command("JOB.ACK", warm) == 1
+    r.set("a", "0")
+    waiter = s.client()
+    got = {}
+
+    def fetch():
+        try:
+            got["v"] = waiter.execute_command("JOB.FETCH", "q", "BLOCK", 5000, "WORKER", "w" * 30000)
+        except redis.ResponseError as e:
+            got["v"] = e
+    t = threading.Thread(target=fetch)
+    t.start()
+    wait_for(lambda: int(r.info("clients")["blocked_clients"]) >= 1, timeout=5, interval=0.01)
+    try:
+        r.execute_command("DEBUG", "MAX-PAGE-COUNT", 1)
+        p = r.pipeline(transaction=False)
+        p.execute_command("JOB.ADD", "q", "job")
+        p.set("a", "1")
+        out = p.execute(raise_on_error=False)
+    finally:
+        r.execute_command("DEBUG", "MAX-PAGE-COUNT", 4294967294)
+    t.join(5)
+    assert isinstance(got["v"], redis.ResponseError) and "storage error" in str(got["v"])
+    assert isinstance(out[0], bytes) and out[1] is True
+    assert r.get("a") == b"1"
+    job = dict(zip(*[iter(r.execute_command("JOB.GET", out[0]))] * 2))
+    assert job[b"state"] == b"ready" and job[b"attempts"] == 0
+    stats = dict(zip(*[iter(r.execute_command("JOB.STATS", "q"))] * 2))
+    assert stats[b"ready"] == 1 and stats[b"running"] == 0 and stats[b"added"] == 2
+    assert r.execute_command("JOB.FETCH", "q")[0][0] == out[0]
     waiter.close()
 
 
