@@ -146,6 +146,37 @@ def test_lease_from_a_timeout_wakes_the_sweeper_on_time(server, r, q):
     assert 0.25 <= waited < 1.5, waited
 
 
+def test_fetch_and_ack_many_keep_order_across_groups(r, q):
+    """FETCH claims plain jobs in groups of up to 8 with one statement and
+    ACK acknowledges up to 8 ids with one: the order, payloads, attempts and
+    counters must be those of claiming and acknowledging one by one, also
+    with a LIMIT job, an expired one, unknown and repeated ids among them."""
+    key = q + ":limit"
+    ids = []
+    for i in range(20):
+        if i == 5:
+            ids.append(add(r, q, "limited", "LIMIT", key, 1))
+        elif i == 11:
+            add(r, q, "expiring", "TTL", 1)  # gone by the time of the FETCH
+        else:
+            ids.append(add(r, q, "p%d" % i, "TIMEOUT", 1000 + i))
+    time.sleep(0.01)
+    got = fetch(r, q, "COUNT", 18, "LEASE", 500)
+    assert [j[0] for j in got] == ids[:18]
+    assert [j[2] for j in got] == [b"limited" if i == 5 else b"p%d" % i for i in range(20) if i != 11][:18]
+    assert all(j[3] == 1 for j in got)
+    g = get(r, ids[7])
+    assert g["state"] == b"running" and g["lease_until"] - g["started_at"] == 1007
+    s = stats(r, q)
+    assert s["running"] == 18 and s["ready"] == 1 and s["expired"] == 1
+    acks = [ids[0], "nonsense", ids[1], ids[1]] + ids[2:18] + ["1-000000"]
+    assert J(r, "JOB.ACK", *acks) == 18
+    s = stats(r, q)
+    assert s["running"] == 0 and s["done"] == 18 and s["completed"] == 18
+    assert J(r, "JOB.ACK", *ids[:18]) == 0
+    assert fetch(r, q)[0][0] == ids[18]
+
+
 # ---- failures, retries, leases ---------------------------------------------
 
 def test_nack_with_delay_and_error(r, q):

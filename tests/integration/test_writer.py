@@ -30,28 +30,41 @@ def test_failing_command_does_not_spoil_its_batch(r):
     assert r.mget("a", "b", "c") == [b"1", b"2", b"1"]
 
 
-def blocked_popper(server, r, key):
-    """A client blocked in BLPOP key (5 s) on a thread of its own; join the
-    thread, then read got["v"]."""
+def one_batch(r, *cmds):
+    """Send cmds in one pipeline (so they reach the writer together); their
+    replies, errors included."""
+    p = r.pipeline(transaction=False)
+    for c in cmds:
+        p.execute_command(*c)
+    return p.execute(raise_on_error=False)
+
+
+def blocked_client(server, r, call):
+    """A client blocked in call(client) on a thread of its own; join the
+    thread, then read got["v"]: the reply, or the ResponseError."""
     waiter = server.client()
     got = {}
 
-    def pop():
-        got["v"] = waiter.blpop(key, 5)
+    def run():
+        try:
+            got["v"] = call(waiter)
+        except redis.ResponseError as e:
+            got["v"] = e
 
-    t = threading.Thread(target=pop)
+    t = threading.Thread(target=run)
     t.start()
     wait_for(lambda: int(r.info("clients")["blocked_clients"]) >= 1, timeout=5, interval=0.01)
     return waiter, t, got
 
 
+def blocked_popper(server, r, key):
+    """A client blocked in BLPOP key (5 s): see blocked_client."""
+    return blocked_client(server, r, lambda c: c.blpop(key, 5))
+
+
 def test_failure_in_a_batch_keeps_a_served_waiter_served_once(server, r):
     waiter, t, got = blocked_popper(server, r, "q")
-    p = r.pipeline(transaction=False)
-    p.rpush("q", "x")
-    p.execute_command("DEBUG", "FAIL-WRITE")
-    p.rpush("q", "y")
-    out = p.execute(raise_on_error=False)
+    out = one_batch(r, ("RPUSH", "q", "x"), ("DEBUG", "FAIL-WRITE"), ("RPUSH", "q", "y"))
     t.join(5)
     assert got["v"] == (b"q", b"x")
     assert out[0] == 1 and out[2] == 1
@@ -63,22 +76,8 @@ def test_a_served_waiter_that_fails_is_not_half_committed(server, r):
     """A blocked BLMOVE served by a push, failing after its writes (the
     batch's first pass has no savepoints): its pop and push are both undone
     or both kept, never committed while its client is told it failed."""
-    waiter = server.client()
-    got = {}
-
-    def move():
-        try:
-            got["v"] = waiter.blmove("src", "dst", 5, "LEFT", "RIGHT")
-        except redis.ResponseError as e:
-            got["v"] = e
-    t = threading.Thread(target=move)
-    t.start()
-    wait_for(lambda: int(r.info("clients")["blocked_clients"]) >= 1, timeout=5, interval=0.01)
-    p = r.pipeline(transaction=False)
-    p.execute_command("DEBUG", "FAIL-SERVED-WAITER")
-    p.rpush("src", "x")
-    p.set("after", "1")
-    out = p.execute(raise_on_error=False)
+    waiter, t, got = blocked_client(server, r, lambda c: c.blmove("src", "dst", 5, "LEFT", "RIGHT"))
+    out = one_batch(r, ("DEBUG", "FAIL-SERVED-WAITER"), ("RPUSH", "src", "x"), ("SET", "after", "1"))
     t.join(5)
     assert out == [b"OK", 1, True]
     moved = r.lrange("dst", 0, -1) == [b"x"]
@@ -303,23 +302,11 @@ def test_a_served_waiter_that_loses_the_transaction_spoils_nothing_else(make_ser
     assert r.execute_command("JOB.FETCH", "q")[0][0] == warm
     assert r.execute_command("JOB.ACK", warm) == 1
     r.set("a", "0")
-    waiter = s.client()
-    got = {}
-
-    def fetch():
-        try:
-            got["v"] = waiter.execute_command("JOB.FETCH", "q", "BLOCK", 5000, "WORKER", "w" * 30000)
-        except redis.ResponseError as e:
-            got["v"] = e
-    t = threading.Thread(target=fetch)
-    t.start()
-    wait_for(lambda: int(r.info("clients")["blocked_clients"]) >= 1, timeout=5, interval=0.01)
+    waiter, t, got = blocked_client(
+        s, r, lambda c: c.execute_command("JOB.FETCH", "q", "BLOCK", 5000, "WORKER", "w" * 30000))
     try:
         r.execute_command("DEBUG", "MAX-PAGE-COUNT", 1)
-        p = r.pipeline(transaction=False)
-        p.execute_command("JOB.ADD", "q", "job")
-        p.set("a", "1")
-        out = p.execute(raise_on_error=False)
+        out = one_batch(r, ("JOB.ADD", "q", "job"), ("SET", "a", "1"))
     finally:
         r.execute_command("DEBUG", "MAX-PAGE-COUNT", 4294967294)
     t.join(5)
