@@ -167,20 +167,6 @@ void jobBindBlob(sqlite3_stmt *s, int i, const char *p, size_t n) {
     else sqlite3_bind_null(s, i);
 }
 
-const char *jobGroupSql(char *slots[JOB_GROUP + 1], int k, const char *head, int first, const char *tail) {
-    if (slots[k]) return slots[k];
-    size_t cap = strlen(head) + strlen(tail) + 16 + (size_t)k * 8;
-    char *sql = malloc(cap);
-    int n = snprintf(sql, cap, "%s id IN (", head);
-    for (int i = 0; i < k; i++) n += snprintf(sql + n, cap - (size_t)n, i ? ",?%d" : "?%d", first + i);
-    snprintf(sql + n, cap - (size_t)n, ") %s", tail);
-    return slots[k] = sql;
-}
-
-void jobGroupBind(sqlite3_stmt *s, int first, const int64_t *ids, int k) {
-    for (int i = 0; i < k; i++) sqlite3_bind_int64(s, first + i, ids[i]);
-}
-
 static void bindOptional(sqlite3_stmt *s, int i, long long v) {
     if (v) sqlite3_bind_int64(s, i, v);
     else sqlite3_bind_null(s, i);
@@ -457,10 +443,9 @@ static const char SQL_CANDIDATES[] =
     "SELECT id, priority, run_at, limit_key, limit_n, expires_at, attempts, timeout, payload FROM jobs"
     " WHERE db=?1 AND queue=?2 AND state=0 AND (priority, run_at, id) > (?3, ?4, ?5)"
     " ORDER BY priority, run_at, id LIMIT ?6";
-#define CLAIM_SET                                                                                      \
-    "UPDATE OR FAIL jobs SET state=2, attempts=attempts+1, lease_until=?2+max(coalesce(timeout, ?3), ?4),"  \
-    " worker=?5, started_at=?2, updated_at=?2 WHERE"
-static const char SQL_CLAIM[] = CLAIM_SET " id=?1 AND state=0";
+static const char SQL_CLAIM[] =
+    "UPDATE OR FAIL jobs SET state=2, attempts=attempts+1, lease_until=?2+max(coalesce(timeout, ?3), ?4),"
+    " worker=?5, started_at=?2, updated_at=?2 WHERE id=?1 AND state=0";
 /* Read back after the claim (RETURNING would cost an ephemeral table), for
  * a candidate read without its payload. */
 static const char SQL_CLAIMED[] = "SELECT attempts, payload, lease_until FROM jobs WHERE id=?1";
@@ -527,37 +512,25 @@ static void addReplyClaimed(request *r, int64_t id, int qidx, const void *payloa
     addReplyLongLong(r, attempt);
 }
 
-static long long defaultLease(const fetchopts *f) { return f->lease ? f->lease : JOB_DEFAULT_LEASE_MS; }
-
-/* SQL_CLAIM's ?2..?5. */
-static void bindClaim(sqlite3_stmt *s, request *r, const fetchopts *f) {
-    sqlite3_bind_int64(s, 2, r->now_ms);
-    sqlite3_bind_int64(s, 3, defaultLease(f));
-    sqlite3_bind_int64(s, 4, f->lease);
-    jobBindBlob(s, 5, f->worker, f->wlen);
-}
-
-/* The reply for a job claimed from a candidate read with its payload: its
- * lease_until and attempts as SQL_CLAIM computed them. */
-static void replyClaimedCandidate(request *r, const candidate *c, int qidx, const fetchopts *f) {
-    long long held = c->has_timeout ? c->timeout : defaultLease(f);
-    jobNoteLease(r->now_ms + (held > f->lease ? held : f->lease));
-    addReplyClaimed(r, c->id, qidx, c->payload, c->payload_len, c->attempts + 1);
-}
-
 /* Claim one READY job and write its [id, queue, payload, attempt] to r->out.
  * 1 claimed, 0 gone meanwhile, -1 error. */
 static int claim(request *r, const candidate *c, int qidx, const fetchopts *f) {
+    long long lease = f->lease ? f->lease : JOB_DEFAULT_LEASE_MS;
     sqlite3_stmt *s = stmtGet(r->st, SQL_CLAIM);
     if (!s) return -1;
     sqlite3_bind_int64(s, 1, c->id);
-    bindClaim(s, r, f);
+    sqlite3_bind_int64(s, 2, r->now_ms);
+    sqlite3_bind_int64(s, 3, lease);
+    sqlite3_bind_int64(s, 4, f->lease);
+    jobBindBlob(s, 5, f->worker, f->wlen);
     int rc = sqlite3_step(s);
     stmtDone(s);
     if (rc != SQLITE_DONE) return -1;
     if (sqlite3_changes(storeDb(r->st)) == 0) return 0;
-    if (c->has_payload) {
-        replyClaimedCandidate(r, c, qidx, f);
+    if (c->has_payload) { /* SQL_CLAIM's lease_until and attempts, computed alike */
+        long long held = c->has_timeout ? c->timeout : lease;
+        jobNoteLease(r->now_ms + (held > f->lease ? held : f->lease));
+        addReplyClaimed(r, c->id, qidx, c->payload, c->payload_len, c->attempts + 1);
         return 1;
     }
     s = stmtGet(r->st, SQL_CLAIMED);
@@ -572,26 +545,6 @@ static int claim(request *r, const candidate *c, int qidx, const fetchopts *f) {
     }
     stmtDone(s);
     return rc == SQLITE_ROW ? 1 : -1;
-}
-
-/* Claim candidates read with their payloads, in one UPDATE (jobGroupSql),
- * replying in their order. They were READY when this command read them, and
- * nothing but this command has run since, so each one is claimed: any other
- * count is an error. Returns the number claimed, -1 on error. */
-static int claimGroup(request *r, candidate *const *g, int k, int qidx, const fetchopts *f) {
-    static char *group_sql[JOB_GROUP + 1];
-    if (k <= 1) return k ? claim(r, g[0], qidx, f) : 0;
-    int64_t ids[JOB_GROUP];
-    for (int i = 0; i < k; i++) ids[i] = g[i]->id;
-    sqlite3_stmt *s = stmtGet(r->st, jobGroupSql(group_sql, k, CLAIM_SET, 6, "AND state=0"));
-    if (!s) return -1;
-    bindClaim(s, r, f);
-    jobGroupBind(s, 6, ids, k);
-    int rc = sqlite3_step(s);
-    stmtDone(s);
-    if (rc != SQLITE_DONE || sqlite3_changes(storeDb(r->st)) != k) return -1;
-    for (int i = 0; i < k; i++) replyClaimedCandidate(r, g[i], qidx, f);
-    return k;
 }
 
 static int dropExpired(request *r, int64_t id, int qidx) {
@@ -687,43 +640,21 @@ static int fetchQueue(request *r, int qidx, const fetchopts *f, int want, long l
         if (max > 64) max = 64;
         int n = readCandidates(r, qidx, &after, page, max, want - got);
         if (n < 0) { error = true; break; }
-        /* Plain candidates (read with their payloads, no LIMIT) are claimed
-         * in groups; a group is written before any other claim, so replies
-         * keep the candidates' order. */
-        candidate *group[JOB_GROUP];
-        int ng = 0;
         for (int i = 0; i < n; i++) {
             candidate *c = &page[i];
             scanned++;
             after = *c;
-            if (error || got + ng >= want) continue;
+            if (error || got >= want) continue;
             int rc = 1;
             if (c->expires_at && c->expires_at <= r->now_ms) {
                 if (dropExpired(r, c->id, qidx) < 0) error = true;
                 continue;
-            }
-            if (c->has_payload && !c->limit_key) {
-                group[ng++] = c;
-                if (ng < JOB_GROUP) continue;
-            }
-            if (ng) {
-                rc = claimGroup(r, group, ng, qidx, f);
-                if (rc < 0) error = true;
-                else got += rc;
-                bool grouped = group[ng - 1] == c;
-                ng = 0;
-                if (error || grouped) continue;
             }
             if (c->limit_key && (rc = limitHasRoom(r, c, &blocked)) <= 0) {
                 if (rc < 0) error = true;
                 continue;
             }
             rc = claim(r, c, qidx, f);
-            if (rc < 0) error = true;
-            else got += rc;
-        }
-        if (ng && !error) {
-            int rc = claimGroup(r, group, ng, qidx, f);
             if (rc < 0) error = true;
             else got += rc;
         }

@@ -66,16 +66,6 @@ void addReplyJobId(request *r, int64_t id);
 bool jobOptRange(request *r, int idx, const char *name, long long min, long long max, long long *v);
 void jobBindBlob(sqlite3_stmt *s, int i, const char *p, size_t n); /* NULL binds NULL */
 
-/* Statements on a group of jobs at once (ACK, claim): one statement for up
- * to JOB_GROUP ids instead of one each, most of a one-row UPDATE's cost being
- * the statement itself. jobGroupSql() gives `head` "id IN (?first, ...,
- * ?first+k-1)" `tail` for 2 <= k <= JOB_GROUP, built once into `slots` (the
- * text must stay put: stmtGet caches statements by its address); binding
- * the ids is jobGroupBind(). Writer thread. */
-#define JOB_GROUP 8
-const char *jobGroupSql(char *slots[JOB_GROUP + 1], int k, const char *head, int first, const char *tail);
-void jobGroupBind(sqlite3_stmt *s, int first, const int64_t *ids, int k);
-
 void jobOptsInit(jobopts *o);
 /* Parse options from argv[first..]; `when` allows DELAY and AT. Replies the
  * error and returns false on bad input. */

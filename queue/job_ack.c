@@ -38,10 +38,10 @@ static long long backoffDelay(long long base, long long attempts) {
 /* ---- acknowledgements -------------------------------------------------- */
 
 /* One-row changes: OR FAIL, no statement journal (see job.c). */
-#define ACK_SET                                                                                      \
+#define ACK_SQL                                                                                      \
     "UPDATE OR FAIL jobs SET state=job_moved(db, queue, state, 3),"                                  \
-    " finished_at=?3, updated_at=?3, lease_until=NULL, unique_key=NULL WHERE"
-#define ACK_SQL ACK_SET " id=?1 AND db=?2 AND state<=2"
+    " finished_at=?3, updated_at=?3, lease_until=NULL, unique_key=NULL"                              \
+    " WHERE id=?1 AND db=?2 AND state<=2"
 static const char SQL_ACK[] = ACK_SQL;
 /* A job without a LIMIT frees no slot a fetcher may wait for, so its ACK
  * needs no look at the row afterwards: one statement instead of two. */
@@ -105,55 +105,21 @@ static int updateOne(request *r, const char *sql, int64_t id, bool touch_always)
     return rc == SQLITE_ROW ? 1 : -1;
 }
 
-/* Acknowledge one job: 1 done, 0 not running or waiting, -1 error. */
-static int ackOne(request *r, int64_t id) {
-    int rc = updateById(r, SQL_ACK_UNLIMITED, id);
-    return rc == 0 ? updateOne(r, SQL_ACK, id, false) : rc;
-}
-
-/* Acknowledge a group of ids: one UPDATE for those without a LIMIT; only
- * when some id was not done by it (a LIMIT, a wrong id, a repeat) is each
- * one looked at alone, which then finds the done ones done already. Returns
- * the number acknowledged, -1 on error. */
-static long long ackGroup(request *r, const int64_t *ids, int k) {
-    static char *group_sql[JOB_GROUP + 1];
-    if (k == 1) return ackOne(r, ids[0]);
-    sqlite3_stmt *s = stmtGet(r->st, jobGroupSql(group_sql, k, ACK_SET, 4, "AND db=?2 AND state<=2 AND limit_key IS NULL"));
-    if (!s) return -1;
-    sqlite3_bind_int(s, 2, r->db);
-    sqlite3_bind_int64(s, 3, r->now_ms);
-    jobGroupBind(s, 4, ids, k);
-    int rc = sqlite3_step(s);
-    stmtDone(s);
-    if (rc != SQLITE_DONE) return -1;
-    long long done = sqlite3_changes(storeDb(r->st));
-    r->dirty += (int)done;
-    for (int i = 0; done < k && i < k; i++) {
-        int one = ackOne(r, ids[i]);
-        if (one < 0) return -1;
-        done += one;
-    }
-    return done;
-}
-
 /* JOB.ACK id [id ...] → number of jobs acknowledged */
 void jobAckCommand(request *r) {
     long long n = 0;
-    int64_t ids[JOB_GROUP];
-    int k = 0;
     jobCountsBegin();
-    for (int i = 1; i <= r->argc; i++) {
-        if (i < r->argc && jobIdParse(r->argv[i], r->argvlen[i], &ids[k])) k++;
-        if (k == JOB_GROUP || (i == r->argc && k)) {
-            long long done = ackGroup(r, ids, k);
-            if (done < 0) {
-                jobCountsEnd(r, false);
-                storeFail(r, "job ack");
-                return;
-            }
-            n += done;
-            k = 0;
+    for (int i = 1; i < r->argc; i++) {
+        int64_t id;
+        if (!jobIdParse(r->argv[i], r->argvlen[i], &id)) continue;
+        int rc = updateById(r, SQL_ACK_UNLIMITED, id);
+        if (rc == 0) rc = updateOne(r, SQL_ACK, id, false);
+        if (rc < 0) {
+            jobCountsEnd(r, false);
+            storeFail(r, "job ack");
+            return;
         }
+        n += rc;
     }
     if (!jobCountsEnd(r, true)) { storeFail(r, "job ack"); return; }
     addReplyLongLong(r, n);
