@@ -256,8 +256,9 @@ void blockUndoAttempt(joblist *done) {
         next = j->next;
         if (j->in_batch) unpark(j);
     }
-    /* `done` keeps only requests answered by FORGET/UNBLOCK (their answer
-     * stands); waiters the attempt served go back to the head of the parked
+    /* `done` keeps only requests answered by FORGET/UNBLOCK and waiters whose
+     * failure lost the attempt (lost_txn: their answer, an error, stands);
+     * the other waiters the attempt served go back to the head of the parked
      * list in their order; batch members will run again. */
     wjob *served[1024];
     int n = 0;
@@ -265,7 +266,7 @@ void blockUndoAttempt(joblist *done) {
     for (wjob *j = done->head; j; j = next) {
         next = j->next;
         if (j->in_batch) continue;
-        if (j->req.block && n < 1024) served[n++] = j;
+        if (j->req.block && !j->lost_txn && n < 1024) served[n++] = j;
         else joblistPush(&keep, j);
     }
     *done = keep;

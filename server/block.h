@@ -29,7 +29,8 @@ bool blockHasReady(void);
 void blockExpire(long long now, joblist *done);
 /* A batch attempt was rolled back: jobs of the batch that it parked are
  * unparked (they run again), and waiters it served (in `done`, not batch
- * members) go back to the head of the parked list. */
+ * members) go back to the head of the parked list, except those marked
+ * lost_txn, which stay in `done` with their error. */
 void blockUndoAttempt(joblist *done);
 /* The request's last run asked to block again (nothing for it yet). */
 bool blockWaitsStill(const request *r);

@@ -252,15 +252,13 @@ static wjob *failed_waiter;
  * safe pass each command runs in its own savepoint, so a SQLite failure
  * undoes that command alone. Nothing runs once the transaction is gone (a
  * failure SQLite cannot undo alone rolled it back): outside it each
- * statement would commit by itself. A waiter whose failure did that in an
- * earlier attempt (lost_txn) is answered with an error without running. */
+ * statement would commit by itself. */
 static void runJobMode(wjob *j, bool safe, bool served) {
     request *r = &j->req;
     requestPrepare(r, &j->out);
-    if (sqlite3_get_autocommit(storeDb(w.st)) || j->lost_txn) {
+    if (sqlite3_get_autocommit(storeDb(w.st))) {
         r->store_error = true;
-        addReplyError(r, j->lost_txn ? "ERR storage error: the write failed and was undone"
-                                     : "ERR storage error: the batch was rolled back by an earlier failure");
+        addReplyError(r, "ERR storage error: the batch was rolled back by an earlier failure");
         return;
     }
     size_t events = notifyMark();
@@ -292,8 +290,9 @@ static void serveJob(wjob *j) { runJobMode(j, safe_pass, true); } /* for block.c
 
 /* After runs that may have served waiters: a failed one fails a fast
  * attempt (nothing undoes it alone there), and in a safe attempt it is
- * marked lost if its failure took the whole transaction with it. Returns
- * the attempt's result, or 0 to go on. */
+ * marked lost if its failure took the whole transaction with it: it keeps
+ * its error as its answer (blockUndoAttempt) and the batch runs again
+ * without it. Returns the attempt's result, or 0 to go on. */
 static int checkServedWaiters(bool safe) {
     wjob *j = failed_waiter;
     if (!j) return 0;

@@ -310,7 +310,7 @@ def test_a_served_waiter_that_loses_the_transaction_spoils_nothing_else(make_ser
     finally:
         r.execute_command("DEBUG", "MAX-PAGE-COUNT", 4294967294)
     t.join(5)
-    assert isinstance(got["v"], redis.ResponseError) and "storage error" in str(got["v"])
+    assert isinstance(got["v"], redis.ResponseError) and "full" in str(got["v"])
     assert isinstance(out[0], bytes) and out[1] is True
     assert r.get("a") == b"1"
     job = dict(zip(*[iter(r.execute_command("JOB.GET", out[0]))] * 2))
