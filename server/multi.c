@@ -127,8 +127,14 @@ void execCommand(request *r) {
         }
         if (deferredInExec(q->cmd)) { deferred = true; continue; }
         q->on_delivery = NULL;
-        q->cmd->proc(q);
-        if (q->store_error) r->store_error = true;
+        if (!writerRunInner(q)) { /* nothing of this EXEC can stand */
+            for (int k = 0; k < p->n; k++) replyFree(&p->parts[k]);
+            free(p->parts);
+            free(p);
+            r->store_error = true;
+            addReplyError(r, "ERR storage error inside EXEC: the transaction was not applied");
+            return;
+        }
         if (q->on_delivery) deferred = true;
     }
     if (!deferred) {

@@ -248,11 +248,34 @@ void writerDebugFailServedWaiter(void) { fail_next_served = true; }
  * after every call that can serve waiters. */
 static wjob *failed_waiter;
 
-/* Writer thread: run one job's handler inside the open transaction. In a
- * safe pass each command runs in its own savepoint, so a SQLite failure
- * undoes that command alone. Nothing runs once the transaction is gone (a
- * failure SQLite cannot undo alone rolled it back): outside it each
- * statement would commit by itself. */
+static bool safe_pass;
+
+/* Writer thread: run a command's handler inside the open transaction. In a
+ * safe pass it runs in a savepoint of its own, so a SQLite failure undoes it
+ * alone, unless the failure took the whole transaction with it (then there
+ * is no savepoint left to roll back to). `served`: a waiter re-run by the
+ * batch (for DEBUG FAIL-SERVED-WAITER). */
+static void runHandler(request *r, bool safe, bool served) {
+    size_t events = notifyMark();
+    if (safe) storeExec(w.st, SQL_SAVEPOINT);
+    r->cmd->proc(r);
+    if (served && fail_next_served && !r->store_error && !blockWaitsStill(r)) {
+        fail_next_served = false;
+        replyReset(r->out);
+        r->store_error = true;
+        addReplyError(r, "ERR storage error in debug fail-served-waiter: injected failure");
+    }
+    if (!safe || sqlite3_get_autocommit(storeDb(w.st))) return;
+    if (r->store_error) {
+        storeExec(w.st, SQL_ROLLBACK_TO);
+        notifyRewind(events);
+    }
+    storeExec(w.st, SQL_RELEASE);
+}
+
+/* Writer thread: run one job inside the open transaction (runHandler).
+ * Nothing runs once the transaction is gone (a failure SQLite cannot undo
+ * alone rolled it back): outside it each statement would commit by itself. */
 static void runJobMode(wjob *j, bool safe, bool served) {
     request *r = &j->req;
     requestPrepare(r, &j->out);
@@ -261,24 +284,15 @@ static void runJobMode(wjob *j, bool safe, bool served) {
         addReplyError(r, "ERR storage error: the batch was rolled back by an earlier failure");
         return;
     }
-    size_t events = notifyMark();
-    if (safe) storeExec(w.st, SQL_SAVEPOINT);
-    r->cmd->proc(r);
-    if (served && fail_next_served && !r->store_error && !blockWaitsStill(r)) {
-        fail_next_served = false;
-        replyReset(&j->out);
-        r->store_error = true;
-        addReplyError(r, "ERR storage error in debug fail-served-waiter: injected failure");
-    }
+    runHandler(r, safe, served);
     if (served && r->store_error && !failed_waiter) failed_waiter = j;
-    if (safe && r->store_error) {
-        storeExec(w.st, SQL_ROLLBACK_TO);
-        notifyRewind(events);
-    }
-    if (safe) storeExec(w.st, SQL_RELEASE);
 }
 
-static bool safe_pass;
+bool writerRunInner(request *q) {
+    runHandler(q, safe_pass, false);
+    return !q->store_error || (safe_pass && !sqlite3_get_autocommit(storeDb(w.st)));
+}
+
 static void runJob(wjob *j) { runJobMode(j, safe_pass, false); }
 static void serveJob(wjob *j) { runJobMode(j, safe_pass, true); } /* for block.c */
 

@@ -43,5 +43,12 @@ void writerRequestCheckpoint(void);             /* writer thread, from a command
 void writerWake(void);                           /* any thread: run the loop now */
 void writerReleaseReplies(uint64_t lsn);         /* any thread: repl-ack sync */
 void writerDebugFailServedWaiter(void);          /* writer thread: DEBUG FAIL-SERVED-WAITER */
+/* Writer thread: run one command of an EXEC. In the batch's safe pass it
+ * has a savepoint of its own, so a SQLite failure undoes it alone and stays
+ * in its reply (runtime errors inside EXEC are per command, as in Redis).
+ * False: the failure must fail the whole EXEC instead (a first pass, which
+ * the writer runs again with savepoints, or a transaction SQLite rolled back
+ * entirely). */
+bool writerRunInner(request *q);
 
 #endif

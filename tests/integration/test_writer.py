@@ -91,14 +91,38 @@ def test_a_served_waiter_that_fails_is_not_half_committed(server, r):
 
 
 def test_failure_inside_exec_rolls_back_nothing_else(r):
+    """A command failing in SQLite inside EXEC is a runtime error of that
+    command, as in Redis: the others are applied, and each reply says what
+    happened to its command."""
     r.set("k", "before")
     p = r.pipeline(transaction=True)
     p.set("k", "inside")
     p.execute_command("DEBUG", "FAIL-WRITE")
+    p.incr("n")
     out = p.execute(raise_on_error=False)
-    assert isinstance(out[1], redis.ResponseError)
+    assert out[0] is True and isinstance(out[1], redis.ResponseError) and out[2] == 1
+    assert r.get("k") == b"inside" and r.get("n") == b"1"
     r.set("after", 1)
     assert r.get("after") == b"1"
+
+
+def test_exec_that_loses_the_transaction_applies_nothing(make_server):
+    """A command inside EXEC failing midway through its statement (the file
+    is full) takes SQLite's whole transaction with it: the EXEC then answers
+    one error and applies none of its commands, and the rest of the batch
+    is still written."""
+    s = make_server()
+    r = s.client()
+    r.mset({"a": "0", "c": "0"})
+    try:
+        r.execute_command("DEBUG", "MAX-PAGE-COUNT", 1)
+        replies = one_batch(r, ("MULTI",), ("SET", "a", "1"), ("SET", "big", "x" * 20000), ("INCR", "c"),
+                            ("EXEC",), ("SET", "after", "1"))
+    finally:
+        r.execute_command("DEBUG", "MAX-PAGE-COUNT", 4294967294)
+    assert isinstance(replies[4], redis.ResponseError) and "EXEC" in str(replies[4])
+    assert replies[5] is True
+    assert r.mget("a", "big", "c", "after") == [b"0", None, b"0", b"1"]
 
 
 def test_writes_from_many_clients_are_group_committed(server, r):
