@@ -202,13 +202,14 @@ static int64_t newJobId(request *r) {
     return last_id;
 }
 
-void jobNoteDeletes(request *r) {
+bool jobNoteDeletes(request *r) {
     loadLastId(r);
     sqlite3_stmt *s = stmtGet(r->st, SQL_ID_FLOOR);
-    if (!s) return;
+    if (!s) return false;
     sqlite3_bind_int64(s, 1, last_id);
-    sqlite3_step(s);
+    int rc = sqlite3_step(s);
     stmtDone(s);
+    return rc == SQLITE_DONE;
 }
 
 /* ---- options ----------------------------------------------------------- */
@@ -561,8 +562,7 @@ static int dropExpired(request *r, int64_t id, int qidx) {
     sqlite3_bind_int(s, 3, 1);
     rc = sqlite3_step(s);
     stmtDone(s);
-    jobNoteDeletes(r);
-    return rc == SQLITE_DONE ? 0 : -1;
+    return rc == SQLITE_DONE && jobNoteDeletes(r) ? 0 : -1;
 }
 
 /* Read the next page of READY candidates after `after` into `c`; the first

@@ -77,7 +77,7 @@ bool jobInsert(request *r, int db, const char *queue, size_t qlen, const void *p
                const jobopts *o, int64_t *id);
 /* Remember that ids up to the last one handed out may have been deleted,
  * so a restart never reuses them. */
-void jobNoteDeletes(request *r);
+bool jobNoteDeletes(request *r); /* false: storage error */
 
 /* job_count.c: statements that move jobs between states set
  * `state=job_moved(db, queue, state, <new>)`; jobCountsBegin() before them,

@@ -270,7 +270,7 @@ void jobPurgeCommand(request *r) {
     if (rc != SQLITE_DONE) { storeFail(r, "job purge"); return; }
     int n = sqlite3_changes(storeDb(r->st));
     if (n) {
-        jobNoteDeletes(r);
+        if (!jobNoteDeletes(r)) { storeFail(r, "job purge"); return; }
         if (state == JOB_RUNNING) keyTouched(r, r->db, r->argv[1], r->argvlen[1]); /* LIMIT slots */
         r->dirty += n;
     }

@@ -166,7 +166,7 @@ int jobExpireTtl(request *r, int limit) {
     qlistFree(&l);
     if (!ok) { storeFail(r, "job ttl"); return -1; }
     if (n) {
-        jobNoteDeletes(r);
+        if (!jobNoteDeletes(r)) { storeFail(r, "job ttl"); return -1; }
         r->dirty += n;
     }
     return n;
@@ -229,7 +229,8 @@ bool jobRetentionTask(request *r) {
         }
     }
     qlistFree(&l);
-    if (deleted) jobNoteDeletes(r);
+    if (ok && deleted && !jobNoteDeletes(r)) ok = false;
+    if (!ok) storeFail(r, "job retention");
     return ok && budget <= 0;
 }
 
