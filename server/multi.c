@@ -52,14 +52,16 @@ typedef struct exec_parts {
     reply *parts; /* one reply per queued command */
 } exec_parts;
 
-static void execAssemble(request *r, exec_parts *p) {
-    addReplyArrayLen(r, p->n);
-    for (int i = 0; i < p->n; i++) {
-        addReplyRaw(r, p->parts[i].buf, p->parts[i].len);
-        replyFree(&p->parts[i]);
-    }
+static void execPartsFree(exec_parts *p) {
+    for (int i = 0; i < p->n; i++) replyFree(&p->parts[i]);
     free(p->parts);
     free(p);
+}
+
+static void execAssemble(request *r, exec_parts *p) {
+    addReplyArrayLen(r, p->n);
+    for (int i = 0; i < p->n; i++) addReplyRaw(r, p->parts[i].buf, p->parts[i].len);
+    execPartsFree(p);
 }
 
 /* Net thread, after the commit: run the deferred connection commands and
@@ -68,9 +70,7 @@ static void execFinish(request *r) {
     exec_parts *p = r->delivery_arg;
     r->delivery_arg = NULL;
     if (r->out->len) { /* the commit failed: its error is the reply */
-        for (int i = 0; i < p->n; i++) replyFree(&p->parts[i]);
-        free(p->parts);
-        free(p);
+        execPartsFree(p);
         return;
     }
     for (int i = 0; i < p->n; i++) {
@@ -128,9 +128,7 @@ void execCommand(request *r) {
         if (deferredInExec(q->cmd)) { deferred = true; continue; }
         q->on_delivery = NULL;
         if (!writerRunInner(q)) { /* nothing of this EXEC can stand */
-            for (int k = 0; k < p->n; k++) replyFree(&p->parts[k]);
-            free(p->parts);
-            free(p);
+            execPartsFree(p);
             r->store_error = true;
             addReplyError(r, "ERR storage error inside EXEC: the transaction was not applied");
             return;

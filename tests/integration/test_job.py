@@ -135,7 +135,7 @@ def test_claim_reply_from_the_candidate_and_from_a_second_read(r, q):
     assert J(r, "JOB.ACK", held, free) == 2
 
 
-def test_lease_from_a_timeout_wakes_the_sweeper_on_time(server, r, q):
+def test_lease_from_a_timeout_expires_on_time(server, r, q):
     jid = add(r, q, "x", "TIMEOUT", 300)
     t0 = time.monotonic()
     assert fetch(r, q, "LEASE", 100)[0][0] == jid  # TIMEOUT is the longer: 300 ms
@@ -146,11 +146,10 @@ def test_lease_from_a_timeout_wakes_the_sweeper_on_time(server, r, q):
     assert 0.25 <= waited < 1.5, waited
 
 
-def test_fetch_and_ack_many_keep_order_across_groups(r, q):
-    """FETCH claims plain jobs in groups of up to 8 with one statement and
-    ACK acknowledges up to 8 ids with one: the order, payloads, attempts and
-    counters must be those of claiming and acknowledging one by one, also
-    with a LIMIT job, an expired one, unknown and repeated ids among them."""
+def test_fetch_and_ack_many_with_limit_expired_and_bad_ids(r, q):
+    """FETCH of many jobs past a LIMIT job and an expired one, then ACK of
+    them with unknown and repeated ids mixed in: order, payloads, attempts,
+    leases and the queue's counters stay exact."""
     key = q + ":limit"
     ids = []
     for i in range(20):
