@@ -139,40 +139,53 @@ static bool checkStringLength(request *r, long long total) {
 }
 
 /* Reply the string at argv[1], or null. Returns strGet's 1 / 0, or -1 after
- * an error reply (WRONGTYPE). GET, GETEX, GETDEL, GETSET and SET ... GET.
- * expires_at (writer only, may be NULL) gets the key's expiry (0 = none). */
-static int replyValue(request *r, long long *expires_at) {
+ * an error reply (WRONGTYPE). GET, GETDEL, GETSET and SET ... GET. */
+static int replyValue(request *r) {
     strval v;
     int rc = strGet(r, 1, &v);
     if (rc == 0) addReplyNull(r);
     if (rc != 1) return rc;
-    if (expires_at) *expires_at = v.expires_at;
     addReplyBulk(r, v.val, v.len);
     strDone(&v);
     return 1;
 }
 
-void getCommand(request *r) { replyValue(r, NULL); }
+void getCommand(request *r) { replyValue(r); }
 
 enum { SET_NX = 1, SET_XX = 2, SET_GET = 4, SET_KEEPTTL = 8, SET_EX = 16 };
 
+/* SET/GETEX options. The expiry is only located here: Redis checks the whole
+ * option grammar first (a syntax error wins over a bad time), SET then reads
+ * the time before looking at the key and GETEX after (a missing key answers
+ * null, another type WRONGTYPE, whatever the time says). */
+typedef struct setopts {
+    int flags;
+    int exp_idx;   /* argv index of the time, 0: none */
+    bool exp_ms;   /* PX / PXAT */
+    bool exp_abs;  /* EXAT / PXAT */
+} setopts;
+
 /* Parse SET/GETEX style options from argv[start]. Returns false after
- * replying an error. */
-static bool parseSetOptions(request *r, int start, int *flags, long long *at_ms, bool getex) {
+ * replying a syntax error. As in Redis, an option may be repeated (the last
+ * time given wins) but two different expiry options conflict. */
+static bool parseSetOptions(request *r, int start, setopts *o, bool getex) {
+    static const char *const units[] = {"ex", "px", "exat", "pxat"};
+    int unit = -1; /* index in units of the expiry option seen */
     for (int i = start; i < r->argc; i++) {
-        bool has_next = i + 1 < r->argc;
-        if (!getex && argIs(r, i, "nx") && !(*flags & SET_XX)) *flags |= SET_NX;
-        else if (!getex && argIs(r, i, "xx") && !(*flags & SET_NX)) *flags |= SET_XX;
-        else if (!getex && argIs(r, i, "get")) *flags |= SET_GET;
-        else if (!getex && argIs(r, i, "keepttl") && !(*flags & SET_EX)) *flags |= SET_KEEPTTL;
-        else if (getex && argIs(r, i, "persist") && !(*flags & SET_EX)) *flags |= SET_KEEPTTL;
-        else if ((argIs(r, i, "ex") || argIs(r, i, "px") || argIs(r, i, "exat") || argIs(r, i, "pxat")) &&
-                 !(*flags & (SET_KEEPTTL | SET_EX)) && has_next) {
-            bool ms = argIs(r, i, "px") || argIs(r, i, "pxat");
-            bool abs = argIs(r, i, "exat") || argIs(r, i, "pxat");
-            if (!parseExpireTime(r, i + 1, ms, abs, getex ? "getex" : "set", at_ms)) return false;
-            *flags |= SET_EX;
-            i++;
+        int u = -1;
+        for (int k = 0; k < 4; k++)
+            if (argIs(r, i, units[k])) u = k;
+        if (!getex && argIs(r, i, "nx") && !(o->flags & SET_XX)) o->flags |= SET_NX;
+        else if (!getex && argIs(r, i, "xx") && !(o->flags & SET_NX)) o->flags |= SET_XX;
+        else if (!getex && argIs(r, i, "get")) o->flags |= SET_GET;
+        else if (!getex && argIs(r, i, "keepttl") && unit < 0) o->flags |= SET_KEEPTTL;
+        else if (getex && argIs(r, i, "persist") && unit < 0) o->flags |= SET_KEEPTTL;
+        else if (u >= 0 && !(o->flags & SET_KEEPTTL) && (unit < 0 || unit == u) && i + 1 < r->argc) {
+            unit = u;
+            o->flags |= SET_EX;
+            o->exp_idx = ++i;
+            o->exp_ms = u == 1 || u == 3;
+            o->exp_abs = u >= 2;
         } else {
             addReplySyntaxError(r);
             return false;
@@ -181,11 +194,19 @@ static bool parseSetOptions(request *r, int start, int *flags, long long *at_ms,
     return true;
 }
 
+/* The expiry time of the options (0 when none). Replies the error and
+ * returns false when the time is not valid. */
+static bool setOptionsTime(request *r, const setopts *o, const char *cmdname, long long *at_ms) {
+    *at_ms = 0;
+    return !o->exp_idx || parseExpireTime(r, o->exp_idx, o->exp_ms, o->exp_abs, cmdname, at_ms);
+}
+
 /* SET key value [NX|XX] [GET] [EX s|PX ms|EXAT t|PXAT t|KEEPTTL] */
 void setCommand(request *r) {
-    int flags = 0;
-    long long at = 0;
-    if (r->argc > 3 && !parseSetOptions(r, 3, &flags, &at, false)) return;
+    setopts o = {0};
+    long long at;
+    if (!parseSetOptions(r, 3, &o, false) || !setOptionsTime(r, &o, "set", &at)) return;
+    int flags = o.flags;
     const char *key = r->argv[1];
     size_t klen = r->argvlen[1];
     if (!(flags & (SET_NX | SET_XX | SET_GET | SET_KEEPTTL))) {
@@ -195,7 +216,7 @@ void setCommand(request *r) {
     if (flags & SET_GET) {
         /* The old value is the reply; a failed write leaves only its error. */
         size_t mark = r->out->len;
-        int rc = replyValue(r, NULL);
+        int rc = replyValue(r);
         if (rc < 0) return;
         bool do_set = !((flags & SET_NX) && rc == 1) && !((flags & SET_XX) && rc == 0);
         if (do_set && !strSet(r, key, klen, r->argv[2], r->argvlen[2], at, (flags & SET_KEEPTTL) != 0))
@@ -228,34 +249,40 @@ void setnxCommand(request *r) {
 
 /* GETEX key [EX s|PX ms|EXAT t|PXAT t|PERSIST] */
 void getexCommand(request *r) {
-    int flags = 0;
-    long long at = 0;
-    if (r->argc > 2 && !parseSetOptions(r, 2, &flags, &at, true)) return;
-    long long had = 0;
-    if (replyValue(r, &had) != 1) return;
+    setopts o = {0};
+    long long at;
+    if (!parseSetOptions(r, 2, &o, true)) return;
+    strval v;
+    int rc = strGet(r, 1, &v);
+    if (rc == 0) addReplyNull(r);
+    if (rc != 1) return;
+    long long had = v.expires_at;
+    if (!setOptionsTime(r, &o, "getex", &at)) { strDone(&v); return; }
+    addReplyBulk(r, v.val, v.len);
+    strDone(&v);
     const char *key = r->argv[1];
     size_t klen = r->argvlen[1];
-    if (flags & SET_EX) {
+    if (o.flags & SET_EX) {
         /* A time already past (EXAT/PXAT) deletes the key, as Redis: "del". */
         if (at <= r->now_ms) {
             if (keyDelete(r, r->db, key, klen)) notifyKeyspaceEvent(r, NOTIFY_GENERIC, "del", r->db, key, klen);
         } else if (keySetExpire(r, r->db, key, klen, at)) {
             notifyKeyspaceEvent(r, NOTIFY_GENERIC, "expire", r->db, key, klen);
         }
-    } else if ((flags & SET_KEEPTTL) && had) { /* PERSIST: only a key with a TTL changes */
+    } else if ((o.flags & SET_KEEPTTL) && had) { /* PERSIST: only a key with a TTL changes */
         if (keySetExpire(r, r->db, key, klen, 0)) notifyKeyspaceEvent(r, NOTIFY_GENERIC, "persist", r->db, key, klen);
     }
 }
 
 void getdelCommand(request *r) {
-    if (replyValue(r, NULL) != 1) return;
+    if (replyValue(r) != 1) return;
     if (keyDelete(r, r->db, r->argv[1], r->argvlen[1]))
         notifyKeyspaceEvent(r, NOTIFY_GENERIC, "del", r->db, r->argv[1], r->argvlen[1]);
 }
 
 void getsetCommand(request *r) {
     size_t mark = r->out->len;
-    if (replyValue(r, NULL) < 0) return;
+    if (replyValue(r) < 0) return;
     if (!strSet(r, r->argv[1], r->argvlen[1], r->argv[2], r->argvlen[2], 0, false)) discardDeferredReply(r, mark);
 }
 

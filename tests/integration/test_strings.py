@@ -9,7 +9,7 @@ import time
 import pytest
 
 from conftest import IS_REDIS
-from helpers import (LLONG_MAX, LLONG_MIN, NOT_FLOAT, NOT_INT, OVERFLOW, SYNTAX, RespClient, err,
+from helpers import (LLONG_MAX, LLONG_MIN, NOT_FLOAT, NOT_INT, OVERFLOW, SYNTAX, WRONGTYPE, RespClient, err,
                      now_ms, raw, raw_conn, read_until)
 
 NAN_INF = "increment would produce NaN or Infinity"
@@ -171,6 +171,27 @@ def test_set_expire_not_integer(r, val):
     assert r.exists("k") == 0
 
 
+def test_set_repeated_expiry_option_last_wins(r):
+    # The same expiry option twice is no conflict: the last time is used.
+    assert raw(r, "SET", "k", "v", "EX", "10", "EX", "100") == b"OK"
+    assert r.ttl("k") == 100
+    assert raw(r, "SET", "k", "v", "pxat", "99999999999000", "PXAT", "1") == b"OK"
+    assert r.exists("k") == 0
+    assert err(r, "SET", "k", "v", "EX", "10", "EX", "abc") == NOT_INT
+    assert err(r, "SET", "k", "v", "EX", "10", "EX", "0") == "invalid expire time in 'set' command"
+    assert err(r, "SET", "k", "v", "EX", "10", "PX", "100") == SYNTAX
+    assert r.exists("k") == 0
+
+
+def test_set_syntax_error_wins_over_bad_time(r):
+    # All options are read before the time is: a later syntax error is the reply.
+    r.set("k", "orig")
+    for opts in [("EX", "abc", "FOO"), ("EX", "0", "NX", "XX"), ("PXAT", "0", "PX", "10"),
+                 ("EX", "-5", "KEEPTTL"), ("EX", "1.5", "PX")]:
+        assert err(r, "SET", "k", "new", *opts) == SYNTAX
+    assert r.get("k") == b"orig"
+
+
 def test_wrong_arity(r):
     assert err(r, "GET") == "wrong number of arguments for 'get' command"
     assert err(r, "GET", "a", "b") == "wrong number of arguments for 'get' command"
@@ -305,6 +326,24 @@ def test_getex_invalid_expire(r):
     assert err(r, "GETEX", "k", "EX", "abc") == NOT_INT
     assert r.get("k") == b"v"
     assert r.ttl("k") == -1
+
+
+def test_getex_time_checked_after_the_key(r):
+    # GETEX reads the key before the time: a missing key is null and a key of
+    # another type WRONGTYPE whatever the time, a bad time only fails on a string.
+    assert raw(r, "GETEX", "nokey", "EX", "abc") is None
+    assert raw(r, "GETEX", "nokey", "PX", "0") is None
+    r.rpush("l", "x")
+    assert err(r, "GETEX", "l", "EX", "abc") == WRONGTYPE
+    assert err(r, "GETEX", "l", "EXAT", "-1") == WRONGTYPE
+    assert r.exists("nokey") == 0 and r.llen("l") == 1
+    # the same option twice: last time wins, and is what gets checked
+    r.set("k", "v")
+    assert raw(r, "GETEX", "k", "EX", "10", "EX", "100") == b"v"
+    assert r.ttl("k") == 100
+    assert err(r, "GETEX", "k", "EX", "10", "EX", "0") == "invalid expire time in 'getex' command"
+    assert err(r, "GETEX", "k", "EX", "abc", "PERSIST") == SYNTAX
+    assert r.ttl("k") == 100
 
 
 def test_getdel(r):
