@@ -361,7 +361,7 @@ void decrbyCommand(request *r) {
 
 void incrbyfloatCommand(request *r) {
     long double by, cur = 0;
-    if (!string2ld(r->argv[2], r->argvlen[2], &by)) { addReplyError(r, ERR_NOT_FLOAT); return; }
+    /* Redis reads the key (WRONGTYPE), then its value, then the increment. */
     strval v;
     int rc = strGet(r, 1, &v);
     if (rc < 0) return;
@@ -370,6 +370,7 @@ void incrbyfloatCommand(request *r) {
         strDone(&v);
         if (!ok) { addReplyError(r, ERR_NOT_FLOAT); return; }
     }
+    if (!string2ld(r->argv[2], r->argvlen[2], &by)) { addReplyError(r, ERR_NOT_FLOAT); return; }
     cur += by;
     if (isnan(cur) || isinf(cur)) { addReplyError(r, "ERR increment would produce NaN or Infinity"); return; }
     char buf[5 * 1024];

@@ -496,6 +496,14 @@ def test_incrbyfloat_errors(r):
     assert r.exists("new") == 0
 
 
+
+def test_incrbyfloat_key_type_before_increment(r):
+    # The key is checked before the increment is parsed, as in Redis.
+    r.rpush("l", "x")
+    assert err(r, "INCRBYFLOAT", "l", "abc") == WRONGTYPE
+    assert err(r, "INCRBYFLOAT", "l", "nan") == WRONGTYPE
+    assert r.llen("l") == 1
+
 # ---------------------------------------------------------------- APPEND / STRLEN
 
 def test_append_strlen(r):
