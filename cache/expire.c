@@ -97,7 +97,7 @@ static void ttlGeneric(request *r, int kind) {
     switch (kind) {
     case TTL_REL_S: v = (row.expires_at - r->now_ms + 500) / 1000; break;
     case TTL_REL_MS: v = row.expires_at - r->now_ms; break;
-    case TTL_ABS_S: v = row.expires_at / 1000; break;
+    case TTL_ABS_S: v = (row.expires_at + 500) / 1000; break; /* rounded, as TTL (Redis) */
     default: v = row.expires_at; break;
     }
     if (v < 0) v = 0;

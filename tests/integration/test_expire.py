@@ -67,6 +67,16 @@ def test_expireat_pexpireat_and_expiretime(r):
     assert raw(r, "PEXPIRETIME", "k") == tm2
 
 
+def test_expiretime_rounds_to_nearest_second(r):
+    # Redis rounds the ms time to the nearest second, as TTL does.
+    r.set("k", "v")
+    base = (int(time.time()) + 1000) * 1000
+    for ms, s in [(0, 0), (499, 0), (500, 1), (700, 1), (999, 1)]:
+        assert raw(r, "PEXPIREAT", "k", base + ms) == 1
+        assert raw(r, "EXPIRETIME", "k") == base // 1000 + s
+        assert raw(r, "PEXPIRETIME", "k") == base + ms
+
+
 def test_expiretime_no_ttl(r):
     r.set("k", "v")
     assert raw(r, "EXPIRETIME", "k") == -1
