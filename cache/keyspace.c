@@ -432,7 +432,7 @@ void touchCommand(request *r) { existsCommand(r); }
 
 /* ---- OBJECT ------------------------------------------------------------- */
 
-static const char SQL_OBJECT[] = "SELECT type, value, expires_at, enc FROM keys WHERE db=?1 AND key=?2";
+static const char SQL_OBJECT[] = "SELECT type, value, expires_at, enc, id FROM keys WHERE db=?1 AND key=?2";
 
 #define OBJ_SHARED_INTEGERS 10000
 #define OBJ_SHARED_REFCOUNT INT_MAX
@@ -501,7 +501,11 @@ void objectCommand(request *r) {
         const char *v = stmtColumnBlob(s, 1, &vlen);
         enc = stringEncoding(v, vlen, sqlite3_column_int(s, 3), &ival, &isint);
     }
+    int64_t id = sqlite3_column_int64(s, 4);
+    long long count = sqlite3_column_int64(s, 1);
+    int kenc = sqlite3_column_int(s, 3);
     stmtDone(s);
+    if (type == OBJ_HASH && !(enc = hashEncoding(r, id, count, kenc))) return;
     switch (sub) {
     case 0: addReplyBulkCString(r, enc); break;
     case 1:

@@ -45,9 +45,11 @@
 #include <string.h>
 #include <strings.h>
 
-/* Hashes up to this many fields are returned whole by HSCAN from cursor 0,
- * as Redis does for listpack-encoded hashes. */
-#define HASH_SMALL 128
+/* Redis keeps a hash in a listpack (HSCAN returns it whole from cursor 0)
+ * while it has at most hash-max-listpack-entries fields, none of them and
+ * none of their values longer than hash-max-listpack-value bytes. */
+#define HASH_SMALL 512
+#define HASH_SMALL_VALUE 64
 
 static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS hashes("
@@ -129,6 +131,9 @@ static const char SQL_LIVE_WALK[] =
     "SELECT field, value FROM hashes WHERE id=?1 AND (expires_at IS NULL OR expires_at>?2)";
 static const char SQL_LIVE_WALK_SEQ[] =
     "SELECT field, value FROM hashes WHERE id=?1 AND (expires_at IS NULL OR expires_at>?2) ORDER BY seq";
+static const char SQL_HAS_BIG_ELEMENT[] =
+    "SELECT EXISTS(SELECT 1 FROM hashes WHERE id=?1 AND "
+    "(length(CAST(field AS BLOB))>?2 OR length(CAST(value AS BLOB))>?2))";
 static const char SQL_LIVE_NTH[] =
     "SELECT field, value FROM hashes WHERE id=?1 AND (expires_at IS NULL OR expires_at>?2) LIMIT 1 OFFSET ?3";
 
@@ -190,6 +195,32 @@ static bool hashLoadNextSeq(request *r, hkey *h) {
     if (rc == SQLITE_ROW) h->next_seq = sqlite3_column_int64(s, 0) + 1; /* NULL (no field): 1 */
     stmtDone(s);
     return rc == SQLITE_ROW ? true : storeFail(r, "hash lookup");
+}
+
+/* Whether Redis would hold this hash (id, `stored` rows) as a listpack; see
+ * HASH_SMALL. Redis never converts back when a hash shrinks: this only sees
+ * the fields it has now. Returns 1 small, 0 not, -1 after a storage error
+ * (replied). */
+static int hashIsSmall(request *r, int64_t id, long long stored) {
+    if (stored > HASH_SMALL) return 0;
+    sqlite3_stmt *s = stmtGet(r->st, SQL_HAS_BIG_ELEMENT);
+    if (!s) { storeFail(r, "hash lookup"); return -1; }
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int(s, 2, HASH_SMALL_VALUE);
+    int rc = sqlite3_step(s);
+    int big = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+    stmtDone(s);
+    if (rc != SQLITE_ROW) { storeFail(r, "hash lookup"); return -1; }
+    return !big;
+}
+
+const char *hashEncoding(request *r, int64_t id, long long stored, int enc) {
+    int small = hashIsSmall(r, id, stored);
+    if (small < 0) return NULL;
+    /* Redis 7.4 turns a listpack hash whose fields got TTLs into a
+     * "listpackex" one and never back, as keys.enc keeps its mark. */
+    if (small) return enc == HASH_ENC_FIELD_TTL ? "listpackex" : "listpack";
+    return "hashtable";
 }
 
 /* hashFind, for commands that need the live size (hashLive). */
@@ -622,7 +653,11 @@ void hscanCommand(request *r) {
         }
     }
     if (cursor > (unsigned long long)INT64_MAX) { addReplyEmptyScan(r); return; }
-    if (cursor == 0 && h.stored <= HASH_SMALL) count = HASH_SMALL + 1;
+    if (cursor == 0) {
+        int small = hashIsSmall(r, h.id, h.stored);
+        if (small < 0) return;
+        if (small) count = HASH_SMALL + 1;
+    }
     sqlite3_stmt *s = stmtGet(r->st, SQL_SCAN_PAGE);
     if (!s) { storeFail(r, "hscan"); return; }
     sqlite3_bind_int64(s, 1, h.id);

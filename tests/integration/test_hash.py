@@ -255,6 +255,42 @@ def test_hscan_small_hash_in_one_call(r):
     assert raw(r, "HSCAN", "missing", "0", "COUNT", "0") == [b"0", []]  # key checked first
 
 
+def test_hscan_listpack_sized_hash_in_one_call(r):
+    # Redis answers a listpack hash (up to 512 fields, none and no value over
+    # 64 bytes) whole from cursor 0, whatever COUNT says; a bigger one by pages.
+    r.hset("h", mapping={"f%d" % i: "v" for i in range(512)})
+    cursor, page = raw(r, "HSCAN", "h", "0", "COUNT", "5")
+    assert cursor == b"0" and len(page) == 1024
+    r.hset("h", "one-more", "v")
+    cursor, page = raw(r, "HSCAN", "h", "0", "COUNT", "5")
+    assert cursor != b"0" and len(page) < 1026
+    for field, value in [("f", "x" * 65), ("y" * 65, "v")]:
+        r.delete("s")
+        r.hset("s", mapping={"f%d" % i: "v" for i in range(20)})
+        r.hset("s", field, value)
+        cursor, page = raw(r, "HSCAN", "s", "0", "COUNT", "5")
+        assert cursor != b"0" and len(page) < 42
+    r.delete("s")
+    r.hset("s", mapping={"f%d" % i: "v" for i in range(20)})
+    r.hset("s", "x" * 64, "y" * 64)
+    cursor, page = raw(r, "HSCAN", "s", "0", "COUNT", "5")
+    assert cursor == b"0" and len(page) == 42
+
+
+@needs_74
+def test_object_encoding_hash_with_field_ttls(r):
+    # Redis 7.4: a listpack hash whose fields got a TTL is "listpackex", also
+    # after HPERSIST; a big one stays "hashtable".
+    r.hset("h", mapping={"a": "1", "b": "2"})
+    assert raw(r, "HEXPIRE", "h", "100", "FIELDS", "1", "a") == [1]
+    assert raw(r, "OBJECT", "ENCODING", "h") == b"listpackex"
+    assert raw(r, "HPERSIST", "h", "FIELDS", "1", "a") == [1]
+    assert raw(r, "OBJECT", "ENCODING", "h") == b"listpackex"
+    r.hset("big", mapping={"f%d" % i: "v" for i in range(513)})
+    assert raw(r, "HEXPIRE", "big", "100", "FIELDS", "1", "f1") == [1]
+    assert raw(r, "OBJECT", "ENCODING", "big") == b"hashtable"
+
+
 def test_hscan_full_iteration_count_match(r):
     n = 1000
     r.hset("h", mapping={"f%04d" % i: str(i) for i in range(n)})
@@ -289,8 +325,8 @@ def test_mixed_overwrites_and_new_fields_keep_every_field_once(r):
     """HSET/HMSET/HINCRBY/HSETNX mixing overwrites and new fields on a large
     hash (past the one-call HSCAN size), also after expired fields were
     purged: counts, values and a full HSCAN agree, each field exactly once."""
-    r.hset("h", mapping={"f%03d" % i: "a" for i in range(300)})
-    assert raw(r, "HPEXPIRE", "h", 1, "FIELDS", 10, *["f%03d" % i for i in range(290, 300)]) == [1] * 10
+    r.hset("h", mapping={"f%03d" % i: "a" for i in range(600)})
+    assert raw(r, "HPEXPIRE", "h", 1, "FIELDS", 10, *["f%03d" % i for i in range(590, 600)]) == [1] * 10
     time.sleep(0.05)
     # one HSET: 50 overwrites, 20 new fields, one of them given twice
     args = {"f%03d" % i: "b" for i in range(0, 100, 2)}
@@ -299,7 +335,7 @@ def test_mixed_overwrites_and_new_fields_keep_every_field_once(r):
     assert raw(r, "HINCRBY", "h", "cnt", 5) == 5 and raw(r, "HINCRBY", "h", "cnt", 2) == 7
     assert raw(r, "HSETNX", "h", "f003", "x") == 0 and raw(r, "HSETNX", "h", "nx", "y") == 1
     assert raw(r, "HMSET", "h", "f005", "c", "m1", "d") == b"OK"
-    want = {"f%03d" % i: "a" for i in range(290)}
+    want = {"f%03d" % i: "a" for i in range(590)}
     want.update({"f%03d" % i: "b" for i in range(0, 100, 2)})
     want.update({"n%02d" % i: "new" for i in range(20)})
     want.update({"n00": "again", "cnt": "7", "nx": "y", "f005": "c", "m1": "d"})

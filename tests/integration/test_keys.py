@@ -521,6 +521,23 @@ def test_object_encoding_after_modification(r):
     assert raw(r, "OBJECT", "ENCODING", "missing") is None
 
 
+def test_object_encoding_hash(r):
+    # listpack up to 512 fields with no field or value over 64 bytes, else hashtable
+    r.hset("h", mapping={"f%d" % i: "v" for i in range(512)})
+    r.hset("h", "x" * 64, "y" * 64)
+    assert raw(r, "OBJECT", "ENCODING", "h") == b"hashtable"      # 513 fields
+    r.hset("small", mapping={"a": "1", "x" * 64: "y" * 64})
+    assert raw(r, "OBJECT", "ENCODING", "small") == b"listpack"
+    r.hset("longval", mapping={"a": "1", "b": "y" * 65})
+    assert raw(r, "OBJECT", "ENCODING", "longval") == b"hashtable"
+    r.hset("longfield", mapping={"a": "1", "x" * 65: "1"})
+    assert raw(r, "OBJECT", "ENCODING", "longfield") == b"hashtable"
+    r.hset("grown", "n", "1.5")
+    assert raw(r, "OBJECT", "ENCODING", "grown") == b"listpack"
+    r.hset("grown", "n", "9" * 65)                                  # overwritten, longer
+    assert raw(r, "OBJECT", "ENCODING", "grown") == b"hashtable"
+
+
 def test_object_help_and_errors(r):
     help_lines = raw(r, "OBJECT", "HELP")
     assert isinstance(help_lines, list) and len(help_lines) > 3
