@@ -53,12 +53,19 @@ int notifyParseFlags(const char *s) {
     return f;
 }
 
+/* Redis's normalised form, in its order: 'A' or the class letters g$lshzxetdn,
+ * then K, E, m. As in Redis, 'n' is only listed when 'A' is not. */
 void notifyFlagsToString(int f, char *out, size_t len) {
+    static const char order[] = "g$lshzxetdnKEm";
+    bool all = (f & NOTIFY_ALL) == NOTIFY_ALL;
     size_t o = 0;
-    if ((f & NOTIFY_ALL) == NOTIFY_ALL && o + 1 < len) out[o++] = 'A';
-    for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]) && o + 1 < len; i++) {
-        bool in_all = (classes[i].flag & NOTIFY_ALL) != 0;
-        if ((f & classes[i].flag) && !(in_all && (f & NOTIFY_ALL) == NOTIFY_ALL)) out[o++] = classes[i].c;
+    if (all && o + 1 < len) out[o++] = 'A';
+    for (const char *p = order; *p && o + 1 < len; p++) {
+        int flag = 0;
+        for (size_t i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
+            if (classes[i].c == *p) flag = classes[i].flag;
+        bool class_letter = p < order + 11; /* g..n: replaced by 'A' when all are set */
+        if ((f & flag) && !(all && class_letter)) out[o++] = *p;
     }
     out[o] = '\0';
 }

@@ -48,6 +48,15 @@ def test_config_flags_round_trip(r):
     assert flags(r) == ""
 
 
+def test_config_flags_normalised_order(r):
+    # Redis lists 'A' or the class letters, then K, E and m; 'n' only without 'A'.
+    for given, want in (("KEAm", "AKEm"), ("Em", "Em"), ("mlK$", "$lKm"), ("nEg", "gnE"),
+                        ("KEAmn", "AKEm"), ("Kg$lshzxetdm", "AKm"), ("dtexzhs$gK", "g$shzxetdK")):
+        r.config_set("notify-keyspace-events", given)
+        assert flags(r) == want, given
+    r.config_set("notify-keyspace-events", "")
+
+
 def test_set_del_expire_events(r, events):
     r.set("k", "v")
     r.expire("k", 100)
