@@ -192,7 +192,15 @@ static bool isTxnControl(const command *cmd) {
  * usual, MULTI_SUBMIT to send it to the writer now. */
 int multiRoute(client *c, request *req) {
     const command *cmd = req->cmd;
+    bool bad_arity = cmd && ((cmd->arity > 0 && req->argc != cmd->arity) || req->argc < -cmd->arity);
     if (!c->in_multi) {
+        /* Redis checks arity first: EXEC x is an EXECABORT, DISCARD x and
+         * UNWATCH x the usual arity error (which MULTI_RUN gives). */
+        if (bad_arity && cmd->proc == execCommand) {
+            addReplyError(req, "EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command");
+            return MULTI_DONE;
+        }
+        if (bad_arity) return MULTI_RUN;
         if (cmd && cmd->proc == unwatchCommand) {
             if (!c->watching) { addReplyOK(req); return MULTI_DONE; }
             c->watching = false;
@@ -205,7 +213,6 @@ int multiRoute(client *c, request *req) {
     }
     /* Inside MULTI: the checks Redis makes at queue time come first. */
     if (!cmd) { commandReplyUnknown(req); c->multi_dirty = true; return MULTI_DONE; }
-    bool bad_arity = (cmd->arity > 0 && req->argc != cmd->arity) || req->argc < -cmd->arity;
     if (bad_arity && cmd->proc == execCommand) {
         discardQueue(c);
         addReplyError(req, "EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command");

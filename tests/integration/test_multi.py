@@ -112,6 +112,20 @@ def test_transaction_commands_with_wrong_arity(raw):
     assert raw.call("PING") == b"+PONG\r\n"
 
 
+def test_transaction_commands_with_wrong_arity_outside_multi(raw, r):
+    # The arity check comes before "without MULTI"; a rejected EXEC is an EXECABORT.
+    assert raw.call("EXEC", "x") == (b"-EXECABORT Transaction discarded because of: "
+                                     b"wrong number of arguments for 'exec' command\r\n")
+    assert raw.call("DISCARD", "x") == b"-ERR wrong number of arguments for 'discard' command\r\n"
+    assert raw.call("UNWATCH", "x") == b"-ERR wrong number of arguments for 'unwatch' command\r\n"
+    # UNWATCH x did not drop the watch: the transaction still aborts.
+    assert raw.call("WATCH", "w") == b"+OK\r\n"
+    assert raw.call("UNWATCH", "x").startswith(b"-ERR wrong number")
+    r.set("w", "changed")
+    assert raw.pipeline(("MULTI",), ("SET", "w", "mine"), ("EXEC",)) == b"+OK\r\n+QUEUED\r\n*-1\r\n"
+    assert r.get("w") == b"changed"
+
+
 # --------------------------------------------------------------------------- queue-time errors
 
 def test_unknown_command_inside_multi_aborts_exec(raw, r):
