@@ -41,9 +41,11 @@ static void discardQueue(client *c) {
 
 /* Connection commands (CLIENT, INFO, CONFIG, ...) act on net-thread state, so
  * inside EXEC they run after the commit, on the net thread, in their place
- * in the reply. PING/ECHO/TIME need no state and run on the writer. */
+ * in the reply. ECHO/TIME need no state and run on the writer. PING is
+ * deferred too: after a queued SUBSCRIBE, a RESP2 client's PING answers
+ * ["pong", msg], which only the net thread (the client's state) can tell. */
 static bool deferredInExec(const command *cmd) {
-    return (cmd->flags & CMD_CONN) && cmd->proc != pingCommand && cmd->proc != echoCommand &&
+    return (cmd->flags & CMD_CONN) && cmd->proc != echoCommand &&
            cmd->proc != timeCommand && cmd->proc != selectCommand;
 }
 

@@ -144,6 +144,18 @@ def test_resp2_subscribed_mode(conns, r):
     assert sub.call("PUBLISH", "c", "x") == 0
 
 
+def test_subscribe_inside_multi_then_ping(conns, r):
+    # A SUBSCRIBE queued in MULTI puts the client in subscribed mode during
+    # EXEC: a later PING of the same EXEC already answers ["pong", msg].
+    sub = conns(replies="bytes")
+    out = sub.pipeline(("MULTI",), ("SUBSCRIBE", "q"), ("PING",), ("PING", "hi"), ("UNSUBSCRIBE", "q"),
+                       ("PING",), ("EXEC",))
+    assert out == (b"+OK\r\n" + b"+QUEUED\r\n" * 5 +
+                   b"*5\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\nq\r\n:1\r\n"
+                   b"*2\r\n$4\r\npong\r\n$0\r\n\r\n*2\r\n$4\r\npong\r\n$2\r\nhi\r\n"
+                   b"*3\r\n$11\r\nunsubscribe\r\n$1\r\nq\r\n:0\r\n+PONG\r\n")
+
+
 def test_resp3_push_frames_interleaved(conns, r):
     sub = conns()
     assert sub.call("HELLO", "3").get(b"proto") == 3
