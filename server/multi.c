@@ -223,6 +223,13 @@ int multiRoute(client *c, request *req) {
         return MULTI_FORGET_WATCHES;
     }
     if (bad_arity) { addReplyArityError(req); c->multi_dirty = true; return MULTI_DONE; }
+    /* Redis's no-multi commands (SYNC and PSYNC are not implemented here):
+     * refused at queue time, and the refusal aborts the EXEC. */
+    if (cmd->proc == saveCommand || cmd->proc == shutdownCommand) {
+        addReplyError(req, "ERR Command not allowed inside a transaction");
+        c->multi_dirty = true;
+        return MULTI_DONE;
+    }
     if (isTxnControl(cmd)) {
         if (cmd->proc == multiCommand) { addReplyError(req, "ERR MULTI calls can not be nested"); return MULTI_DONE; }
         if (cmd->proc == watchCommand) { addReplyError(req, "ERR WATCH inside MULTI is not allowed"); return MULTI_DONE; }

@@ -144,6 +144,16 @@ def test_unknown_command_inside_multi_aborts_exec(raw, r):
     assert r.get("a") == b"x"
 
 
+@pytest.mark.parametrize("cmd", [("SAVE",), ("SHUTDOWN", "NOSAVE")])
+def test_no_multi_commands_are_refused_and_abort_exec(raw, r, cmd):
+    assert raw.call("MULTI") == b"+OK\r\n"
+    assert raw.call("SET", "a", "1") == b"+QUEUED\r\n"
+    assert raw.call(*cmd) == b"-ERR Command not allowed inside a transaction\r\n"
+    assert raw.call("EXEC") == EXECABORT
+    assert r.get("a") is None
+    assert raw.call("PING") == b"+PONG\r\n"  # the server is still up
+
+
 @pytest.mark.parametrize("bad,err", [
     (("GET",), b"-ERR wrong number of arguments for 'get' command\r\n"),
     (("SET", "k"), b"-ERR wrong number of arguments for 'set' command\r\n"),
