@@ -434,8 +434,8 @@ static const reply *frameFor(frame *f, int resp, bool ids) {
 }
 
 /* Deliver to every subscriber of `ch`. The publishing client's own copy goes
- * into its reply (`self_out`), ahead of the count, as in Redis — never
- * through clientPush, which could close the client the caller still uses. */
+ * to `self_out`, for the caller to place after the reply — never through
+ * clientPush, which could close the client the caller still uses. */
 static void frameSendAll(frame *f, const channel *ch, struct client *self, reply *self_out) {
     for (size_t i = 0; i < ch->count; i++) {
         const psclient *pc = ch->members[i]->pc;
@@ -540,13 +540,30 @@ static bool retentionTask(request *r) {
 
 /* ---- PUBLISH / SPUBLISH ---------------------------------------------------- */
 
-/* Net thread, after the batch with the log row committed. */
+/* Net thread, after the batch with the log row committed. As in Redis 7.2,
+ * the publisher's own copy (a RESP3 client subscribed to the channel) comes
+ * after its reply; inside EXEC after the whole EXEC reply: the copy is then
+ * left in delivery_arg (a reply *) for execFinish to append. */
 static void publishDelivered(request *r) {
+    long long id = (long long)(intptr_t)r->delivery_arg;
+    r->delivery_arg = NULL;
     /* A failed commit leaves its error in the reply: nothing was published. */
     if (r->out && r->out->len) return;
-    long long id = (long long)(intptr_t)r->delivery_arg;
-    long long n = fanout(K_CHANNEL, r->argv[1], r->argvlen[1], r->argv[2], r->argvlen[2], id, r->client, r->out);
+    reply self;
+    replyInit(&self);
+    long long n = fanout(K_CHANNEL, r->argv[1], r->argvlen[1], r->argv[2], r->argvlen[2], id, r->client,
+                         r->out ? &self : NULL);
     if (r->out) addReplyLongLong(r, n);
+    if (r->in_multi && self.len) {
+        reply *later = malloc(sizeof(*later));
+        if (!later) abort();
+        replyInit(later);
+        replyAppend(later, self.buf, self.len);
+        r->delivery_arg = later;
+    } else if (r->out) {
+        replyAppend(r->out, self.buf, self.len);
+    }
+    replyFree(&self);
 }
 
 /* PUBLISH channel message — writer: log it; the fan-out and the reply (the

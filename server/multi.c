@@ -75,6 +75,8 @@ static void execFinish(request *r) {
         execPartsFree(p);
         return;
     }
+    reply after; /* pushes to this client that follow the EXEC reply (PUBLISH to itself) */
+    replyInit(&after);
     for (int i = 0; i < p->n; i++) {
         request *q = &r->multi[i];
         if (q->on_delivery) {
@@ -83,6 +85,13 @@ static void execFinish(request *r) {
             q->out = &p->parts[i];
             q->on_delivery(q);
             q->on_delivery = NULL;
+            if (q->delivery_arg) { /* inside EXEC a hook leaves such pushes here */
+                reply *pushes = q->delivery_arg;
+                q->delivery_arg = NULL;
+                replyAppend(&after, pushes->buf, pushes->len);
+                replyFree(pushes);
+                free(pushes);
+            }
             continue;
         }
         if (!deferredInExec(q->cmd)) continue;
@@ -93,6 +102,8 @@ static void execFinish(request *r) {
         q->cmd->proc(q);
     }
     execAssemble(r, p);
+    replyAppend(r->out, after.buf, after.len);
+    replyFree(&after);
 }
 
 void execCommand(request *r) {

@@ -176,6 +176,12 @@ def test_resp3_push_frames_interleaved(conns, r):
     assert isinstance(none, Push) and none == [b"unsubscribe", None, 0]
 
 
+# Redis 7.2 (#12326) sends the publisher's own copies after its reply; 7.0,
+# the reference server here, sent them before (and inside an EXEC reply).
+redis72 = pytest.mark.skipif(IS_REDIS, reason="Redis 7.2 order; the reference redis-server is 7.0")
+
+
+@redis72
 def test_resp3_publisher_subscribed_to_itself(conns):
     c = conns()
     c.call("HELLO", "3")
@@ -183,10 +189,22 @@ def test_resp3_publisher_subscribed_to_itself(conns):
     assert c.call("PSUBSCRIBE", "s*") == [b"psubscribe", b"s*", 2]
     c.send_command("PUBLISH", "self", "me")
     got = c.replies(3)
-    # the frames come before the reply, as in Redis
-    assert all(isinstance(x, Push) for x in got[:2])
-    assert sorted(x[0] for x in got[:2]) == [b"message", b"pmessage"]
-    assert got[2] == 2
+    # the reply first, then the frames
+    assert got[0] == 2 and not isinstance(got[0], Push)
+    assert all(isinstance(x, Push) for x in got[1:])
+    assert sorted(x[0] for x in got[1:]) == [b"message", b"pmessage"]
+
+
+@redis72
+def test_resp3_publish_to_itself_inside_multi(conns):
+    c = conns(replies="bytes")
+    c.call("HELLO", "3")
+    c.call("SUBSCRIBE", "self")
+    out = c.pipeline(("MULTI",), ("PING",), ("PUBLISH", "self", "me"), ("PING",), ("EXEC",))
+    # a well-formed EXEC reply, the push after it
+    assert out == b"+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n+PONG\r\n:1\r\n+PONG\r\n"
+    assert c.reply() == b">3\r\n$7\r\nmessage\r\n$4\r\nself\r\n$2\r\nme\r\n"
+    assert c.call("PING") == b"+PONG\r\n"
 
 
 def test_publisher_gone_before_reply_still_delivers(conns, server):

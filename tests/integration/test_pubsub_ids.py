@@ -86,9 +86,9 @@ def test_resp3_push_frames_get_one_more_field(conns, r):
     (msg_id,) = replay_ids(r, "news")
     assert m == [b"message", b"news", b"x", msg_id]
     assert p == [b"pmessage", b"n*", b"news", b"x", msg_id]
-    # a RESP3 subscriber may publish: its own copy comes with the id too, before the count
+    # a RESP3 subscriber may publish: its own copy comes with the id too, after the count (7.2)
     sub.send_command("PUBLISH", "news", "self")
-    own_m, own_p, count = sub.replies(3)
+    count, own_m, own_p = sub.replies(3)
     self_id = replay_ids(r, "news")[-1]
     assert own_m == [b"message", b"news", b"self", self_id] and own_p[-1] == self_id and count == 2
 
