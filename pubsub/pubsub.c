@@ -540,10 +540,23 @@ static bool retentionTask(request *r) {
 
 /* ---- PUBLISH / SPUBLISH ---------------------------------------------------- */
 
-/* Net thread, after the batch with the log row committed. As in Redis 7.2,
- * the publisher's own copy (a RESP3 client subscribed to the channel) comes
- * after its reply; inside EXEC after the whole EXEC reply: the copy is then
- * left in delivery_arg (a reply *) for execFinish to append. */
+/* The publisher's own copies (a RESP3 client subscribed to the channel)
+ * follow its reply, as in Redis 7.2; inside EXEC they follow the whole EXEC
+ * reply: they are then left in delivery_arg (a reply *) for execFinish. */
+static void replySelfCopies(request *r, reply *self) {
+    if (r->in_multi && self->len) {
+        reply *later = malloc(sizeof(*later));
+        if (!later) abort();
+        replyInit(later);
+        replyAppend(later, self->buf, self->len);
+        r->delivery_arg = later;
+    } else if (r->out) {
+        replyAppend(r->out, self->buf, self->len);
+    }
+    replyFree(self);
+}
+
+/* Net thread, after the batch with the log row committed. */
 static void publishDelivered(request *r) {
     long long id = (long long)(intptr_t)r->delivery_arg;
     r->delivery_arg = NULL;
@@ -554,16 +567,7 @@ static void publishDelivered(request *r) {
     long long n = fanout(K_CHANNEL, r->argv[1], r->argvlen[1], r->argv[2], r->argvlen[2], id, r->client,
                          r->out ? &self : NULL);
     if (r->out) addReplyLongLong(r, n);
-    if (r->in_multi && self.len) {
-        reply *later = malloc(sizeof(*later));
-        if (!later) abort();
-        replyInit(later);
-        replyAppend(later, self.buf, self.len);
-        r->delivery_arg = later;
-    } else if (r->out) {
-        replyAppend(r->out, self.buf, self.len);
-    }
-    replyFree(&self);
+    replySelfCopies(r, &self);
 }
 
 /* PUBLISH channel message — writer: log it; the fan-out and the reply (the
@@ -577,8 +581,11 @@ static void publishCommand(request *r) {
 
 /* SPUBLISH shardchannel message — net thread, not logged. */
 static void spublishCommand(request *r) {
-    long long n = fanout(K_SHARD, r->argv[1], r->argvlen[1], r->argv[2], r->argvlen[2], 0, r->client, r->out);
+    reply self;
+    replyInit(&self);
+    long long n = fanout(K_SHARD, r->argv[1], r->argvlen[1], r->argv[2], r->argvlen[2], 0, r->client, &self);
     addReplyLongLong(r, n);
+    replySelfCopies(r, &self);
 }
 
 /* ---- CLIENT PUBSUB-IDS ------------------------------------------------------- */

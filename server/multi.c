@@ -66,6 +66,18 @@ static void execAssemble(request *r, exec_parts *p) {
     execPartsFree(p);
 }
 
+/* Pushes a queued command sent to this client itself (PUBLISH or SPUBLISH
+ * to a channel it is subscribed to): Redis 7.2 sends them after the EXEC
+ * reply, so the command leaves them in delivery_arg (a reply *). */
+static void takeLaterPushes(request *q, reply *after) {
+    reply *pushes = q->delivery_arg;
+    if (!pushes) return;
+    q->delivery_arg = NULL;
+    replyAppend(after, pushes->buf, pushes->len);
+    replyFree(pushes);
+    free(pushes);
+}
+
 /* Net thread, after the commit: run the deferred connection commands and
  * the delivery hooks of queued commands (PUBLISH), each in its place. */
 static void execFinish(request *r) {
@@ -75,7 +87,7 @@ static void execFinish(request *r) {
         execPartsFree(p);
         return;
     }
-    reply after; /* pushes to this client that follow the EXEC reply (PUBLISH to itself) */
+    reply after; /* see takeLaterPushes */
     replyInit(&after);
     for (int i = 0; i < p->n; i++) {
         request *q = &r->multi[i];
@@ -85,13 +97,7 @@ static void execFinish(request *r) {
             q->out = &p->parts[i];
             q->on_delivery(q);
             q->on_delivery = NULL;
-            if (q->delivery_arg) { /* inside EXEC a hook leaves such pushes here */
-                reply *pushes = q->delivery_arg;
-                q->delivery_arg = NULL;
-                replyAppend(&after, pushes->buf, pushes->len);
-                replyFree(pushes);
-                free(pushes);
-            }
+            takeLaterPushes(q, &after);
             continue;
         }
         if (!deferredInExec(q->cmd)) continue;
@@ -100,6 +106,7 @@ static void execFinish(request *r) {
         q->out = &p->parts[i];
         q->now_ms = mstime();
         q->cmd->proc(q);
+        takeLaterPushes(q, &after);
     }
     execAssemble(r, p);
     replyAppend(r->out, after.buf, after.len);

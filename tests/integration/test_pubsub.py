@@ -207,6 +207,20 @@ def test_resp3_publish_to_itself_inside_multi(conns):
     assert c.call("PING") == b"+PONG\r\n"
 
 
+@redis72
+def test_resp3_spublish_to_itself(conns):
+    c = conns(replies="bytes")
+    c.call("HELLO", "3")
+    c.call("SSUBSCRIBE", "sh")
+    push = b">3\r\n$8\r\nsmessage\r\n$2\r\nsh\r\n$1\r\nm\r\n"
+    assert c.call("SPUBLISH", "sh", "m") == b":1\r\n"
+    assert c.reply() == push
+    out = c.pipeline(("MULTI",), ("SPUBLISH", "sh", "m"), ("PING",), ("EXEC",))
+    assert out == b"+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n:1\r\n+PONG\r\n"
+    assert c.reply() == push
+    assert c.call("PING") == b"+PONG\r\n"
+
+
 def test_publisher_gone_before_reply_still_delivers(conns, server):
     sub = conns()
     sub.call("SUBSCRIBE", "orphan")
