@@ -157,7 +157,8 @@ void resetCommand(request *r) {
     c->reply_mode = REPLY_ON;
     c->flags &= ~CLIENT_NO_EVICT;
     setName(c, NULL, 0);
-    if (server_config.requirepass && server_config.requirepass[0]) c->authenticated = false;
+    c->authenticated = !(server_config.requirepass && server_config.requirepass[0]);
+    netForgetWatches(c);
     netClientReset(c);
     addReplyStatus(r, "RESET");
 }

@@ -265,6 +265,24 @@ static void submitInternal(client *c, const command *cmd) {
     submitWrite(c, &req, true);
 }
 
+/* Net thread: RESET's share of the transaction state. Watched keys are
+ * forgotten on the writer (quietly: RESET has its own reply). */
+void netForgetWatches(client *c) {
+    if (!c->watching) return;
+    c->watching = false;
+    submitInternal(c, &unwatch_quiet_cmd);
+}
+
+/* A command refused before it runs (not authenticated, or not allowed in
+ * RESP2 subscribed mode). As in Redis it marks an open transaction as
+ * failed, and EXEC's refusal is worded as the transaction's abort. */
+static void refuseCommand(client *c, request *req, const char *err) {
+    if (c->in_multi) c->multi_dirty = true;
+    if (req->cmd->proc != execCommand) { addReplyError(req, err); return; }
+    if (!strncmp(err, "ERR ", 4)) err += 4;
+    addReplyErrorFormat(req, "EXECABORT Transaction discarded because of: %s", err);
+}
+
 static bool isTxnCommand(const command *cmd) {
     return cmd->proc == execCommand || cmd->proc == discardCommand || cmd->proc == watchCommand ||
            cmd->proc == unwatchCommand;
@@ -301,15 +319,19 @@ static bool processCommand(client *c, request *req) {
     if (mode == REPLY_SKIP) c->reply_mode = REPLY_ON; /* this command is the skipped one */
     bool discard = mode == REPLY_OFF || mode == REPLY_SKIP;
     int route = MULTI_RUN;
-    if (cmd && c->subscriptions > 0 && c->resp == 2 && !(cmd->flags & CMD_PUBSUB) && cmd->proc != pingCommand &&
-        cmd->proc != quitCommand && cmd->proc != resetCommand) {
-        char name[64];
-        snprintf(name, sizeof(name), "%s", c->last_cmd);
-        addReplyErrorFormat(req, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", name);
+    bool pushed = false; /* a (P|S)(UN)SUBSCRIBE ran: its replies are pushes */
+    /* Redis's order: an unknown command or a wrong argument count is
+     * answered as such (below, or by multiRoute) before authentication and
+     * the subscribed-context rule are looked at. */
+    bool bad_arity = cmd && ((cmd->arity > 0 && req->argc != cmd->arity) || req->argc < -cmd->arity);
+    if (cmd && !bad_arity && c->subscriptions > 0 && c->resp == 2 && !(cmd->flags & CMD_PUBSUB) &&
+        cmd->proc != pingCommand && cmd->proc != quitCommand && cmd->proc != resetCommand) {
+        char why[256];
+        snprintf(why, sizeof(why), "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", c->last_cmd);
+        refuseCommand(c, req, why);
         route = MULTI_DONE;
-    } else if (cmd && needsAuth(c) && !(cmd->flags & CMD_NOAUTH)) {
-        addReplyError(req, "NOAUTH Authentication required.");
-        if (c->in_multi) c->multi_dirty = true;
+    } else if (cmd && !bad_arity && needsAuth(c) && !(cmd->flags & CMD_NOAUTH)) {
+        refuseCommand(c, req, "NOAUTH Authentication required.");
         route = MULTI_DONE;
     } else if (c->in_multi || (cmd && isTxnCommand(cmd))) {
         route = multiRoute(c, req);
@@ -331,10 +353,12 @@ static bool processCommand(client *c, request *req) {
             req->now_ms = mstime();
             if (!(cmd->flags & CMD_CONN)) beginRead();
             cmd->proc(req);
+            pushed = (cmd->flags & CMD_PUBSUB) != 0;
         }
     }
-    /* CLIENT REPLY OFF|SKIP: drop what this command said. */
-    if (mode == REPLY_SKIP || c->reply_mode == REPLY_OFF) c->out.len = mark;
+    /* CLIENT REPLY OFF|SKIP: drop what this command said — but not the
+     * (un)subscribe confirmations, which Redis sends as pushes regardless. */
+    if ((mode == REPLY_SKIP || c->reply_mode == REPLY_OFF) && !pushed) c->out.len = mark;
     if (c->reply_mode == REPLY_SKIP_NEXT) c->reply_mode = REPLY_SKIP;
     requestFreeArgv(req);
     return true;
@@ -482,6 +506,9 @@ static void acceptCb(struct evconnlistener *l, evutil_socket_t fd, struct sockad
     client *c = calloc(1, sizeof(*c));
     if (!c) { close(fd); return; }
     c->id = ++net.next_id;
+    /* As in Redis, a connection made while no password is set stays
+     * authenticated when CONFIG SET requirepass adds one later. */
+    c->authenticated = !(server_config.requirepass && server_config.requirepass[0]);
     c->fd = fd;
     c->resp = 2;
     c->ctime_ms = c->last_ms = mstime();

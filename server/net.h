@@ -80,6 +80,7 @@ void netCloseClient(client *c);        /* closes now or after in-flight replies 
 struct store *netReadStore(void);
 void clientInfoString(client *c, char *buf, size_t len);
 void netClientReset(client *c);        /* RESET: modules drop per-client state */
+void netForgetWatches(client *c);      /* RESET: unwatch all keys (no reply) */
 void netPubsubCounts(long *channels, long *patterns);
 
 /* proto.c: parse the next request from the client's query buffer.

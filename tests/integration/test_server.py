@@ -272,6 +272,70 @@ def test_reset_deauthenticates(make_server):
     c.close()
 
 
+def test_reset_forgets_watched_keys(server, r, c):
+    assert c.call("WATCH", "w:k") == "OK"
+    r.set("w:k", "changed")  # would abort an EXEC of the watching client
+    assert c.call("RESET") == Status("RESET")
+    assert c.call("MULTI") == "OK"
+    assert c.call("SET", "w:after", "1") == Status("QUEUED")
+    assert c.call("EXEC") == [Status("OK")], "RESET must unwatch, as in Redis"
+    assert r.get("w:after") == b"1"
+
+
+def test_requirepass_set_later_keeps_open_connections_authenticated(server, r, c):
+    """Redis checks the password when a connection authenticates; connections
+    opened while none was required stay in. New ones and RESET must AUTH."""
+    other = RespClient(server.port)
+    try:
+        assert c.call("SET", "rp:k", "1") == "OK"
+        assert c.call("CONFIG", "SET", "requirepass", "pw") == "OK"
+        assert c.call("GET", "rp:k") == b"1"
+        assert other.call("GET", "rp:k") == b"1"
+        fresh = RespClient(server.port)
+        assert fresh.call("GET", "rp:k") == Err("NOAUTH Authentication required.")
+        fresh.close()
+        assert other.call("RESET") == Status("RESET")
+        assert other.call("GET", "rp:k") == Err("NOAUTH Authentication required.")
+    finally:
+        assert c.call("CONFIG", "SET", "requirepass", "") == "OK"
+        other.close()
+
+
+def test_arity_and_exec_refusals_come_in_redis_order(make_server):
+    s = make_server("--requirepass", "pw")
+    c = RespClient(s.port)
+    # A wrong argument count is answered before authentication is checked.
+    assert c.call("GET") == Err("ERR wrong number of arguments for 'get' command")
+    assert c.call("SUBSCRIBE") == Err("ERR wrong number of arguments for 'subscribe' command")
+    assert c.call("GET", "k") == Err("NOAUTH Authentication required.")
+    # EXEC's refusals are worded as the transaction's abort.
+    assert c.call("EXEC") == Err("EXECABORT Transaction discarded because of: NOAUTH Authentication required.")
+    assert c.call("EXEC", "x") == Err(
+        "EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command")
+    assert c.call("AUTH", "pw") == "OK"
+    c.send(encode("SUBSCRIBE", "ch"))
+    assert c.reply() == [b"subscribe", b"ch", 1]
+    assert c.call("EXEC") == Err(
+        "EXECABORT Transaction discarded because of: Can't execute 'exec': only (P|S)SUBSCRIBE / "
+        "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
+    assert c.call("GET") == Err("ERR wrong number of arguments for 'get' command")
+    c.close()
+
+
+def test_client_reply_off_still_confirms_subscriptions(c):
+    """(Un)subscribe confirmations are pushes: Redis sends them with replies off."""
+    c.send(encode("CLIENT", "REPLY", "OFF"))
+    c.send(encode("SUBSCRIBE", "ro:ch"))
+    assert c.reply() == [b"subscribe", b"ro:ch", 1]
+    c.send(encode("UNSUBSCRIBE", "ro:ch"))
+    assert c.reply() == [b"unsubscribe", b"ro:ch", 0]
+    c.send(encode("SET", "ro:k", "1"))
+    c.send(encode("CLIENT", "REPLY", "SKIP"))
+    c.send(encode("SUBSCRIBE", "ro:ch2"))
+    assert c.reply() == [b"subscribe", b"ro:ch2", 1]
+    assert c.nothing_pending()
+
+
 # --------------------------------------------------------------------------- CLIENT
 
 def test_client_id_setname_getname(server, c):
