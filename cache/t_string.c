@@ -17,16 +17,19 @@
 static const char SQL_GET[] = "SELECT type, value, expires_at FROM keys WHERE db=?1 AND key=?2";
 static const char SQL_STRLEN[] = "SELECT type, length(value), expires_at FROM keys WHERE db=?1 AND key=?2";
 /* Writing a string is one statement, new key or overwrite: the upsert only
- * updates a row that already holds a string (and never touches `type`, so no
- * trigger runs). A key of another type leaves the row unchanged and takes the
- * slow path: delete it (its elements go with it), then insert. */
+ * updates a row that holds a live string (and never touches `type`, so no
+ * trigger runs). A key of another type, or an expired one the sweeper has
+ * not reached (?7 is now), leaves the row unchanged and takes the slow path:
+ * the lookup there expires it ("expired" event, as Redis's lazy expiry), or
+ * it is deleted with its elements; then the insert. */
+#define STR_UPSERT_LIVE " WHERE keys.type=0 AND (keys.expires_at IS NULL OR keys.expires_at>?7)"
 static const char SQL_STR_UPSERT[] =
     "INSERT INTO keys(db, key, id, type, expires_at, value, enc) VALUES(?1, ?2, ?3, 0, ?4, ?5, ?6) "
-    "ON CONFLICT(db, key) DO UPDATE SET value=excluded.value, expires_at=excluded.expires_at, enc=excluded.enc "
-    "WHERE keys.type=0";
+    "ON CONFLICT(db, key) DO UPDATE SET value=excluded.value, expires_at=excluded.expires_at, enc=excluded.enc"
+    STR_UPSERT_LIVE;
 static const char SQL_STR_UPSERT_KEEPTTL[] =
     "INSERT INTO keys(db, key, id, type, expires_at, value, enc) VALUES(?1, ?2, ?3, 0, ?4, ?5, ?6) "
-    "ON CONFLICT(db, key) DO UPDATE SET value=excluded.value, enc=excluded.enc WHERE keys.type=0";
+    "ON CONFLICT(db, key) DO UPDATE SET value=excluded.value, enc=excluded.enc" STR_UPSERT_LIVE;
 
 /* keys.enc values (see server/store.c) */
 enum { ENC_BY_VALUE = 0, ENC_RAW = 1, ENC_NOT_INT = 2 };
@@ -102,6 +105,7 @@ static int strWrite(request *r, const char *sql, const char *key, size_t klen, c
     if (at_ms) sqlite3_bind_int64(s, 4, at_ms);
     sqlite3_bind_blob64(s, 5, val, len, SQLITE_STATIC);
     if (enc != ENC_BY_VALUE) sqlite3_bind_int(s, 6, enc);
+    sqlite3_bind_int64(s, 7, r->now_ms);
     int rc = sqlite3_step(s);
     stmtDone(s);
     return rc == SQLITE_DONE ? sqlite3_changes(storeDb(r->st)) : -1;
@@ -112,7 +116,8 @@ static bool strSetEnc(request *r, const char *key, size_t klen, const void *val,
                       bool keepttl, int enc, const char *event) {
     int n = strWrite(r, keepttl ? SQL_STR_UPSERT_KEEPTTL : SQL_STR_UPSERT, key, klen, val, len, at_ms, enc);
     if (n == 0) {
-        /* The key holds another type: replace it, keeping its TTL if asked. */
+        /* The key holds another type, or expired: replace it, keeping a
+         * live key's TTL if asked. */
         keyrow row;
         if (keyLookup(r, r->db, key, klen, &row) && keepttl) at_ms = row.expires_at;
         keyDelete(r, r->db, key, klen);

@@ -52,7 +52,7 @@ class Server:
     def args(self):
         a = [BIN, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir]
         if IS_REDIS:
-            a += ["--save", "", "--appendonly", "yes"]
+            a += ["--save", "", "--appendonly", "yes", "--enable-debug-command", "yes"]
         return a + self.extra
 
     def start(self, timeout=10):

@@ -94,6 +94,29 @@ def test_expired_event_from_active_expiry(r, events):
     assert (b"__keyspace@0__:gone", b"expired") in got
 
 
+def test_overwriting_an_unswept_expired_string_reports_expired_first(r, events):
+    """SET on a key whose time has passed but that no sweep has removed yet:
+    Redis expires it on access ("expired"), then sets it."""
+    assert r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "0") == b"OK"
+    try:
+        r.set("ov:k", "old", px=20)
+        assert len(drain(events, 4)) == 4  # set + expire, on both channels
+        time.sleep(0.1)
+        r.set("ov:k", "new")
+        got = drain(events, 4)
+        assert got == [(b"__keyspace@0__:ov:k", b"expired"), (b"__keyevent@0__:expired", b"ov:k"),
+                       (b"__keyspace@0__:ov:k", b"set"), (b"__keyevent@0__:set", b"ov:k")], got
+        assert r.get("ov:k") == b"new" and r.ttl("ov:k") == -1
+        r.set("ov:t", "old", px=20)
+        drain(events, 4)
+        time.sleep(0.1)
+        r.set("ov:t", "new", keepttl=True)  # the old, passed TTL is not kept
+        assert [d for _, d in drain(events, 4)] == [b"expired", b"ov:t", b"set", b"ov:t"]
+        assert r.get("ov:t") == b"new" and r.ttl("ov:t") == -1
+    finally:
+        r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+
+
 def test_no_events_when_disabled(server, r):
     r.config_set("notify-keyspace-events", "")
     sub = server.client()
