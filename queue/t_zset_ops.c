@@ -16,7 +16,8 @@
  * Pops read the n first (or last) entries of the score index and delete the
  * same entries with one statement. A blocking pop that finds nothing calls
  * requestBlock(); the writer re-runs it in the batch that touches one of its
- * keys. Inside MULTI it answers the timeout reply (null array) at once.
+ * keys (a key of another type then counts as empty, as for lists). Inside
+ * MULTI it answers the timeout reply (null array) at once.
  */
 #include "t_set.h"
 #include <math.h>
@@ -395,11 +396,15 @@ static void blockingZpop(request *r, int first, int nkeys, bool max, int timeout
                          bool nested, bool nil_when_empty) {
     long long deadline;
     if (!getBlockingTimeout(r, timeout_idx, &deadline)) return;
+    /* On a re-run (r->block set) a key of another type counts as empty: Redis
+     * 7.2 wakes sorted-set waiters only for a sorted set, so a LPUSH on the
+     * key leaves them waiting instead of answering WRONGTYPE. */
+    bool rerun = r->block != NULL;
     for (int i = first; i < first + nkeys; i++) {
         keyrow k;
-        int rc = lookupTyped(r, i, OBJ_ZSET, &k);
+        int rc = lookupTyped(r, i, rerun ? OBJ_ANY : OBJ_ZSET, &k);
         if (rc < 0) return;
-        if (rc == 0) continue;
+        if (rc == 0 || k.type != OBJ_ZSET) continue;
         zpopGeneric(r, i, 1, max, true, count, nested, nil_when_empty);
         return;
     }

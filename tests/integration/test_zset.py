@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from conftest import IS_REDIS
-from helpers import NOT_FLOAT, NOT_INT, SYNTAX, WRONGTYPE, RespClient, err, raw
+from helpers import NOT_FLOAT, NOT_INT, SYNTAX, WRONGTYPE, RespClient, err, raw, wait_blocked
 
 RANGE_FLOAT = "min or max is not a float"
 RANGE_LEX = "min or max not valid string range item"
@@ -613,6 +613,21 @@ def test_bzmpop_wakes(server, r):
     r.zadd("m1", {"a": 1, "b": 2, "c": 3})
     t.join(5)
     assert out["a"] == [b"m1", [[b"a", b"1"], [b"b", b"2"]]]
+
+
+def test_bzpop_waiter_survives_wrongtype_touch(server, r):
+    # a list pushed on the key does not wake a sorted-set waiter (no WRONGTYPE)
+    out = {}
+    t = threading.Thread(target=_blocked_call, args=(server, ("BZPOPMIN", "wt", 5), out, "a"))
+    t.start()
+    wait_blocked(r, 1)
+    r.rpush("wt", "x")
+    time.sleep(0.3)
+    assert "a" not in out
+    r.delete("wt")
+    r.zadd("wt", {"m": 1})
+    t.join(5)
+    assert out["a"] == [b"wt", b"m", b"1"]
 
 
 def test_blocking_inside_multi_returns_at_once(r):
