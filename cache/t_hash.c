@@ -729,6 +729,7 @@ static void hrandfieldWithCount(request *r, hkey *h, long long l, bool withvalue
     bool uniq = l >= 0;
     unsigned long long size = (unsigned long long)hashLive(h);
     if (count == 0 || size == 0) { addReplyArrayLen(r, 0); return; }
+    if (!uniq && !checkRandomRepeats(r, count)) return;
     bool all = uniq && count >= size;
     size_t want = all ? (size_t)size : (size_t)count;
     if (want != count && !all) { addReplyError(r, "ERR value is out of range"); return; }

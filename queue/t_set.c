@@ -371,6 +371,7 @@ static void srandmemberCommand(request *r) {
     }
     if (!with_count || count < 0) { /* independent picks, repeats allowed */
         long long n = with_count ? -count : 1;
+        if (!checkRandomRepeats(r, (unsigned long long)n)) return;
         szmap all = {0};
         if (k.count <= SET_EXACT_RANDOM && n > 1 && !loadAll(r, k.id, &all)) { szmapFree(&all); return; }
         size_t mark = r->out->len;

@@ -661,6 +661,7 @@ static void zrandmemberCommand(request *r) {
         szmapFree(&one);
         return;
     }
+    if (count < 0 && !checkRandomRepeats(r, (unsigned long long)-count)) return;
     szmap all = {0};
     if (!zload(r, k.id, SQL_ALL_BY_SCORE, 0, 0, &all)) { szmapFree(&all); return; }
     size_t n = all.n;

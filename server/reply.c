@@ -188,6 +188,17 @@ void addReplyArityError(request *r) {
     addReplyError(r, buf);
 }
 
+/* A negative count lets a one-element key ask for a reply of any size, all
+ * of it built in memory before the first byte is written: 2^63 picks took
+ * the whole server down with the OOM killer. Each pick costs at least 7
+ * bytes ("$1\r\nx\r\n"); a count that cannot fit in the largest bulk the
+ * server accepts (proto-max-bulk-len, 512 MB by default) is refused. */
+bool checkRandomRepeats(request *r, unsigned long long picks) {
+    if (picks <= (unsigned long long)configProtoMaxBulkLen() / 7) return true;
+    addReplyError(r, "ERR value is out of range: the reply would exceed proto-max-bulk-len");
+    return false;
+}
+
 void addReplySyntaxError(request *r) { addReplyError(r, ERR_SYNTAX); }
 void addReplyWrongType(request *r) { addReplyError(r, ERR_WRONGTYPE); }
 

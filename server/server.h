@@ -101,6 +101,10 @@ void addReplyBool(request *r, int b);                    /* :1 / #t */
 void addReplyVerbatim(request *r, const char *s, size_t n, const char *ext);
 void addReplyHumanLongDouble(request *r, long double d); /* INCRBYFLOAT style bulk */
 void addReplyArityError(request *r);
+/* SRANDMEMBER / ZRANDMEMBER / HRANDFIELD with a negative count: false (and
+ * the error replied) when `picks` repeated elements could not fit in a
+ * reply of proto-max-bulk-len bytes. */
+bool checkRandomRepeats(request *r, unsigned long long picks);
 void addReplySyntaxError(request *r);
 void addReplyWrongType(request *r);
 

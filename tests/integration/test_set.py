@@ -7,6 +7,7 @@ redis-py strips the leading "ERR " from error replies; `err()` returns the rest.
 import socket
 
 import pytest
+import redis
 
 from conftest import IS_REDIS
 from helpers import NOT_INT, SYNTAX, WRONGTYPE, RespClient, err, raw
@@ -166,6 +167,32 @@ def test_random_on_large_set(r):
         seen += batch
     assert len(seen) == n and set(seen) == {("m%d" % i).encode() for i in range(n)}
     assert raw(r, "EXISTS", "s") == 0
+
+
+@pytest.mark.skipif(IS_REDIS, reason="Redis builds such a reply until memory runs out")
+def test_random_picks_with_repeats_are_capped_by_the_reply_limit(r):
+    """A negative count on a one-element key asks for a reply of any size,
+    built in memory: past proto-max-bulk-len / 7 picks it is refused, and
+    the server stays up."""
+    r.sadd("rr:s", "a")
+    r.zadd("rr:z", {"a": 1})
+    r.hset("rr:h", "f", "v")
+    huge = -9223372036854775807
+    for cmd in (("SRANDMEMBER", "rr:s", huge), ("ZRANDMEMBER", "rr:z", huge), ("HRANDFIELD", "rr:h", huge)):
+        with pytest.raises(redis.ResponseError, match="out of range"):
+            r.execute_command(*cmd)
+    assert r.execute_command("SRANDMEMBER", "rr:missing", huge) == []  # no key: empty, as Redis
+    r.config_set("proto-max-bulk-len", "1mb")
+    try:
+        limit = 1048576 // 7
+        for cmd in ("SRANDMEMBER", "ZRANDMEMBER", "HRANDFIELD"):
+            key = {"SRANDMEMBER": "rr:s", "ZRANDMEMBER": "rr:z", "HRANDFIELD": "rr:h"}[cmd]
+            assert len(r.execute_command(cmd, key, -limit)) == limit
+            with pytest.raises(redis.ResponseError, match="proto-max-bulk-len"):
+                r.execute_command(cmd, key, -(limit + 1))
+    finally:
+        r.config_set("proto-max-bulk-len", "512mb")
+    assert r.ping()
 
 
 def test_srandmember(r):
