@@ -129,7 +129,7 @@ int d2string(char *buf, size_t len, double value) {
     if (isnan(value)) return snprintf(buf, len, "nan");
     if (isinf(value)) return snprintf(buf, len, value > 0 ? "inf" : "-inf");
     if (value == 0) return snprintf(buf, len, (1.0 / value < 0) ? "-0" : "0");
-    if (value > -(double)(LLONG_MAX / 2) && value < (double)(LLONG_MAX / 2) && value == (double)(long long)value)
+    if (value >= -(double)(LLONG_MAX / 2) && value <= (double)(LLONG_MAX / 2) && value == (double)(long long)value)
         return ll2string(buf, len, (long long)value);
     /* Shortest round-tripping significand: "d.ddde±X". */
     char sci[40];

@@ -375,6 +375,10 @@ static void test_d2string_integers(void **state) {
     expect_d(1e17, "100000000000000000");
     expect_d(1e18, "1000000000000000000");
     expect_d(1152921504606846976.0, "1152921504606846976"); /* 2^60 */
+    /* +-LLONG_MAX/2 as a double is +-2^62: inside the integer range, as in
+     * Redis 7.2 (the bounds are inclusive). */
+    expect_d(4611686018427387904.0, "4611686018427387904");
+    expect_d(-4611686018427387904.0, "-4611686018427387904");
     expect_d(1e19, "1e+19");  /* beyond LLONG_MAX/2: fpconv form */
     expect_d(1.5e20, "1.5e+20");
 }
