@@ -154,6 +154,12 @@ bool jobIdParse(const char *s, size_t len, int64_t *id) {
     return true;
 }
 
+bool jobIdArg(request *r, int idx, int64_t *id) {
+    if (jobIdParse(r->argv[idx], r->argvlen[idx], id)) return true;
+    addReplyErrorFormat(r, "ERR invalid job id '%.128s'", r->argv[idx]);
+    return false;
+}
+
 void addReplyJobId(request *r, int64_t id) {
     char buf[32];
     int n = jobIdFormat(buf, sizeof(buf), id);
@@ -229,19 +235,28 @@ bool jobOptRange(request *r, int idx, const char *name, long long min, long long
     return true;
 }
 
+bool jobOptOnce(request *r, int idx, unsigned *seen, unsigned bit) {
+    if (*seen & bit) {
+        addReplyErrorFormat(r, "ERR option '%.128s' given more than once", r->argv[idx]);
+        return false;
+    }
+    *seen |= bit;
+    return true;
+}
+
 bool jobOptsParse(request *r, int first, jobopts *o, bool when) {
-    bool delay = false, at = false;
+    enum { O_DELAY = 1, O_AT = 2, O_PRIORITY = 4, O_RETRIES = 8, O_BACKOFF = 16, O_TIMEOUT = 32, O_TTL = 64,
+           O_UNIQUE = 128, O_LIMIT = 256 };
+    unsigned seen = 0;
     for (int i = first; i < r->argc; i++) {
         int left = r->argc - i - 1;
         long long v;
         if (when && (argIs(r, i, "delay") || argIs(r, i, "at"))) {
             bool is_delay = argIs(r, i, "delay");
             if (!left) goto syntax;
-            if (is_delay ? delay : at) goto syntax;
+            if (!jobOptOnce(r, i, &seen, is_delay ? O_DELAY : O_AT)) return false;
             if (!jobOptRange(r, i + 1, is_delay ? "DELAY" : "AT", 0, is_delay ? JOB_MAX_MS : JOB_MAX_AT, &v)) return false;
-            if (is_delay) delay = true;
-            else at = true;
-            if (delay && at) {
+            if ((seen & (O_DELAY | O_AT)) == (O_DELAY | O_AT)) {
                 addReplyError(r, "ERR DELAY and AT cannot be used together");
                 return false;
             }
@@ -249,21 +264,27 @@ bool jobOptsParse(request *r, int first, jobopts *o, bool when) {
             i++;
         } else if (argIs(r, i, "priority")) {
             if (!left) goto syntax;
+            if (!jobOptOnce(r, i, &seen, O_PRIORITY)) return false;
             if (!jobOptRange(r, ++i, "PRIORITY", INT_MIN, INT_MAX, &o->priority)) return false;
         } else if (argIs(r, i, "retries")) {
             if (!left) goto syntax;
+            if (!jobOptOnce(r, i, &seen, O_RETRIES)) return false;
             if (!jobOptRange(r, ++i, "RETRIES", 0, JOB_MAX_RETRIES, &o->retries)) return false;
         } else if (argIs(r, i, "backoff")) {
             if (!left) goto syntax;
+            if (!jobOptOnce(r, i, &seen, O_BACKOFF)) return false;
             if (!jobOptRange(r, ++i, "BACKOFF", 0, JOB_MAX_MS, &o->backoff)) return false;
         } else if (argIs(r, i, "timeout")) {
             if (!left) goto syntax;
+            if (!jobOptOnce(r, i, &seen, O_TIMEOUT)) return false;
             if (!jobOptRange(r, ++i, "TIMEOUT", 1, JOB_MAX_MS, &o->timeout)) return false;
         } else if (argIs(r, i, "ttl")) {
             if (!left) goto syntax;
+            if (!jobOptOnce(r, i, &seen, O_TTL)) return false;
             if (!jobOptRange(r, ++i, "TTL", 1, JOB_MAX_MS, &o->ttl)) return false;
         } else if (argIs(r, i, "unique")) {
             if (!left) goto syntax;
+            if (!jobOptOnce(r, i, &seen, O_UNIQUE)) return false;
             i++;
             o->unique = r->argv[i];
             o->unique_len = r->argvlen[i];
@@ -275,6 +296,7 @@ bool jobOptsParse(request *r, int first, jobopts *o, bool when) {
             }
         } else if (argIs(r, i, "limit")) {
             if (left < 2) goto syntax;
+            if (!jobOptOnce(r, i, &seen, O_LIMIT)) return false;
             o->limit_key = r->argv[i + 1];
             o->limit_len = r->argvlen[i + 1];
             if (!jobOptRange(r, i + 2, "LIMIT", 1, JOB_MAX_LIMIT, &o->limit_n)) return false;
@@ -408,6 +430,7 @@ static bool isFetchOption(request *r, int i) {
 
 static bool parseFetch(request *r, fetchopts *f) {
     *f = (fetchopts){.count = 1, .block_ms = -1};
+    unsigned seen = 0;
     int i = 2; /* argv[1] is always a queue */
     while (i < r->argc && !isFetchOption(r, i)) i++;
     f->nqueues = i - 1;
@@ -418,16 +441,20 @@ static bool parseFetch(request *r, fetchopts *f) {
             return false;
         }
         if (argIs(r, i, "count")) {
+            if (!jobOptOnce(r, i, &seen, 1)) return false;
             if (!jobOptRange(r, ++i, "COUNT", 1, JOB_MAX_FETCH, &f->count)) return false;
         } else if (argIs(r, i, "lease")) {
+            if (!jobOptOnce(r, i, &seen, 2)) return false;
             if (!jobOptRange(r, ++i, "LEASE", 1, JOB_MAX_MS, &f->lease)) return false;
         } else if (argIs(r, i, "block")) {
+            if (!jobOptOnce(r, i, &seen, 4)) return false;
             long long v;
             if (!getLongLongArg(r, ++i, &v, "ERR timeout is not an integer or out of range")) return false;
             if (v < 0) { addReplyError(r, "ERR timeout is negative"); return false; }
             if (v > JOB_MAX_MS) { addReplyError(r, "ERR timeout is out of range"); return false; }
             f->block_ms = v;
         } else if (argIs(r, i, "worker")) {
+            if (!jobOptOnce(r, i, &seen, 8)) return false;
             i++;
             f->worker = r->argv[i];
             f->wlen = r->argvlen[i];

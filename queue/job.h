@@ -61,10 +61,19 @@ int jobStateParse(const char *s, size_t len); /* -1 unknown */
 #define JOB_ID_LEN 20 /* 13 digits (the ms of any int64 id fit), '-', 6 digits */
 int jobIdFormat(char *buf, size_t len, int64_t id);
 bool jobIdParse(const char *s, size_t len, int64_t *id);
+/* jobIdParse of argv[idx]; replies "invalid job id" and returns false when it
+ * is not one (a well-formed id of no job is not an error: commands answer 0
+ * or null for it). */
+bool jobIdArg(request *r, int idx, int64_t *id);
 void addReplyJobId(request *r, int64_t id);
 
 bool jobOptRange(request *r, int idx, const char *name, long long min, long long max, long long *v);
 void jobBindBlob(sqlite3_stmt *s, int i, const char *p, size_t n); /* NULL binds NULL */
+
+/* Options may be given once each: `bit` marks argv[idx]'s option in *seen;
+ * false (error replied) when it was already there. A repeated option is a
+ * mistake, not "the last one wins". */
+bool jobOptOnce(request *r, int idx, unsigned *seen, unsigned bit);
 
 void jobOptsInit(jobopts *o);
 /* Parse options from argv[first..]; `when` allows DELAY and AT. Replies the

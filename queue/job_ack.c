@@ -38,10 +38,12 @@ static long long backoffDelay(long long base, long long attempts) {
 /* ---- acknowledgements -------------------------------------------------- */
 
 /* One-row changes: OR FAIL, no statement journal (see job.c). */
+/* Only a RUNNING job can be acknowledged: an ACK of a job nobody fetched
+ * (ready or delayed) would mark it done without it ever having run. */
 #define ACK_SQL                                                                                      \
     "UPDATE OR FAIL jobs SET state=job_moved(db, queue, state, 3),"                                  \
     " finished_at=?3, updated_at=?3, lease_until=NULL, unique_key=NULL"                              \
-    " WHERE id=?1 AND db=?2 AND state<=2"
+    " WHERE id=?1 AND db=?2 AND state=2"
 static const char SQL_ACK[] = ACK_SQL;
 /* A job without a LIMIT frees no slot a fetcher may wait for, so its ACK
  * needs no look at the row afterwards: one statement instead of two. */
@@ -55,8 +57,12 @@ static const char SQL_NACK_DEAD[] =
     "UPDATE OR FAIL jobs SET state=job_moved(db, queue, state, 4), lease_until=NULL, last_error=?4,"
     " finished_at=?5, updated_at=?5, unique_key=NULL"
     " WHERE id=?1";
+/* A lease that has run out is not renewed, even before the maintenance task
+ * has put the job back: the job belongs to the queue again from that
+ * moment (FETCH reclaims it first), so an EXTEND's answer must not depend
+ * on whether that task already ran. */
 static const char SQL_EXTEND[] =
-    "UPDATE jobs SET lease_until=?3+?4, updated_at=?3 WHERE id=?1 AND db=?2 AND state=2";
+    "UPDATE jobs SET lease_until=?3+?4, updated_at=?3 WHERE id=?1 AND db=?2 AND state=2 AND lease_until>?3";
 static const char SQL_CANCEL[] =
     "UPDATE OR FAIL jobs SET state=job_moved(db, queue, state, 5), finished_at=?3, updated_at=?3,"
     " lease_until=NULL, unique_key=NULL"
@@ -108,10 +114,12 @@ static int updateOne(request *r, const char *sql, int64_t id, bool touch_always)
 /* JOB.ACK id [id ...] → number of jobs acknowledged */
 void jobAckCommand(request *r) {
     long long n = 0;
+    int64_t id;
+    for (int i = 1; i < r->argc; i++) /* all or nothing: check every id first */
+        if (!jobIdArg(r, i, &id)) return;
     jobCountsBegin();
     for (int i = 1; i < r->argc; i++) {
-        int64_t id;
-        if (!jobIdParse(r->argv[i], r->argvlen[i], &id)) continue;
+        jobIdParse(r->argv[i], r->argvlen[i], &id);
         int rc = updateById(r, SQL_ACK_UNLIMITED, id);
         if (rc == 0) rc = updateOne(r, SQL_ACK, id, false);
         if (rc < 0) {
@@ -130,10 +138,13 @@ void jobNackCommand(request *r) {
     long long delay = -1;
     const char *err = NULL;
     size_t errlen = 0;
+    unsigned seen = 0;
     for (int i = 2; i < r->argc; i++) {
         if (argIs(r, i, "delay") && i + 1 < r->argc) {
+            if (!jobOptOnce(r, i, &seen, 1)) return;
             if (!jobOptRange(r, ++i, "DELAY", 0, JOB_MAX_MS, &delay)) return;
         } else if (argIs(r, i, "error") && i + 1 < r->argc) {
+            if (!jobOptOnce(r, i, &seen, 2)) return;
             i++;
             err = r->argv[i];
             errlen = r->argvlen[i];
@@ -146,7 +157,7 @@ void jobNackCommand(request *r) {
         }
     }
     int64_t id;
-    if (!jobIdParse(r->argv[1], r->argvlen[1], &id)) { addReplyLongLong(r, 0); return; }
+    if (!jobIdArg(r, 1, &id)) return;
     sqlite3_stmt *s = stmtGet(r->st, SQL_NACK_GET);
     if (!s) { storeFail(r, "job nack"); return; }
     sqlite3_bind_int64(s, 1, id);
@@ -189,7 +200,7 @@ void jobExtendCommand(request *r) {
     long long ms;
     if (!jobOptRange(r, 2, "lease", 1, JOB_MAX_MS, &ms)) return;
     int64_t id;
-    if (!jobIdParse(r->argv[1], r->argvlen[1], &id)) { addReplyLongLong(r, 0); return; }
+    if (!jobIdArg(r, 1, &id)) return;
     sqlite3_stmt *s = stmtGet(r->st, SQL_EXTEND);
     if (!s) { storeFail(r, "job extend"); return; }
     sqlite3_bind_int64(s, 1, id);
@@ -199,8 +210,8 @@ void jobExtendCommand(request *r) {
     int rc = sqlite3_step(s);
     stmtDone(s);
     if (rc != SQLITE_DONE) { storeFail(r, "job extend"); return; }
-    jobNoteLease(r->now_ms + ms);
     int n = sqlite3_changes(storeDb(r->st));
+    if (n) jobNoteLease(r->now_ms + ms);
     r->dirty += n;
     addReplyLongLong(r, n);
 }
@@ -209,7 +220,7 @@ void jobExtendCommand(request *r) {
  * replies 1 if it changed. */
 static void changeOneCommand(request *r, const char *sql, const char *what) {
     int64_t id;
-    if (!jobIdParse(r->argv[1], r->argvlen[1], &id)) { addReplyLongLong(r, 0); return; }
+    if (!jobIdArg(r, 1, &id)) return;
     jobCountsBegin();
     int rc = updateOne(r, sql, id, true);
     if (!jobCountsEnd(r, rc >= 0)) { storeFail(r, what); return; }

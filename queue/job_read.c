@@ -47,7 +47,7 @@ static const char SQL_GET[] = "SELECT " JOB_COLUMNS " FROM jobs WHERE id=?1 AND 
 /* JOB.GET id */
 void jobGetCommand(request *r) {
     int64_t id;
-    if (!jobIdParse(r->argv[1], r->argvlen[1], &id)) { addReplyNull(r); return; }
+    if (!jobIdArg(r, 1, &id)) return;
     sqlite3_stmt *s = stmtGet(r->st, SQL_GET);
     if (!s) { storeFail(r, "job get"); return; }
     sqlite3_bind_int64(s, 1, id);
@@ -103,6 +103,7 @@ void jobListCommand(request *r) {
         return;
     }
     long long k[3] = {LLONG_MIN, LLONG_MIN, LLONG_MIN}, count = 10;
+    unsigned seen = 0;
     for (int i = 3; i < r->argc; i++) {
         if (i + 1 >= r->argc) {
             if (argIs(r, i, "cursor") || argIs(r, i, "count")) addReplySyntaxError(r);
@@ -110,9 +111,11 @@ void jobListCommand(request *r) {
             return;
         }
         if (argIs(r, i, "cursor")) {
+            if (!jobOptOnce(r, i, &seen, 1)) return;
             i++;
             if (!parseCursor(r->argv[i], r->argvlen[i], k)) { addReplyError(r, "ERR invalid cursor"); return; }
         } else if (argIs(r, i, "count")) {
+            if (!jobOptOnce(r, i, &seen, 2)) return;
             if (!getLongLongArg(r, ++i, &count, NULL)) return;
             if (count < 1 || count > JOB_MAX_FETCH) {
                 addReplyErrorFormat(r, "ERR COUNT must be between 1 and %d", JOB_MAX_FETCH);
@@ -303,11 +306,11 @@ static const char *help_lines[] = {
     "    [id, queue, payload, attempt]; null when none. The lease is the longer of LEASE (default",
     "    30000) and the job's TIMEOUT. BLOCK waits up to ms (0 = forever) for a job.",
     "ACK id [id ...]",
-    "    Mark jobs done; returns how many were acknowledged.",
+    "    Mark running jobs done; returns how many were acknowledged (a waiting job is not).",
     "NACK id [DELAY ms] [ERROR text]",
     "    Fail a running job: retried after DELAY or its backoff, dead past its retries.",
     "EXTEND id ms",
-    "    Renew a running job's lease to end ms from now (heartbeat).",
+    "    Renew a running job's lease to end ms from now (heartbeat); 0 once the lease ran out.",
     "CANCEL id",
     "    Cancel a waiting or running job.",
     "GET id",
