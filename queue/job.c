@@ -18,6 +18,8 @@
  *     jobs_finished(db, queue, state, finished_at)  >= DONE    retention
  *     jobs_unique(db, queue, unique_key) UNIQUE, set while the job is active
  *     jobs_limit(db, limit_key)                RUNNING jobs under a LIMIT
+ *     jobs_limit_ready(db, limit_key, queue)   READY jobs under a LIMIT: the
+ *                                              queues a freed slot wakes
  *     jobs_ttl(expires_at)                     waiting jobs with a TTL
  *   job_queues(db, queue, paused, n_<state>..., totals) holds per-queue
  *   counters, so JOB.STATS is O(1) and FETCH skips empty queues without
@@ -78,6 +80,7 @@ static const char JOB_SCHEMA[] =
     "CREATE INDEX IF NOT EXISTS jobs_finished ON jobs(db, queue, state, finished_at) WHERE state>=3;"
     "CREATE UNIQUE INDEX IF NOT EXISTS jobs_unique ON jobs(db, queue, unique_key) WHERE unique_key IS NOT NULL;"
     "CREATE INDEX IF NOT EXISTS jobs_limit ON jobs(db, limit_key) WHERE state=2 AND limit_key IS NOT NULL;"
+    "CREATE INDEX IF NOT EXISTS jobs_limit_ready ON jobs(db, limit_key, queue) WHERE state=0 AND limit_key IS NOT NULL;"
     "CREATE INDEX IF NOT EXISTS jobs_ttl ON jobs(expires_at) WHERE expires_at IS NOT NULL AND state<=1;"
     "CREATE TABLE IF NOT EXISTS job_queues("
     "  db INTEGER NOT NULL, queue BLOB NOT NULL, paused INTEGER NOT NULL DEFAULT 0,"

@@ -97,6 +97,12 @@ void jobCountsBegin(void);
 bool jobCountsEnd(request *r, bool ok);
 
 /* job_ack.c */
+/* A job under LIMIT `key` stopped running (done, failed, cancelled, lease
+ * out, purged): touch every queue of the database with ready jobs under that
+ * key, so fetchers parked on them claim the freed slot. A LIMIT key is
+ * shared by all queues of a database, so the job's own queue is not enough.
+ * False: storage error. */
+bool jobLimitFreed(request *r, int db, const void *key, size_t klen);
 void jobAckCommand(request *r);
 void jobNackCommand(request *r);
 void jobExtendCommand(request *r);

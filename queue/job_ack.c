@@ -49,7 +49,7 @@ static const char SQL_ACK[] = ACK_SQL;
  * needs no look at the row afterwards: one statement instead of two. */
 static const char SQL_ACK_UNLIMITED[] = ACK_SQL " AND limit_key IS NULL";
 static const char SQL_NACK_GET[] =
-    "SELECT attempts, retries, backoff, queue FROM jobs WHERE id=?1 AND db=?2 AND state=2";
+    "SELECT attempts, retries, backoff, queue, limit_key FROM jobs WHERE id=?1 AND db=?2 AND state=2";
 static const char SQL_NACK_RETRY[] =
     "UPDATE OR FAIL jobs SET state=job_moved(db, queue, state, ?2), run_at=?3, lease_until=NULL,"
     " last_error=?4, updated_at=?5 WHERE id=?1";
@@ -73,6 +73,22 @@ static const char SQL_RETRY[] =
     " WHERE id=?1 AND db=?2 AND state=4";
 /* Read back after the update (RETURNING would cost an ephemeral table). */
 static const char SQL_QUEUE_OF[] = "SELECT queue, limit_key FROM jobs WHERE id=?1";
+static const char SQL_LIMIT_WAITING[] = "SELECT DISTINCT queue FROM jobs WHERE db=?1 AND limit_key=?2 AND state=0";
+
+bool jobLimitFreed(request *r, int db, const void *key, size_t klen) {
+    sqlite3_stmt *s = stmtGet(r->st, SQL_LIMIT_WAITING);
+    if (!s) return false;
+    sqlite3_bind_int(s, 1, db);
+    sqlite3_bind_blob(s, 2, key, (int)klen, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        size_t qlen;
+        const void *queue = stmtColumnBlob(s, 0, &qlen);
+        keyTouched(r, db, queue, qlen);
+    }
+    stmtDone(s);
+    return rc == SQLITE_DONE;
+}
 
 /* Run a one-job UPDATE bound to (id, db, now): 1 changed, 0 not, -1 error. */
 static int updateById(request *r, const char *sql, int64_t id) {
@@ -89,8 +105,9 @@ static int updateById(request *r, const char *sql, int64_t id) {
     return 1;
 }
 
-/* updateById, then touch the job's queue when asked, or when the job had a
- * LIMIT. Returns 1 changed, 0 no such job in the required state, -1 error. */
+/* updateById, then touch the job's queue when asked, and when the job had a
+ * LIMIT the queues waiting for its slot. Returns 1 changed, 0 no such job in
+ * the required state, -1 error. */
 static int updateOne(request *r, const char *sql, int64_t id, bool touch_always) {
     int changed = updateById(r, sql, id);
     if (changed <= 0) return changed;
@@ -98,17 +115,19 @@ static int updateOne(request *r, const char *sql, int64_t id, bool touch_always)
     if (!s) return -1;
     sqlite3_bind_int64(s, 1, id);
     int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        /* A finished job frees a LIMIT slot: fetchers skipping jobs for it retry. */
-        bool limited = sqlite3_column_type(s, 1) != SQLITE_NULL;
-        if (touch_always || limited) {
-            size_t qlen;
-            const void *queue = stmtColumnBlob(s, 0, &qlen);
-            keyTouched(r, r->db, queue, qlen);
-        }
+    bool ok = rc == SQLITE_ROW;
+    if (ok && touch_always) {
+        size_t qlen;
+        const void *queue = stmtColumnBlob(s, 0, &qlen);
+        keyTouched(r, r->db, queue, qlen);
+    }
+    if (ok && sqlite3_column_type(s, 1) != SQLITE_NULL) { /* a finished job frees a LIMIT slot */
+        size_t klen;
+        const void *key = stmtColumnBlob(s, 1, &klen);
+        ok = jobLimitFreed(r, r->db, key, klen);
     }
     stmtDone(s);
-    return rc == SQLITE_ROW ? 1 : -1;
+    return ok ? 1 : -1;
 }
 
 /* JOB.ACK id [id ...] → number of jobs acknowledged */
@@ -169,15 +188,21 @@ void jobNackCommand(request *r) {
     }
     long long attempts = sqlite3_column_int64(s, 0), retries = sqlite3_column_int64(s, 1);
     long long backoff = sqlite3_column_int64(s, 2);
-    size_t qlen;
+    size_t qlen, klen = 0;
     const void *q = stmtColumnBlob(s, 3, &qlen);
     char *queue = malloc(qlen + 1);
     memcpy(queue, q, qlen);
+    char *limit_key = NULL; /* its slot is free after the change */
+    if (sqlite3_column_type(s, 4) != SQLITE_NULL) {
+        const void *k = stmtColumnBlob(s, 4, &klen);
+        limit_key = malloc(klen + 1);
+        memcpy(limit_key, k, klen);
+    }
     stmtDone(s);
     bool dead = attempts > retries;
     if (!dead && delay < 0) delay = backoffDelay(backoff, attempts);
     s = stmtGet(r->st, dead ? SQL_NACK_DEAD : SQL_NACK_RETRY);
-    if (!s) { free(queue); storeFail(r, "job nack"); return; }
+    if (!s) { free(queue); free(limit_key); storeFail(r, "job nack"); return; }
     sqlite3_bind_int64(s, 1, id);
     if (!dead) {
         sqlite3_bind_int(s, 2, delay > 0 ? JOB_DELAYED : JOB_READY);
@@ -188,9 +213,14 @@ void jobNackCommand(request *r) {
     jobCountsBegin();
     int rc = sqlite3_step(s);
     stmtDone(s);
-    if (!jobCountsEnd(r, rc == SQLITE_DONE)) { free(queue); storeFail(r, "job nack"); return; }
-    keyTouched(r, r->db, queue, qlen);
+    bool ok = jobCountsEnd(r, rc == SQLITE_DONE);
+    if (ok) {
+        keyTouched(r, r->db, queue, qlen);
+        if (limit_key) ok = jobLimitFreed(r, r->db, limit_key, klen);
+    }
     free(queue);
+    free(limit_key);
+    if (!ok) { storeFail(r, "job nack"); return; }
     r->dirty++;
     addReplyLongLong(r, 1);
 }
@@ -259,7 +289,8 @@ void jobResumeCommand(request *r) { pauseGeneric(r, SQL_RESUME); }
 /* Each state's DELETE names its partial index's condition. */
 static const char SQL_PURGE_READY[] = "DELETE FROM jobs WHERE db=?1 AND queue=?2 AND state=0";
 static const char SQL_PURGE_DELAYED[] = "DELETE FROM jobs WHERE db=?1 AND queue=?2 AND state=1";
-static const char SQL_PURGE_RUNNING[] = "DELETE FROM jobs WHERE state=2 AND db=?1 AND queue=?2";
+static const char SQL_PURGE_RUNNING[] =
+    "DELETE FROM jobs WHERE state=2 AND db=?1 AND queue=?2 RETURNING limit_key";
 static const char SQL_PURGE_FINISHED[] = "DELETE FROM jobs WHERE db=?1 AND queue=?2 AND state=?3 AND state>=3";
 
 /* JOB.PURGE queue state → number of jobs deleted */
@@ -276,13 +307,23 @@ void jobPurgeCommand(request *r) {
     sqlite3_bind_int(s, 1, r->db);
     sqlite3_bind_blob(s, 2, r->argv[1], (int)r->argvlen[1], SQLITE_STATIC);
     if (state >= JOB_DONE) sqlite3_bind_int(s, 3, state);
-    int rc = sqlite3_step(s);
+    int rc, n = 0;
+    bool ok = true;
+    /* Running jobs: the first step deletes them all, the rows are the LIMIT
+     * keys whose slots they held. */
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        n++;
+        if (ok && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+            size_t klen;
+            const void *key = stmtColumnBlob(s, 0, &klen);
+            ok = jobLimitFreed(r, r->db, key, klen);
+        }
+    }
     stmtDone(s);
-    if (rc != SQLITE_DONE) { storeFail(r, "job purge"); return; }
-    int n = sqlite3_changes(storeDb(r->st));
+    if (rc != SQLITE_DONE || !ok) { storeFail(r, "job purge"); return; }
+    if (state != JOB_RUNNING) n = sqlite3_changes(storeDb(r->st));
     if (n) {
         if (!jobNoteDeletes(r)) { storeFail(r, "job purge"); return; }
-        if (state == JOB_RUNNING) keyTouched(r, r->db, r->argv[1], r->argvlen[1]); /* LIMIT slots */
         r->dirty += n;
     }
     addReplyLongLong(r, n);

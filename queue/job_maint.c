@@ -25,7 +25,7 @@ static const char SQL_RECLAIM[] =
     " finished_at=CASE WHEN attempts>retries THEN ?1 END,"
     " unique_key=CASE WHEN attempts>retries THEN NULL ELSE unique_key END"
     " WHERE id IN (SELECT id FROM jobs WHERE state=2 AND lease_until<=?1 ORDER BY lease_until LIMIT ?2)"
-    " RETURNING db, queue";
+    " RETURNING db, queue, limit_key";
 static const char SQL_PROMOTE[] =
     "UPDATE jobs SET state=job_moved(db, queue, state, 0)"
     " WHERE id IN (SELECT id FROM jobs WHERE db=?1 AND queue=?2 AND state=1 AND run_at<=?3 ORDER BY run_at LIMIT ?4)";
@@ -108,16 +108,23 @@ int jobReclaimLeases(request *r, int limit, bool always) {
     sqlite3_bind_int64(s, 1, r->now_ms);
     sqlite3_bind_int(s, 2, limit);
     int n = 0, rc;
+    bool ok = true;
     jobCountsBegin();
-    /* All changes are made by the first step; the rows are the touched queues. */
+    /* All changes are made by the first step; the rows are the touched queues
+     * and the LIMIT slots freed. */
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        size_t qlen;
+        size_t qlen, klen;
+        int db = sqlite3_column_int(s, 0);
         const void *queue = stmtColumnBlob(s, 1, &qlen);
-        keyTouched(r, sqlite3_column_int(s, 0), queue, qlen);
+        keyTouched(r, db, queue, qlen);
+        if (ok && sqlite3_column_type(s, 2) != SQLITE_NULL) {
+            const void *key = stmtColumnBlob(s, 2, &klen);
+            ok = jobLimitFreed(r, db, key, klen);
+        }
         n++;
     }
     stmtDone(s);
-    if (!jobCountsEnd(r, rc == SQLITE_DONE)) { storeFail(r, "job lease expiry"); return -1; }
+    if (!jobCountsEnd(r, rc == SQLITE_DONE && ok)) { storeFail(r, "job lease expiry"); return -1; }
     r->dirty += n;
     if (n < limit) {
         long long next = minLease(r);

@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from conftest import IS_REDIS
-from helpers import J, add, fetch, get, stats
+from helpers import J, Fetcher, add, fetch, get, stats, wait_blocked
 
 pytestmark = pytest.mark.skipif(IS_REDIS, reason="JOB.* is Solidis-only")
 
@@ -98,3 +98,31 @@ def test_repeated_options_are_errors(r, q):
     assert get(r, jid)["state"] == b"running"
     assert twice("JOB.LIST", q, "ready", "COUNT", 1, "COUNT", 2)
     assert twice("JOB.LIST", q, "ready", "CURSOR", 0, "CURSOR", 0)
+
+
+@pytest.mark.parametrize("free", ["ack", "nack", "nack-dead", "cancel", "lease", "purge"])
+def test_freed_limit_slot_wakes_fetchers_of_other_queues(server, r, q, free):
+    """A LIMIT key is shared by all queues of a database: when a job of queue A
+    gives its slot back, a fetcher parked on queue B, whose ready job waits for
+    that slot, must be woken (it stayed parked until its BLOCK ran out)."""
+    a, b, key = q + "-a", q + "-b", q + "-key"
+    holder = add(r, a, "holder", "LIMIT", key, 1, "RETRIES", 0 if free == "nack-dead" else 3)
+    assert fetch(r, a, "LEASE", 150 if free == "lease" else 60000)[0][0] == holder
+    waiting = add(r, b, "waiting", "LIMIT", key, 1)
+    assert fetch(r, b) is None  # the slot is taken
+    f = Fetcher(server, b, "BLOCK", 1500)
+    f.start()
+    wait_blocked(r, 1)
+    t = time.time()
+    if free == "ack":
+        assert J(r, "JOB.ACK", holder) == 1
+    elif free.startswith("nack"):
+        assert J(r, "JOB.NACK", holder, "DELAY", 60000) == 1
+    elif free == "cancel":
+        assert J(r, "JOB.CANCEL", holder) == 1
+    elif free == "purge":
+        assert J(r, "JOB.PURGE", a, "running") == 1
+    f.join(3)
+    assert f.result is not None and f.result[0][0] == waiting, free
+    assert f.done_at - t < (0.6 if free == "lease" else 0.3)
+    assert J(r, "JOB.ACK", waiting) == 1
