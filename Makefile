@@ -26,11 +26,14 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(BIN)/unit/%,$(UNIT_SRC))
 # Debian packages the build, the tests and the benchmarks need.
 DEB_PACKAGES := build-essential pkg-config libevent-dev libsqlite3-dev sqlite3 libhiredis-dev libmsgpack-dev \
                 libcmocka-dev libcurl4-openssl-dev libzstd-dev zlib1g-dev redis-server redis-tools python3-redis \
-                python3-pytest
-# Node.js runs the S3-compatible test server (s3rver, from the npm registry,
-# installed into the git-ignored tests/node_modules by `make npm-deps`).
+                python3-pytest python3-rq
+# Node.js runs the S3-compatible test server (s3rver) and the ioredis client
+# test; both come from the npm registry, installed into the git-ignored
+# tests/node_modules by `make npm-deps`.
 NODE_PACKAGES := nodejs npm
+NPM_TEST_PACKAGES := s3rver@3.7.1 ioredis@5.11.1
 S3RVER := tests/node_modules/.bin/s3rver
+IOREDIS := tests/node_modules/ioredis/package.json
 
 .PHONY: all run test unit integration asan bench deps npm-deps clean
 
@@ -93,7 +96,9 @@ npm-deps: deps
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(NODE_PACKAGES); \
 	fi
-	@[ -x $(S3RVER) ] || npm install --no-save --no-audit --no-fund --loglevel=error --prefix tests s3rver@3.7.1
+	@# All in one npm install: a later `npm install --no-save` prunes what an earlier one added.
+	@[ -x $(S3RVER) ] && [ -f $(IOREDIS) ] || \
+	  npm install --no-save --no-audit --no-fund --loglevel=error --prefix tests $(NPM_TEST_PACKAGES)
 
 run: deps
 	@$(MAKE) --no-print-directory all

@@ -1,0 +1,74 @@
+"""Job functions for tests/integration/test_rq.py: RQ workers import jobs by
+module path, so they live in a module of their own (this folder is on sys.path
+for the tests; the subprocess worker gets it through PYTHONPATH).
+
+Run as a script, it is a worker for the kill -9 test:
+    python3 rq_jobs.py PORT QUEUE   -> a SimpleWorker (the job runs in this
+                                       process, no work horse) until killed
+"""
+import sys
+import time
+
+from rq import get_current_job
+
+# RQ >= 1.12 keeps job results in Redis Streams (XADD/XREVRANGE/XLEN) when the
+# server reports redis_version >= 5.0. Solidis has no streams, so these tests run
+# RQ on its own pre-streams path (results in the job hash), as it does for a
+# Redis < 5: get_redis_server_version() caches the version in this attribute of
+# the connection. test_rq.py::test_results_need_streams shows the default path.
+RQ_VERSION_ATTR = "__rq_redis_server_version"
+
+
+def pin_rq_without_streams(conn):
+    setattr(conn, RQ_VERSION_ATTR, (4, 0, 0))
+    return conn
+
+
+def add(a, b):
+    return a + b
+
+
+def boom():
+    raise ValueError("boom %d" % 42)
+
+
+def own_status():
+    """The job's status as the job itself sees it while it runs."""
+    return get_current_job().get_status()
+
+
+def flaky(key, failures):
+    """Fails the first `failures` runs (counted in `key`), then answers the run number."""
+    n = get_current_job().connection.incr(key)
+    if n <= failures:
+        raise RuntimeError("attempt %d fails" % n)
+    return n
+
+
+def record(key, name):
+    """Appends `name` to the list `key` (the order jobs ran in)."""
+    get_current_job().connection.rpush(key, name)
+    return name
+
+
+def progress(steps):
+    job = get_current_job()
+    for i in range(1, steps + 1):
+        job.meta["progress"] = i
+        job.save_meta()
+    return job.meta.get("tag")
+
+
+def sleep_then(key, seconds):
+    get_current_job().connection.set(key, "running")
+    time.sleep(seconds)
+    return "woke"
+
+
+if __name__ == "__main__":
+    import redis
+    from rq import Queue, SimpleWorker
+
+    port, qname = int(sys.argv[1]), sys.argv[2]
+    conn = pin_rq_without_streams(redis.Redis(host="127.0.0.1", port=port))
+    SimpleWorker([Queue(qname, connection=conn)], connection=conn).work(burst=False)
