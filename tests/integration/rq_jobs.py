@@ -2,9 +2,11 @@
 module path, so they live in a module of their own (this folder is on sys.path
 for the tests; the subprocess worker gets it through PYTHONPATH).
 
-Run as a script, it is a worker for the kill -9 test:
-    python3 rq_jobs.py PORT QUEUE   -> a SimpleWorker (the job runs in this
-                                       process, no work horse) until killed
+Run as a script, it is a long-running worker (pinned like the tests' own):
+    python3 rq_jobs.py PORT QUEUE simple   -> a SimpleWorker: the job runs in
+                                              this process (no work horse)
+    python3 rq_jobs.py PORT QUEUE fork     -> a Worker (a forked horse per job)
+                                              that also runs RQ's scheduler
 """
 import sys
 import time
@@ -67,8 +69,9 @@ def sleep_then(key, seconds):
 
 if __name__ == "__main__":
     import redis
-    from rq import Queue, SimpleWorker
+    from rq import Queue, SimpleWorker, Worker
 
-    port, qname = int(sys.argv[1]), sys.argv[2]
+    port, qname, kind = int(sys.argv[1]), sys.argv[2], sys.argv[3]
     conn = pin_rq_without_streams(redis.Redis(host="127.0.0.1", port=port))
-    SimpleWorker([Queue(qname, connection=conn)], connection=conn).work(burst=False)
+    cls = SimpleWorker if kind == "simple" else Worker
+    cls([Queue(qname, connection=conn)], connection=conn).work(burst=False, with_scheduler=kind == "fork")

@@ -29,6 +29,8 @@ from rq.job import Job, JobStatus  # noqa: E402
 from rq.registry import (CanceledJobRegistry, DeferredJobRegistry, FailedJobRegistry,  # noqa: E402
                          FinishedJobRegistry, ScheduledJobRegistry, StartedJobRegistry)
 
+from rq.command import send_shutdown_command, send_stop_job_command  # noqa: E402
+
 import rq_jobs  # noqa: E402
 from rq_jobs import pin_rq_without_streams  # noqa: E402
 
@@ -50,6 +52,13 @@ def work(conn, *queues, **kw):
     """One burst of a real (forking) RQ worker on these queues; True when it ran jobs."""
     w = Worker(list(queues), connection=conn)
     return w.work(burst=True, **kw)
+
+
+def worker_process(server, qname, kind):
+    """A long-running worker in a subprocess (rq_jobs.py as a script)."""
+    return subprocess.Popen([sys.executable, os.path.join(HERE, "rq_jobs.py"), str(server.port), qname, kind],
+                            env=dict(os.environ, PYTHONPATH=HERE),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def test_result_and_status_transitions(conn):
@@ -225,9 +234,7 @@ def test_queues_in_priority_order(conn):
 def test_worker_killed_mid_job(server, conn):
     q = Queue("slow", connection=conn)
     j = q.enqueue(rq_jobs.sleep_then, "slow:flag", 30, job_timeout=60)
-    env = dict(os.environ, PYTHONPATH=HERE)
-    w = subprocess.Popen([sys.executable, os.path.join(HERE, "rq_jobs.py"), str(server.port), "slow"],
-                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    w = worker_process(server, "slow", "simple")
     try:
         assert wait_for(lambda: conn.get("slow:flag") == b"running", timeout=10)
         assert j.get_status() == JobStatus.STARTED
@@ -249,6 +256,35 @@ def test_worker_killed_mid_job(server, conn):
     assert j.get_status() == JobStatus.FAILED
     j.refresh()
     assert "Moved to FailedJobRegistry" in j.exc_info
+
+
+def test_running_worker_scheduler_and_commands(server, conn):
+    """A long-running forking worker with its scheduler process: a job enqueued in
+    a second runs; RQ's worker commands arrive over pub/sub (the worker listens on
+    rq:pubsub:<name> in a thread): stop-job kills the horse, shutdown stops it."""
+    q = Queue("live", connection=conn)
+    w = worker_process(server, "live", "fork")
+    try:
+        assert wait_for(lambda: len(Worker.all(connection=conn)) == 1, timeout=10)
+        name = Worker.all(connection=conn)[0].name
+        assert wait_for(lambda: conn.pubsub_numsub("rq:pubsub:" + name)[0][1] == 1, timeout=5)
+        soon = q.enqueue_in(timedelta(seconds=1), rq_jobs.add, 40, 2)
+        assert wait_for(lambda: soon.get_status() == JobStatus.FINISHED, timeout=10)
+        assert soon.return_value(refresh=True) == 42
+
+        slow = q.enqueue(rq_jobs.sleep_then, "live:flag", 30)
+        assert wait_for(lambda: conn.get("live:flag") == b"running", timeout=10)
+        send_stop_job_command(conn, slow.id)
+        assert wait_for(lambda: slow.get_status() == JobStatus.STOPPED, timeout=10)
+        assert FailedJobRegistry(queue=q).get_job_ids() == [slow.id]
+
+        send_shutdown_command(conn, name)
+        assert w.wait(timeout=10) == 0
+    finally:
+        if w.poll() is None:
+            w.kill()
+            w.wait()
+    assert Worker.all(connection=conn) == []
 
 
 @pytest.mark.xfail(not IS_REDIS, strict=True, raises=redis.ResponseError,
