@@ -287,6 +287,26 @@ def test_running_worker_scheduler_and_commands(server, conn):
     assert Worker.all(connection=conn) == []
 
 
+def test_two_workers_share_a_queue(server, conn):
+    """Two long-running workers blocked in BLPOP on one queue: every job runs
+    exactly once."""
+    q = Queue("shared", connection=conn)
+    workers = [worker_process(server, "shared", "simple") for _ in range(2)]
+    try:
+        assert wait_for(lambda: len(Worker.all(connection=conn)) == 2, timeout=10)
+        jobs = [q.enqueue(rq_jobs.record, "ran", "j%d" % i) for i in range(60)]
+        reg = FinishedJobRegistry(queue=q)
+        assert wait_for(lambda: reg.count == 60, timeout=20)
+    finally:
+        for w in workers:
+            w.terminate()  # SIGTERM: RQ's warm shutdown
+        rcs = [w.wait(timeout=10) for w in workers]
+    ran = conn.lrange("ran", 0, -1)
+    assert sorted(ran) == sorted(b"j%d" % i for i in range(60))
+    assert all(j.get_status() == JobStatus.FINISHED for j in jobs)
+    assert rcs == [0, 0] and Worker.all(connection=conn) == []
+
+
 @pytest.mark.xfail(not IS_REDIS, strict=True, raises=redis.ResponseError,
                    reason="RQ >= 1.12 stores results in Redis Streams (XADD, XREVRANGE) on a "
                           "server reporting redis_version >= 5; Solidis has no streams")
