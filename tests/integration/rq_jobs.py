@@ -61,6 +61,14 @@ def progress(steps):
     return job.meta.get("tag")
 
 
+def on_success(job, connection, result, *args, **kwargs):
+    connection.rpush("callbacks", "success:%s:%s" % (job.id, result))
+
+
+def on_failure(job, connection, exc_type, exc_value, traceback):
+    connection.rpush("callbacks", "failure:%s:%s" % (job.id, exc_type.__name__))
+
+
 def sleep_then(key, seconds):
     get_current_job().connection.set(key, "running")
     time.sleep(seconds)

@@ -221,6 +221,26 @@ def test_queue_empty(conn):
     assert q.empty() == 3 and q.count == 0
 
 
+def test_enqueue_many_at_front_position_callbacks_delete(conn):
+    q = Queue("default", connection=conn)
+    many = q.enqueue_many([Queue.prepare_data(rq_jobs.record, ("order", "m%d" % i), job_id="m%d" % i)
+                           for i in range(3)])
+    assert [j.id for j in many] == ["m0", "m1", "m2"] and q.job_ids == ["m0", "m1", "m2"]
+    first = q.enqueue(rq_jobs.record, "order", "first", at_front=True)
+    assert q.job_ids[0] == first.id
+    assert first.get_position() == 0 and many[2].get_position() == 3
+    ok = q.enqueue(rq_jobs.add, 1, 2, on_success=rq_jobs.on_success)
+    bad = q.enqueue(rq_jobs.boom, on_failure=rq_jobs.on_failure)
+    doomed = q.enqueue(rq_jobs.record, "order", "deleted")
+    doomed.delete()
+    assert not Job.exists(doomed.id, connection=conn) and doomed.id not in q.job_ids
+    assert [j.id if j else None for j in Job.fetch_many([ok.id, "nope"], connection=conn)] == [ok.id, None]
+    work(conn, q)
+    assert conn.lrange("order", 0, -1) == [b"first", b"m0", b"m1", b"m2"]
+    assert conn.lrange("callbacks", 0, -1) == [("success:%s:3" % ok.id).encode(),
+                                               ("failure:%s:ValueError" % bad.id).encode()]
+
+
 def test_queues_in_priority_order(conn):
     high, default, low = (Queue(n, connection=conn) for n in ("high", "default", "low"))
     for i in range(2):
