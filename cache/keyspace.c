@@ -354,8 +354,7 @@ void copyCommand(request *r) {
     bool dexists = keyLookup(r, dst, r->argv[2], r->argvlen[2], &drow);
     if (r->store_error) return;
     if (dexists && !replace) { addReplyLongLong(r, 0); return; }
-    const char *elements_sql = storeCopySql(row.type);
-    if (row.type != OBJ_STRING && !elements_sql) {
+    if (row.type != OBJ_STRING && !storeCopySql(row.type, 0)) {
         addReplyError(r, "ERR COPY for this type is not supported yet");
         return;
     }
@@ -371,7 +370,8 @@ void copyCommand(request *r) {
     int rc = sqlite3_step(s);
     stmtDone(s);
     if (rc != SQLITE_DONE) { storeFail(r, "copy"); return; }
-    if (elements_sql) {
+    const char *elements_sql;
+    for (int i = 0; (elements_sql = storeCopySql(row.type, i)); i++) {
         s = stmtGet(r->st, elements_sql);
         if (!s) { storeFail(r, "copy"); return; }
         sqlite3_bind_int64(s, 1, row.id);
@@ -506,6 +506,7 @@ void objectCommand(request *r) {
     int kenc = sqlite3_column_int(s, 3);
     stmtDone(s);
     if (type == OBJ_HASH && !(enc = hashEncoding(r, id, count, kenc))) return;
+    if (type == OBJ_STREAM) enc = "stream";
     switch (sub) {
     case 0: addReplyBulkCString(r, enc); break;
     case 1:

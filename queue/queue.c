@@ -1,6 +1,6 @@
 /*
- * queue.c — module entry point: registers the list, set and sorted-set
- * schema and commands.
+ * queue.c — module entry point: registers the list, set, sorted-set and
+ * stream schema and commands.
  */
 #include "queue.h"
 #include "queue_internal.h"
@@ -10,5 +10,6 @@ void queueInit(void) {
     listRegister();
     setRegister();
     zsetRegister();
+    streamRegister();
     jobRegister();
 }

@@ -9,6 +9,7 @@
 void listRegister(void);
 void setRegister(void);
 void zsetRegister(void);
+void streamRegister(void);
 void jobRegister(void);
 
 #endif

@@ -219,7 +219,7 @@ void commandRegisterTable(const command *cmds);
 /* ---- store (SQLite) ---------------------------------------------------- */
 
 /* Key types as stored in keys.type (OBJ_ANY: lookups that take any type). */
-enum { OBJ_ANY = -1, OBJ_STRING = 0, OBJ_LIST = 1, OBJ_SET = 2, OBJ_ZSET = 3, OBJ_HASH = 4 };
+enum { OBJ_ANY = -1, OBJ_STRING = 0, OBJ_LIST = 1, OBJ_SET = 2, OBJ_ZSET = 3, OBJ_HASH = 4, OBJ_STREAM = 5 };
 
 const char *typeName(int type);
 
@@ -254,7 +254,8 @@ bool keyLookup(request *r, int db, const char *key, size_t klen, keyrow *row);
 int keyLookupTyped(request *r, int db, const char *key, size_t klen, int type, keyrow *row);
 int lookupTyped(request *r, int idx, int type, keyrow *row);
 /* Types with elements (lists, sets, sorted sets, hashes) keep their element
- * count in keys.value and exist only while it is above 0. keyCreate inserts
+ * count in keys.value and exist only while it is above 0 (streams excepted:
+ * an emptied stream stays, as in Redis; queue/t_stream.c). keyCreate inserts
  * the keys row of a new key (id from keyNewId, usually already given to its
  * elements; expires_at 0 = none); keySetCount stores a new count and deletes
  * the key (keyDelete) when it is 0. Both return false after storeFail(), and
@@ -309,9 +310,11 @@ void storeRegisterStartup(int (*fn)(sqlite3 *db));
  * (e.g. to learn which rows an UPDATE changed). Register before start. */
 void storeRegisterFunction(const char *name, int nargs, void (*fn)(sqlite3_context *, int, sqlite3_value **));
 /* COPY of a key of `type`: SQL copying its elements from id ?1 to id ?2 (the
- * keys row itself, with keys.value, is copied by COPY). */
+ * keys row itself, with keys.value, is copied by COPY). A type whose data
+ * spans two tables registers two statements; COPY runs them in order.
+ * storeCopySql(type, i) is the i-th, NULL past the last. */
 void storeRegisterCopy(int type, const char *sql);
-const char *storeCopySql(int type);
+const char *storeCopySql(int type, int i);
 
 /* Net thread only: a bounded cache of string values (readcache.c) that
  * string reads may consult before SQLite and fill after it. The writer keeps

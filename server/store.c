@@ -115,13 +115,20 @@ void storeRegisterFunction(const char *name, int nargs, void (*fn)(sqlite3_conte
 }
 
 #define MAX_TYPES 16
-static const char *copy_sql[MAX_TYPES];
+#define MAX_COPY_SQL 2
+static const char *copy_sql[MAX_TYPES][MAX_COPY_SQL];
 
 void storeRegisterCopy(int type, const char *sql) {
-    if (type >= 0 && type < MAX_TYPES) copy_sql[type] = sql;
+    for (int i = 0; type >= 0 && type < MAX_TYPES && i < MAX_COPY_SQL; i++) {
+        if (!copy_sql[type][i]) { copy_sql[type][i] = sql; return; }
+    }
+    fprintf(stderr, "storeRegisterCopy: too many statements for type %d\n", type);
+    abort();
 }
 
-const char *storeCopySql(int type) { return type >= 0 && type < MAX_TYPES ? copy_sql[type] : NULL; }
+const char *storeCopySql(int type, int i) {
+    return type >= 0 && type < MAX_TYPES && i >= 0 && i < MAX_COPY_SQL ? copy_sql[type][i] : NULL;
+}
 
 store *storeOpen(const char *path, bool writer, int synchronous_full, char *err, size_t errlen) {
     store *st = calloc(1, sizeof(*st));
@@ -390,6 +397,7 @@ const char *typeName(int type) {
     case OBJ_SET: return "set";
     case OBJ_ZSET: return "zset";
     case OBJ_HASH: return "hash";
+    case OBJ_STREAM: return "stream";
     default: return "none";
     }
 }
