@@ -2,7 +2,7 @@
 module path, so they live in a module of their own (this folder is on sys.path
 for the tests; the subprocess worker gets it through PYTHONPATH).
 
-Run as a script, it is a long-running worker (pinned like the tests' own):
+Run as a script, it is a long-running worker (RQ's default, streams path):
     python3 rq_jobs.py PORT QUEUE simple   -> a SimpleWorker: the job runs in
                                               this process (no work horse)
     python3 rq_jobs.py PORT QUEUE fork     -> a Worker (a forked horse per job)
@@ -12,18 +12,6 @@ import sys
 import time
 
 from rq import get_current_job
-
-# RQ >= 1.12 keeps job results in Redis Streams (XADD/XREVRANGE/XLEN) when the
-# server reports redis_version >= 5.0. Solidis has no streams, so these tests run
-# RQ on its own pre-streams path (results in the job hash), as it does for a
-# Redis < 5: get_redis_server_version() caches the version in this attribute of
-# the connection. test_rq.py::test_results_need_streams shows the default path.
-RQ_VERSION_ATTR = "__rq_redis_server_version"
-
-
-def pin_rq_without_streams(conn):
-    setattr(conn, RQ_VERSION_ATTR, (4, 0, 0))
-    return conn
 
 
 def add(a, b):
@@ -80,6 +68,6 @@ if __name__ == "__main__":
     from rq import Queue, SimpleWorker, Worker
 
     port, qname, kind = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-    conn = pin_rq_without_streams(redis.Redis(host="127.0.0.1", port=port))
+    conn = redis.Redis(host="127.0.0.1", port=port)
     cls = SimpleWorker if kind == "simple" else Worker
     cls([Queue(qname, connection=conn)], connection=conn).work(burst=False, with_scheduler=kind == "fork")

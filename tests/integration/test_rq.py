@@ -2,11 +2,11 @@
 worker (in-process Worker(...).work(burst=True), which forks a work horse per job,
 and a subprocess SimpleWorker for kill -9), the registries RQ keeps, its scheduler.
 
-RQ >= 1.12 keeps results in Redis Streams when the server says redis_version >= 5;
-Solidis has no streams (XADD/XREVRANGE/XLEN), so the tests pin RQ to its
-pre-streams path (rq_jobs.pin_rq_without_streams); test_results_need_streams shows
-what the default path does. Queue.empty() runs a Lua script (EVALSHA), which
-Solidis does not implement by design.
+RQ >= 1.12 keeps results in Redis Streams when the server says redis_version >= 5
+(XADD ... MAXLEN ~ 10, XREVRANGE + - COUNT 1, XLEN): the tests run RQ on that,
+its default path; test_results_in_streams reads the stream itself.
+Queue.empty() runs a Lua script (EVALSHA), which Solidis does not implement by
+design.
 
 Same tests against Redis: SOLIDIS_BIN=/usr/bin/redis-server.
 """
@@ -18,7 +18,6 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-import redis
 
 from conftest import IS_REDIS
 from helpers import wait_for
@@ -32,9 +31,9 @@ from rq.registry import (CanceledJobRegistry, DeferredJobRegistry, FailedJobRegi
 from rq.command import send_shutdown_command, send_stop_job_command  # noqa: E402
 
 import rq_jobs  # noqa: E402
-from rq_jobs import pin_rq_without_streams  # noqa: E402
+from rq.results import Result  # noqa: E402
 
-# Without streams, job.exc_info is where RQ keeps the traceback.
+# job.exc_info (deprecated) reads the traceback from the latest result in the stream.
 pytestmark = pytest.mark.filterwarnings("ignore:job.exc_info is deprecated:DeprecationWarning")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -42,8 +41,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 @pytest.fixture
 def conn(server, r):
-    """A pinned (no streams) connection on a flushed server."""
-    c = pin_rq_without_streams(server.client())
+    """A connection on a flushed server (RQ's default: results in streams)."""
+    c = server.client()
     yield c
     c.close()
 
@@ -327,15 +326,32 @@ def test_two_workers_share_a_queue(server, conn):
     assert rcs == [0, 0] and Worker.all(connection=conn) == []
 
 
-@pytest.mark.xfail(not IS_REDIS, strict=True, raises=redis.ResponseError,
-                   reason="RQ >= 1.12 stores results in Redis Streams (XADD, XREVRANGE) on a "
-                          "server reporting redis_version >= 5; Solidis has no streams")
-def test_results_need_streams(server, r):
-    c = server.client()  # not pinned: RQ's default path
-    # What RQ's worker writes a result with, and reads it back with (here: unknown command).
-    assert c.xlen("rq:results:none") == 0
-    q = Queue("default", connection=c)
+def test_results_in_streams(conn):
+    """RQ's result path: the worker XADDs each result (MAXLEN ~ 10) to rq:results:<id>;
+    Result / latest_result() / return_value() read it back with XREVRANGE and XLEN."""
+    q = Queue("default", connection=conn)
     j = q.enqueue(rq_jobs.add, 20, 22)
-    Worker([q], connection=c).work(burst=True)
+    bad = q.enqueue(rq_jobs.boom)
+    assert work(conn, q)
+    key = Result.get_key(j.id)
+    assert conn.type(key) == b"stream" and conn.xlen(key) == 1
     assert j.get_status() == JobStatus.FINISHED
     assert j.return_value(refresh=True) == 42
+    latest = j.latest_result()
+    assert latest.type == Result.Type.SUCCESSFUL and latest.return_value == 42
+    assert Result.count(j) == 1 and [x.return_value for x in Result.all(j)] == [42]
+    failed = bad.latest_result()
+    assert failed.type == Result.Type.FAILED and "ValueError: boom 42" in failed.exc_string
+    assert bad.return_value() is None
+    # each run adds a result; all() is newest first, latest_result() the newest
+    for _ in range(2):
+        q.enqueue_job(j)
+        assert work(conn, q)
+    results = Result.all(j)
+    assert Result.count(j) == 3 and len({x.id for x in results}) == 3
+    assert [x.id for x in results] == sorted((x.id for x in results), key=lambda i: [int(p) for p in i.split("-")],
+                                             reverse=True)
+    assert j.latest_result().id == results[0].id
+    assert all(x.type == Result.Type.SUCCESSFUL and x.return_value == 42 for x in results)
+    Result.delete_all(j)
+    assert conn.exists(key) == 0 and j.latest_result() is None and Result.all(j) == []
