@@ -273,6 +273,7 @@ static bool keyRelocate(request *r, int db, const char *key, size_t klen, int ds
     keyTouched(r, db, key, klen);
     keyTouched(r, dstdb, dst, dlen);
     r->dirty++;
+    notifyKeyspaceEvent(r, NOTIFY_NEW, "new", dstdb, dst, dlen);
     return true;
 }
 
@@ -381,6 +382,7 @@ void copyCommand(request *r) {
         if (rc != SQLITE_DONE) { storeFail(r, "copy"); return; }
     }
     keyTouched(r, dst, r->argv[2], r->argvlen[2]);
+    notifyKeyspaceEvent(r, NOTIFY_NEW, "new", dst, r->argv[2], r->argvlen[2]);
     notifyKeyspaceEvent(r, NOTIFY_GENERIC, "copy_to", dst, r->argv[2], r->argvlen[2]);
     r->dirty++;
     addReplyLongLong(r, 1);

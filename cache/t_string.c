@@ -114,6 +114,10 @@ static int strWrite(request *r, const char *sql, const char *key, size_t klen, c
 /* Write a string value. at_ms: 0 = no expiry; keepttl keeps the existing one. */
 static bool strSetEnc(request *r, const char *key, size_t klen, const void *val, size_t len, long long at_ms,
                       bool keepttl, int enc, const char *event) {
+    /* Redis's "new" event (class n, off unless asked for) needs to know
+     * whether the key existed: looked up only when someone listens. */
+    keyrow had;
+    bool created = notifyWanted(NOTIFY_NEW) && !keyLookup(r, r->db, key, klen, &had) && !r->store_error;
     int n = strWrite(r, keepttl ? SQL_STR_UPSERT_KEEPTTL : SQL_STR_UPSERT, key, klen, val, len, at_ms, enc);
     if (n == 0) {
         /* The key holds another type, or expired: replace it, keeping a
@@ -126,6 +130,7 @@ static bool strSetEnc(request *r, const char *key, size_t klen, const void *val,
     if (n <= 0) return storeFail(r, "set");
     r->dirty++;
     keyTouched(r, r->db, key, klen);
+    if (created) notifyKeyspaceEvent(r, NOTIFY_NEW, "new", r->db, key, klen);
     notifyKeyspaceEvent(r, NOTIFY_STRING, event, r->db, key, klen);
     if (at_ms && !keepttl) notifyKeyspaceEvent(r, NOTIFY_GENERIC, "expire", r->db, key, klen);
     return true;

@@ -41,12 +41,14 @@ static void moveOne(request *r, listkey *src, int wherefrom, int whereto) {
     size_t vlen = 0;
     if (!listPop(r, src, wherefrom, 1, &val, &vlen)) return;
     bool ok = listPush(r, dst, whereto, &val, &vlen, 1);
+    /* Redis's order: "new" if the destination is created (its listCommit),
+     * the push on it, the pop on the source, then "del" if the source went
+     * (the source's listCommit). */
+    if (ok && dst != src) ok = listCommit(r, dst);
     if (ok) {
-        /* Redis's order: the push on the destination, the pop on the source,
-         * then "del" if the source went (listCommit). */
         notifyKeyspaceEvent(r, NOTIFY_LIST, whereto == LIST_HEAD ? "lpush" : "rpush", r->db, dst->key, dst->klen);
         notifyKeyspaceEvent(r, NOTIFY_LIST, wherefrom == LIST_HEAD ? "lpop" : "rpop", r->db, src->key, src->klen);
-        ok = (dst == src || listCommit(r, src)) && listCommit(r, dst);
+        ok = listCommit(r, src);
     }
     if (ok) addReplyBulk(r, val, vlen);
     free(val);

@@ -329,7 +329,9 @@ bool keyCreate(request *r, int db, const char *key, size_t klen, int64_t id, int
     sqlite3_bind_int64(s, 6, count);
     int rc = sqlite3_step(s);
     stmtDone(s);
-    return rc == SQLITE_DONE ? true : storeFail(r, "create");
+    if (rc != SQLITE_DONE) return storeFail(r, "create");
+    notifyKeyspaceEvent(r, NOTIFY_NEW, "new", db, key, klen); /* before the command's own event, as Redis */
+    return true;
 }
 
 bool keySetCount(request *r, int db, const char *key, size_t klen, long long count) {

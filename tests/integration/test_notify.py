@@ -117,6 +117,46 @@ def test_overwriting_an_unswept_expired_string_reports_expired_first(r, events):
         r.execute_command("DEBUG", "SET-ACTIVE-EXPIRE", "1")
 
 
+def test_new_key_events(server, r):
+    """Class n: "new" whenever a command creates a key, before the command's
+    own event; not for an overwrite. Not part of 'A'."""
+    r.config_set("notify-keyspace-events", "En")
+    sub = server.client()
+    ps = sub.pubsub()
+    ps.psubscribe("__keyevent@*__:*")
+    assert ps.get_message(timeout=2)["type"] == "psubscribe"
+    try:
+        r.set("nk:a", "1")
+        r.set("nk:a", "2")                      # overwrite: no event
+        r.incr("nk:i")
+        r.lpush("nk:l", "x")
+        r.lmove("nk:l", "nk:l2", "LEFT", "LEFT")
+        r.zadd("nk:z", {"m": 1})
+        r.hset("nk:h", "f", "v")
+        r.rename("nk:a", "nk:b")
+        r.copy("nk:b", "nk:c")
+        r.move("nk:c", 1)
+        got = [(c.split(b"__:")[1], d) for c, d in drain(ps, 9)]
+        assert got == [(b"new", b"nk:a"), (b"new", b"nk:i"), (b"new", b"nk:l"), (b"new", b"nk:l2"),
+                       (b"new", b"nk:z"), (b"new", b"nk:h"), (b"new", b"nk:b"), (b"new", b"nk:c"),
+                       (b"new", b"nk:c")], got
+        assert ps.get_message(timeout=0.2) is None
+        r.config_set("notify-keyspace-events", "Egn")
+        r.lpush("nk:l3", "x")
+        r.lmove("nk:l3", "nk:l4", "LEFT", "LEFT")
+        got = [(c.split(b"__:")[1], d) for c, d in drain(ps, 3)]
+        # the destination's "new" comes first; the source's "del" last (g)
+        assert got == [(b"new", b"nk:l3"), (b"new", b"nk:l4"), (b"del", b"nk:l3")], got
+        r.config_set("notify-keyspace-events", "EA")
+        r.set("nk:d", "1")
+        got = [(c.split(b"__:")[1], d) for c, d in drain(ps, 1)]
+        assert got == [(b"set", b"nk:d")], got
+    finally:
+        ps.close()
+        sub.close()
+        r.config_set("notify-keyspace-events", "")
+
+
 def test_no_events_when_disabled(server, r):
     r.config_set("notify-keyspace-events", "")
     sub = server.client()
