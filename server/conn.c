@@ -163,14 +163,37 @@ void resetCommand(request *r) {
     addReplyStatus(r, "RESET");
 }
 
-static void replyClientList(request *r, client *only, const char *type) {
+/* Redis's client classes for CLIENT LIST/KILL TYPE: a client is "pubsub"
+ * while it is subscribed to anything, else "normal". There are no masters
+ * or replicas here: those types are valid and match nobody. */
+enum { CLIENT_TYPE_NORMAL, CLIENT_TYPE_PUBSUB, CLIENT_TYPE_NONE };
+
+static bool parseClientType(request *r, const char *name, int *type) {
+    if (!strcasecmp(name, "normal")) *type = CLIENT_TYPE_NORMAL;
+    else if (!strcasecmp(name, "pubsub")) *type = CLIENT_TYPE_PUBSUB;
+    else if (!strcasecmp(name, "master") || !strcasecmp(name, "replica") || !strcasecmp(name, "slave"))
+        *type = CLIENT_TYPE_NONE;
+    else {
+        addReplyErrorFormat(r, "ERR Unknown client type '%.128s'", name);
+        return false;
+    }
+    return true;
+}
+
+static bool clientIsType(const client *c, int type) {
+    return type == (c->subscriptions > 0 ? CLIENT_TYPE_PUBSUB : CLIENT_TYPE_NORMAL);
+}
+
+static void replyClientList(request *r, client *only, const char *type_name) {
+    int type = -1;
+    if (type_name && !parseClientType(r, type_name, &type)) return;
     reply text;
     replyInit(&text);
     char line[1024];
     for (client *c = netClientList(); c; c = c->next) {
         if (c->flags & CLIENT_CLOSED) continue;
         if (only && c != only) continue;
-        if (type && strcasecmp(type, "normal") != 0) continue;
+        if (type >= 0 && !clientIsType(c, type)) continue;
         clientInfoString(c, line, sizeof(line));
         replyAppend(&text, line, strlen(line));
         replyAppend(&text, "\n", 1);
@@ -179,7 +202,8 @@ static void replyClientList(request *r, client *only, const char *type) {
     replyFree(&text);
 }
 
-/* CLIENT KILL addr | CLIENT KILL [ID id] [ADDR a] [LADDR a] [SKIPME yes/no] [USER u] [TYPE t] */
+/* CLIENT KILL addr | CLIENT KILL [ID id] [ADDR a] [LADDR a] [SKIPME yes/no] [USER u] [TYPE t]
+ * [MAXAGE s]. Every client is the default user's (there are no others). */
 static void clientKill(request *r) {
     client *me = r->client;
     if (r->argc == 3) {
@@ -194,7 +218,8 @@ static void clientKill(request *r) {
         addReplyError(r, "ERR No such client");
         return;
     }
-    long long id = -1;
+    long long id = -1, maxage = -1;
+    int type = -1;
     const char *addr = NULL, *laddr = NULL;
     bool skipme = true;
     if (r->argc % 2 != 0) { addReplySyntaxError(r); return; }
@@ -210,8 +235,18 @@ static void clientKill(request *r) {
             if (argIs(r, i + 1, "yes")) skipme = true;
             else if (argIs(r, i + 1, "no")) skipme = false;
             else { addReplySyntaxError(r); return; }
-        } else if (argIs(r, i, "user") || argIs(r, i, "type") || argIs(r, i, "maxage")) {
-            /* accepted; every client is a normal client of the default user */
+        } else if (argIs(r, i, "type")) {
+            if (!parseClientType(r, r->argv[i + 1], &type)) return;
+        } else if (argIs(r, i, "user")) {
+            if (strcmp(r->argv[i + 1], "default") != 0) {
+                addReplyErrorFormat(r, "ERR No such user '%.128s'", r->argv[i + 1]);
+                return;
+            }
+        } else if (argIs(r, i, "maxage")) { /* Redis 7.4: connections older than this many seconds */
+            if (!string2ll(r->argv[i + 1], r->argvlen[i + 1], &maxage) || maxage < 0) {
+                addReplySyntaxError(r);
+                return;
+            }
         } else {
             addReplySyntaxError(r);
             return;
@@ -225,6 +260,8 @@ static void clientKill(request *r) {
         if (id > 0 && c->id != (uint64_t)id) continue;
         if (addr && strcmp(c->addr, addr) != 0) continue;
         if (laddr && strcmp(c->laddr, laddr) != 0) continue;
+        if (type >= 0 && !clientIsType(c, type)) continue;
+        if (maxage >= 0 && (mstime() - c->ctime_ms) / 1000 < maxage) continue;
         if (c == me && skipme) continue;
         if (c == me) me->flags |= CLIENT_CLOSE_AFTER_REPLY;
         else netCloseClient(c);

@@ -394,6 +394,34 @@ def test_client_info_and_list(server, c):
     other.close()
 
 
+def test_client_list_and_kill_by_type_and_user(server, c):
+    """TYPE pubsub is a subscribed client, normal every other one; master and
+    replica match nobody; unknown types and users are errors."""
+    sub = RespClient(server.port)
+    sub.send(encode("SUBSCRIBE", "ck:ch"))
+    assert sub.reply() == [b"subscribe", b"ck:ch", 1]
+    blocked = RespClient(server.port)
+    blocked_id = blocked.call("CLIENT", "ID")
+    blocked.send(encode("BLPOP", "ck:none", "0"))
+    ids = lambda text: sorted(int(f[3:]) for line in text.decode().splitlines() for f in line.split() if f.startswith("id="))
+    pubsub_ids = ids(c.call("CLIENT", "LIST", "TYPE", "pubsub"))
+    normal_ids = ids(c.call("CLIENT", "LIST", "TYPE", "normal"))
+    assert len(pubsub_ids) == 1 and pubsub_ids[0] not in normal_ids
+    assert c.call("CLIENT", "ID") in normal_ids and blocked_id in normal_ids
+    assert c.call("CLIENT", "LIST", "TYPE", "master") == b""
+    assert c.call("CLIENT", "LIST", "TYPE", "bogus") == Err("ERR Unknown client type 'bogus'")
+    assert c.call("CLIENT", "KILL", "TYPE", "bogus") == Err("ERR Unknown client type 'bogus'")
+    assert c.call("CLIENT", "KILL", "USER", "nobody") == Err("ERR No such user 'nobody'")
+    assert c.call("CLIENT", "KILL", "TYPE", "replica") == 0
+    assert c.call("CLIENT", "KILL", "TYPE", "pubsub") == 1
+    assert sub.closed()
+    assert c.call("CLIENT", "KILL", "ID", str(blocked_id), "USER", "default", "TYPE", "normal") == 1
+    assert blocked.closed()
+    assert c.call("PING") == "PONG"
+    sub.close()
+    blocked.close()
+
+
 def test_client_kill(server, c):
     v1 = RespClient(server.port)
     v2 = RespClient(server.port)
