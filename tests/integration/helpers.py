@@ -65,6 +65,18 @@ def now_ms():
     return int(time.time() * 1000)
 
 
+def drain(ps, want, timeout=3.0):
+    """Collect the (channel, data) pairs of a redis-py pubsub until `want`
+    messages arrived or `timeout` seconds passed."""
+    got = []
+    deadline = time.time() + timeout
+    while len(got) < want and time.time() < deadline:
+        m = ps.get_message(timeout=0.1)
+        if m and m["type"] in ("message", "pmessage"):
+            got.append((m["channel"], m["data"]))
+    return got
+
+
 def wait_for(pred, timeout=5.0, interval=0.02):
     """Poll pred() until it is true or `timeout` seconds have passed; returns its
     last answer (so `assert wait_for(...)` fails on a timeout)."""

@@ -7,16 +7,7 @@ import time
 
 import pytest
 
-
-def drain(ps, want, timeout=3.0):
-    """Collect (channel, data) pairs until `want` messages arrived."""
-    got = []
-    deadline = time.time() + timeout
-    while len(got) < want and time.time() < deadline:
-        m = ps.get_message(timeout=0.1)
-        if m and m["type"] in ("message", "pmessage"):
-            got.append((m["channel"], m["data"]))
-    return got
+from helpers import drain
 
 
 @pytest.fixture
