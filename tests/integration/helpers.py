@@ -77,6 +77,18 @@ def drain(ps, want, timeout=3.0):
     return got
 
 
+def psubscribed(server, pattern):
+    """Generator for a fixture: a redis-py pubsub of a new connection,
+    subscribed to `pattern`; closed after the test."""
+    sub = server.client()
+    ps = sub.pubsub()
+    ps.psubscribe(pattern)
+    assert ps.get_message(timeout=2)["type"] == "psubscribe"
+    yield ps
+    ps.close()
+    sub.close()
+
+
 def wait_for(pred, timeout=5.0, interval=0.02):
     """Poll pred() until it is true or `timeout` seconds have passed; returns its
     last answer (so `assert wait_for(...)` fails on a timeout)."""

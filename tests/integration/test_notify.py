@@ -7,19 +7,13 @@ import time
 
 import pytest
 
-from helpers import drain
+from helpers import drain, psubscribed
 
 
 @pytest.fixture
 def events(server, r):
     r.config_set("notify-keyspace-events", "KEA")
-    sub = server.client()
-    ps = sub.pubsub()
-    ps.psubscribe("__key*@0__:*")
-    assert ps.get_message(timeout=2)["type"] == "psubscribe"
-    yield ps
-    ps.close()
-    sub.close()
+    yield from psubscribed(server, "__key*@0__:*")
     r.config_set("notify-keyspace-events", "")
 
 

@@ -14,7 +14,7 @@ import pytest
 import redis
 
 from conftest import IS_REDIS
-from helpers import RespClient, WRONGTYPE, drain, err, raw as rawcmd
+from helpers import RespClient, WRONGTYPE, drain, err, psubscribed, raw as rawcmd
 
 INVALID_ID = "Invalid stream ID specified as stream command argument"
 TOP_ITEM = "The ID specified in XADD is equal or smaller than the target stream top item"
@@ -413,13 +413,7 @@ def test_last_id_and_entries_survive_restart(make_server):
 
 @pytest.fixture
 def events(server, r):
-    sub = server.client()
-    ps = sub.pubsub()
-    ps.psubscribe("__keyspace@0__:*")
-    assert ps.get_message(timeout=2)["type"] == "psubscribe"
-    yield ps
-    ps.close()
-    sub.close()
+    yield from psubscribed(server, "__keyspace@0__:*")
     r.config_set("notify-keyspace-events", "")
 
 
