@@ -127,9 +127,9 @@ static int headerNumber(const char *p, const char *end, long long *v) {
 }
 
 /* hiredis trims its buffer only inside redisReaderGetReply, which inline
- * requests never reach: trim consumed bytes here so telnet-style clients do
- * not grow their buffer forever. */
-static void compactInline(redisReader *rd) {
+ * requests and skipped empty counts never reach: trim consumed bytes here so
+ * such clients do not grow their buffer forever. */
+static void compactQuery(redisReader *rd) {
     if (rd->pos < 1024) return;
     sdsrange(rd->buf, (int)rd->pos, -1);
     rd->pos = 0;
@@ -155,7 +155,7 @@ int protoNextRequest(client *c, request *r, char *err, size_t errlen) {
             rd->pos += len + 1;
             if (len && buf[len - 1] == '\r') len--;
             if (!splitArgs(buf, len, &r->argc, &r->argv, &r->argvlen)) { snprintf(err, errlen, "unbalanced quotes in request"); return -1; }
-            compactInline(rd);
+            compactQuery(rd);
             if (r->argc == 0) { requestFreeArgv(r); continue; }
             return 1;
         }
@@ -168,6 +168,13 @@ int protoNextRequest(client *c, request *r, char *err, size_t errlen) {
             }
             if (h < 0 || n > PROTO_MAX_MULTIBULK) { snprintf(err, errlen, "invalid multibulk length"); return -1; }
             if (unauth && n > PROTO_UNAUTH_MAX_MULTIBULK) { snprintf(err, errlen, "unauthenticated multibulk length"); return -1; }
+            if (n <= 0) {
+                /* Redis skips any count <= 0 ("*-5" as "*0"); hiredis
+                 * would call counts below -1 out of range. */
+                rd->pos = (size_t)((const char *)memchr(buf, '\r', (size_t)(end - buf)) - rd->buf) + 2;
+                compactQuery(rd);
+                continue;
+            }
         }
         parse_error = NULL;
         void *obj = NULL;
