@@ -87,6 +87,16 @@ void netConfigChanged(const char *name) {
 
 /* ---- output ------------------------------------------------------------ */
 
+static bool needsAuth(client *c) {
+    return !c->authenticated && server_config.requirepass && server_config.requirepass[0];
+}
+
+/* Redis 7.2.8 (CVE-2025-21605) closes a client that is not authenticated once
+ * more than 1 KB of its replies wait beyond its 16 KB reply buffer: without
+ * it, a client that pipelines commands and never reads makes the server keep
+ * every NOAUTH error it is sent. */
+#define UNAUTH_OUTPUT_LIMIT (16 * 1024 + 1024)
+
 /* Write pending replies straight to the socket. Only when the kernel will
  * not take everything does the client arm a write event; in the common case
  * a reply costs one write() and no epoll_ctl. */
@@ -101,6 +111,12 @@ static void flushReplies(client *c) {
         }
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (needsAuth(c) && c->out.len - c->out_sent > UNAUTH_OUTPUT_LIMIT) {
+                serverLog(LL_WARNING, "Client id=%llu addr=%s closed for overcoming of output buffer limits.",
+                          (unsigned long long)c->id, c->addr);
+                netCloseClient(c);
+                return;
+            }
             if (!(c->flags & CLIENT_WANT_WRITE)) {
                 c->flags |= CLIENT_WANT_WRITE;
                 event_add(c->wev, NULL);
@@ -245,10 +261,6 @@ static void writerNotify(void *arg) {
 }
 
 /* ---- commands ---------------------------------------------------------- */
-
-static bool needsAuth(client *c) {
-    return !c->authenticated && server_config.requirepass && server_config.requirepass[0];
-}
 
 static const command forget_cmd = {"forget", forgetCommand, 1, CMD_WRITE, 0, 0, 0, NULL, NULL, NULL, NULL};
 static const command unwatch_quiet_cmd = {"unwatch", unwatchCommand, 1, CMD_WRITE, 0, 0, 0, NULL, NULL, NULL, NULL};

@@ -5,11 +5,13 @@ reply Redis gives and that the server stays up.
 Checked against redis-server 7.0.15 where the behaviour exists there:
 SOLIDIS_BIN=/usr/bin/redis-server.
 """
+import socket
 import time
 
 import pytest
 
-from helpers import Err, RespClient, encode
+from conftest import IS_REDIS
+from helpers import Err, RespClient, encode, rss_kb
 
 
 def test_negative_multibulk_count_is_an_empty_request(server, r):
@@ -26,4 +28,46 @@ def test_negative_multibulk_count_is_an_empty_request(server, r):
     c.send(b"*-3\r\n" * 5000 + encode("PING"))
     assert c.reply() == "PONG"
     assert c.nothing_pending()
+    c.close()
+
+
+def send_until_closed(sock, chunk, max_bytes):
+    """Send `chunk` until the server hangs up or `max_bytes` went out; returns the
+    bytes sent and whether the server closed the connection."""
+    sock.settimeout(5)
+    sent = 0
+    try:
+        while sent < max_bytes:
+            sock.sendall(chunk)
+            sent += len(chunk)
+    except (ConnectionResetError, BrokenPipeError):
+        return sent, True
+    except socket.timeout:
+        return sent, False
+    return sent, False
+
+
+@pytest.mark.skipif(IS_REDIS, reason="Redis 7.2.8 behaviour (CVE-2025-21605); 7.0.15 lacks it")
+def test_unauthenticated_client_that_never_reads_is_closed(make_server):
+    """A client that is not authenticated, pipelines commands and never reads
+    its replies must not make the server keep every NOAUTH error: it is closed
+    once a little output waits, as Redis 7.2.8 does (CVE-2025-21605)."""
+    s = make_server("--requirepass", "pw")
+    before = rss_kb(s.proc.pid)
+    sock = socket.create_connection(("127.0.0.1", s.port))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    # 7 bytes in, 34 bytes of "-NOAUTH Authentication required." out
+    sent, closed = send_until_closed(sock, b"GET x\r\n" * 10000, 30 << 20)
+    sock.close()
+    assert closed, "server kept reading and buffering replies (%d MB sent)" % (sent >> 20)
+    grown_mb = (rss_kb(s.proc.pid) - before) / 1024
+    assert grown_mb < 50, "server RSS grew by %.0f MB" % grown_mb
+    c = RespClient(s.port)
+    assert c.call("AUTH", "pw") == "OK"
+    # an authenticated client is a normal client: no output limit (Redis's
+    # default client-output-buffer-limit normal 0 0 0)
+    c.send(encode("SET", "big", "x" * 100000) + encode("GET", "big") * 100)
+    assert c.reply() == "OK"
+    assert c.replies(100)[-1] == b"x" * 100000
+    assert c.call("PING") == "PONG"
     c.close()
