@@ -346,7 +346,11 @@ static bool processCommand(client *c, request *req) {
         refuseCommand(c, req, "NOAUTH Authentication required.");
         route = MULTI_DONE;
     } else if (c->in_multi || (cmd && isTxnCommand(cmd))) {
+        int queued = c->mcount;
         route = multiRoute(c, req);
+        /* The queue counts toward the query buffer limit (readCb). */
+        if (c->mcount > queued)
+            c->multi_bytes = (queued ? c->multi_bytes : 0) + requestArgvBytes(&c->mqueue[c->mcount - 1]);
     }
     if (route == MULTI_SUBMIT) {
         submitWrite(c, req, discard);
@@ -422,6 +426,14 @@ static void processInput(client *c) {
 
 /* ---- client lifecycle -------------------------------------------------- */
 
+/* What the client's input not yet run holds, for client-query-buffer-limit:
+ * the query buffer, as in Redis, and also what has left it without running
+ * (an incomplete multibulk's arguments, a MULTI queue; Redis 7.4 counts the
+ * latter), so that no client holds more than the limit that way. */
+static long long clientInputBytes(client *c) {
+    return (long long)(protoQueryBufLen(c) + protoPartialArgvBytes(c) + (c->mcount ? c->multi_bytes : 0));
+}
+
 static void readCb(evutil_socket_t fd, short what, void *arg) {
     (void)what;
     client *c = arg;
@@ -435,7 +447,7 @@ static void readCb(evutil_socket_t fd, short what, void *arg) {
     redisReaderFeed(c->reader, buf, (size_t)n);
     stats.net_input_bytes += n;
     c->last_ms = mstime();
-    if ((long long)protoQueryBufLen(c) > server_config.client_query_buffer_limit) {
+    if (clientInputBytes(c) > server_config.client_query_buffer_limit) {
         serverLog(LL_WARNING, "Closing client that reached max query buffer length: id=%llu addr=%s",
                   (unsigned long long)c->id, c->addr);
         netCloseClient(c);
@@ -742,12 +754,12 @@ void clientInfoString(client *c, char *buf, size_t len) {
     flags[nf] = '\0';
     snprintf(buf, len,
              "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%ld psub=%ld ssub=%ld "
-             "multi=%d qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 rbs=%zu rbp=0 obl=0 oll=0 omem=0 tot-mem=%zu "
+             "multi=%d qbuf=%zu qbuf-free=0 argv-mem=%zu multi-mem=%zu rbs=%zu rbp=0 obl=0 oll=0 omem=0 tot-mem=%zu "
              "events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
              (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
              (now - c->ctime_ms) / 1000, (now - c->last_ms) / 1000, flags, c->db, c->sub_channels, c->sub_patterns,
              c->sub_shard, c->in_multi ? c->mcount : -1,
-             protoQueryBufLen(c), c->out.cap,
+             protoQueryBufLen(c), protoPartialArgvBytes(c), c->mcount ? c->multi_bytes : 0, c->out.cap,
              sizeof(*c) + c->out.cap, c->last_cmd[0] ? c->last_cmd : "NULL", c->resp,
              c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
 }

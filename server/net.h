@@ -48,6 +48,7 @@ typedef struct client {
     bool in_multi, multi_dirty; /* MULTI: queueing; a queued command was refused */
     request *mqueue;          /* MULTI: queued requests */
     int mcount, mcap;
+    size_t multi_bytes;       /* MULTI: requestArgvBytes of the queue (valid while mcount > 0) */
     bool watching;            /* the writer holds WATCHes for this client */
     void *pubsub;             /* pub/sub module's state (pubsub/) */
     long subscriptions;       /* channels + patterns + shard channels */
@@ -88,6 +89,8 @@ void netPubsubCounts(long *channels, long *patterns);
  * protocol error (with the message in err). */
 int protoNextRequest(client *c, request *r, char *err, size_t errlen);
 size_t protoQueryBufLen(client *c);
+size_t protoPartialArgvBytes(client *c);     /* the incomplete request's arguments */
+size_t requestArgvBytes(const request *r);   /* what a parsed request's arguments hold */
 redisReader *protoReaderCreate(void);
 
 #endif

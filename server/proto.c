@@ -33,7 +33,12 @@ typedef struct argvbuild {
     int argc, cap;
     char **argv;
     size_t *lens;
+    size_t bytes;       /* ARG_BYTES of the arguments so far */
 } argvbuild;
+
+/* What one argument of `len` bytes costs while it waits to run: the copy and
+ * its argv and length slots (Redis counts the bytes and the argv slot). */
+#define ARG_BYTES(len) ((len) + sizeof(char *) + sizeof(size_t))
 
 static const char *parse_error; /* set by object functions on refusal */
 static long long bulk_limit;    /* for the request being parsed (auth-dependent) */
@@ -81,6 +86,7 @@ static void *createString(const redisReadTask *t, char *s, size_t len) {
     a->argv[t->idx] = p;
     a->lens[t->idx] = len;
     a->argc = t->idx + 1;
+    a->bytes += ARG_BYTES(len);
     return p;
 }
 
@@ -117,6 +123,21 @@ redisReader *protoReaderCreate(void) {
 }
 
 size_t protoQueryBufLen(client *c) { return c->reader->len - c->reader->pos; }
+
+/* Arguments of a multibulk request still being received: they have left the
+ * query buffer, so a request declaring 2^31 arguments and sending them for
+ * ever would hold unbounded memory that the query buffer limit never sees. */
+size_t protoPartialArgvBytes(client *c) {
+    const redisReader *rd = c->reader;
+    if (rd->ridx < 0 || !rd->rstack[0].obj || rd->rstack[0].obj == &empty_marker) return 0;
+    return ((const argvbuild *)rd->rstack[0].obj)->bytes;
+}
+
+size_t requestArgvBytes(const request *r) {
+    size_t n = 0;
+    for (int i = 0; i < r->argc; i++) n += ARG_BYTES(r->argvlen[i]);
+    return n;
+}
 
 /* Parse a decimal header line at p (after the type byte). Returns 1 with *v,
  * 0 when the line is incomplete, -1 when it is not a valid number. */

@@ -71,3 +71,67 @@ def test_unauthenticated_client_that_never_reads_is_closed(make_server):
     assert c.replies(100)[-1] == b"x" * 100000
     assert c.call("PING") == "PONG"
     c.close()
+
+
+def client_fields(port, name):
+    """CLIENT LIST fields of the client named `name`, seen from another connection."""
+    c = RespClient(port)
+    listing = c.call("CLIENT", "LIST").decode().splitlines()
+    c.close()
+    line = next(l for l in listing if " name=%s " % name in l)
+    return dict(kv.split("=", 1) for kv in line.split())
+
+
+@pytest.mark.skipif(IS_REDIS, reason="Redis 7.4 counts MULTI queues; no Redis counts partial argv")
+@pytest.mark.parametrize("how", ["multi", "partial"])
+def test_query_buffer_limit_counts_input_that_left_the_buffer(make_server, how):
+    """client-query-buffer-limit bounds what a client's unexecuted input holds,
+    also once it has left the query buffer: a MULTI queue (as Redis 7.4) and the
+    arguments of a multibulk request still arriving ('*2147483647' followed by
+    arguments for ever). Both grew the server without bound."""
+    s = make_server("--client-query-buffer-limit", "2mb")
+    before = rss_kb(s.proc.pid)
+    sock = socket.create_connection(("127.0.0.1", s.port))
+    if how == "multi":
+        sock.sendall(encode("MULTI"))
+        chunk = encode("SET", "qbl:k", "v" * 10000) * 10
+    else:
+        sock.sendall(b"*2147483647\r\n" + encode("SET")[4:])
+        chunk = b"$1\r\na\r\n" * 10000
+    sent, closed = send_until_closed(sock, chunk, 100 << 20)
+    sock.close()
+    assert closed, "not closed after %d MB" % (sent >> 20)
+    assert sent < 40 << 20
+    assert (rss_kb(s.proc.pid) - before) / 1024 < 50
+    c = RespClient(s.port)
+    assert c.call("EXISTS", "qbl:k") == 0
+    # within the limit all is well, and the count starts again after EXEC
+    for _ in range(3):
+        assert c.call("MULTI") == "OK"
+        for i in range(15):
+            assert c.call("SET", "qbl:k%d" % i, "v" * 100000) == "QUEUED"
+        assert c.call("EXEC") == ["OK"] * 15
+    assert c.call("STRLEN", "qbl:k14") == 100000
+    c.close()
+
+
+def test_client_list_shows_queued_and_partial_argument_memory(server, r):
+    """CLIENT LIST reports the memory of a MULTI queue (multi-mem) and of an
+    incomplete request's arguments (argv-mem), as Redis does."""
+    c = RespClient(server.port)
+    assert c.call("CLIENT", "SETNAME", "multi-mem") == "OK"
+    assert c.call("MULTI") == "OK"
+    assert c.call("SET", "mm:k", "v" * 5000) == "QUEUED"
+    assert int(client_fields(server.port, "multi-mem")["multi-mem"]) >= 5000
+    assert c.call("DISCARD") == "OK"
+    assert int(client_fields(server.port, "multi-mem")["multi-mem"]) == 0
+    c.close()
+    p = RespClient(server.port)
+    assert p.call("CLIENT", "SETNAME", "argv-mem") == "OK"
+    p.send(b"*3\r\n$3\r\nSET\r\n$4000\r\n" + b"k" * 4000 + b"\r\n$5\r\nval")  # value unfinished
+    time.sleep(0.1)
+    assert int(client_fields(server.port, "argv-mem")["argv-mem"]) >= 4000
+    p.send(b"ue\r\n")
+    assert p.reply() == "OK"
+    assert int(client_fields(server.port, "argv-mem")["argv-mem"]) == 0
+    p.close()
