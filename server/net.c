@@ -594,7 +594,9 @@ static void cron(evutil_socket_t fd, short what, void *arg) {
         client *next;
         for (client *c = net.clients; c; c = next) {
             next = c->next;
-            if (!(c->flags & CLIENT_CLOSED) && c->inflight == 0 && now - c->last_ms > server_config.timeout * 1000)
+            /* As in Redis, a subscriber is never idle: it waits for messages. */
+            if (!(c->flags & CLIENT_CLOSED) && c->inflight == 0 && c->subscriptions == 0 &&
+                now - c->last_ms > server_config.timeout * 1000)
                 netCloseClient(c);
         }
     }

@@ -135,3 +135,30 @@ def test_client_list_shows_queued_and_partial_argument_memory(server, r):
     assert p.reply() == "OK"
     assert int(client_fields(server.port, "argv-mem")["argv-mem"]) == 0
     p.close()
+
+
+def test_timeout_spares_subscribers(make_server):
+    """`timeout` closes idle clients but, as in Redis, never a subscriber (RESP2
+    or RESP3, channels or patterns), which idles while it waits for messages;
+    once it unsubscribes from everything it is an ordinary client again."""
+    s = make_server("--timeout", "1")
+    sub = RespClient(s.port)
+    assert sub.call("SUBSCRIBE", "ch") == [b"subscribe", b"ch", 1]
+    psub = RespClient(s.port)
+    assert psub.call("HELLO", "3")[0][0] == b"server"
+    assert psub.call("PSUBSCRIBE", "p*")[:3] == [b"psubscribe", b"p*", 1]
+    left = RespClient(s.port)
+    assert left.call("SUBSCRIBE", "ch") == [b"subscribe", b"ch", 1]
+    assert left.call("UNSUBSCRIBE") == [b"unsubscribe", b"ch", 0]
+    idle = RespClient(s.port)
+    assert idle.call("PING") == "PONG"
+    assert idle.closed(4), "an idle client is closed after timeout 1"
+    assert left.closed(1), "a client with no subscription left is an idle client"
+    assert not sub.closed(0.5) and not psub.closed(0.1)
+    p = RespClient(s.port)
+    assert p.call("PUBLISH", "ch", "hi") == 1
+    assert p.call("PUBLISH", "px", "hi") == 1
+    assert sub.reply() == [b"message", b"ch", b"hi"]
+    assert psub.reply()[:4] == [b"pmessage", b"p*", b"px", b"hi"]
+    for c in (sub, psub, left, idle, p):
+        c.close()
