@@ -189,14 +189,11 @@ static void replyClientList(request *r, client *only, const char *type_name) {
     if (type_name && !parseClientType(r, type_name, &type)) return;
     reply text;
     replyInit(&text);
-    char line[1024];
     for (client *c = netClientList(); c; c = c->next) {
         if (c->flags & CLIENT_CLOSED) continue;
         if (only && c != only) continue;
         if (type >= 0 && !clientIsType(c, type)) continue;
-        clientInfoString(c, line, sizeof(line));
-        replyAppend(&text, line, strlen(line));
-        replyAppend(&text, "\n", 1);
+        clientInfoString(c, &text);
     }
     addReplyVerbatim(r, text.buf, text.len, "txt");
     replyFree(&text);
@@ -290,7 +287,6 @@ void clientCommand(request *r) {
         else if (r->argc >= 4 && argIs(r, 2, "id")) {
             reply text;
             replyInit(&text);
-            char line[1024];
             for (int i = 3; i < r->argc; i++) {
                 long long id;
                 if (!string2ll(r->argv[i], r->argvlen[i], &id)) {
@@ -300,18 +296,13 @@ void clientCommand(request *r) {
                 }
                 client *o = netClientById((uint64_t)id);
                 if (!o) continue;
-                clientInfoString(o, line, sizeof(line));
-                replyAppend(&text, line, strlen(line));
-                replyAppend(&text, "\n", 1);
+                clientInfoString(o, &text);
             }
             addReplyVerbatim(r, text.buf, text.len, "txt");
             replyFree(&text);
         } else addReplySyntaxError(r);
     } else if (argIs(r, 1, "info") && r->argc == 2) {
-        char line[1024];
-        clientInfoString(c, line, sizeof(line));
-        strncat(line, "\n", sizeof(line) - strlen(line) - 1);
-        addReplyVerbatim(r, line, strlen(line), "txt");
+        replyClientList(r, c, NULL);
     } else if (argIs(r, 1, "kill") && r->argc >= 3) {
         clientKill(r);
     } else if (argIs(r, 1, "reply") && r->argc == 3) {

@@ -162,3 +162,23 @@ def test_timeout_spares_subscribers(make_server):
     assert psub.reply()[:4] == [b"pmessage", b"p*", b"px", b"hi"]
     for c in (sub, psub, left, idle, p):
         c.close()
+
+
+def test_client_list_line_is_complete_with_a_long_name(server, r):
+    """A long client name (any length is allowed) must not cut the CLIENT
+    INFO/LIST line short: every field and the newline follow the name."""
+    c = RespClient(server.port)
+    name = "n" * 5000
+    assert c.call("CLIENT", "SETNAME", name) == "OK"
+    info = c.call("CLIENT", "INFO").decode()
+    assert info.endswith("\n") and info.count("\n") == 1
+    fields = dict(kv.split("=", 1) for kv in info.split())
+    assert fields["name"] == name
+    assert fields["resp"] == "2" and fields["cmd"] == "client|info"
+    listing = c.call("CLIENT", "LIST").decode()
+    line = next(l for l in listing.splitlines() if " name=%s " % name in l)
+    assert " resp=2" in line
+    by_id = c.call("CLIENT", "LIST", "ID", fields["id"]).decode()
+    assert by_id.endswith(" resp=2\n") or " resp=2 " in by_id
+    assert dict(kv.split("=", 1) for kv in by_id.split())["name"] == name
+    c.close()
