@@ -462,7 +462,24 @@ static void writeCb(evutil_socket_t fd, short what, void *arg) {
     flushReplies(arg);
 }
 
+#define MAX_GONE_HOOKS 4
+static void (*gone_hooks[MAX_GONE_HOOKS])(client *c);
+static int ngone_hooks;
+
+void serverOnClientGone(void (*fn)(client *c)) {
+    if (ngone_hooks < MAX_GONE_HOOKS) gone_hooks[ngone_hooks++] = fn;
+}
+
+static void runGoneHooks(client *c) {
+    for (int i = 0; i < ngone_hooks; i++) gone_hooks[i](c);
+}
+
 static void clientFree(client *c) {
+    /* Again: a closed client's jobs still finish, and what they do on the
+     * net thread after the commit (the connection commands queued in its
+     * EXEC: SUBSCRIBE, CLIENT PUBSUB-IDS) may give modules new state for it,
+     * which must not outlive it. */
+    runGoneHooks(c);
     if (c->prev) c->prev->next = c->next;
     else net.clients = c->next;
     if (c->next) c->next->prev = c->prev;
@@ -479,19 +496,11 @@ static void clientFree(client *c) {
 }
 
 /* Close the socket now; free the client once the writer has no job of it. */
-#define MAX_GONE_HOOKS 4
-static void (*gone_hooks[MAX_GONE_HOOKS])(client *c);
-static int ngone_hooks;
-
-void serverOnClientGone(void (*fn)(client *c)) {
-    if (ngone_hooks < MAX_GONE_HOOKS) gone_hooks[ngone_hooks++] = fn;
-}
-
 void netCloseClient(client *c) {
     if (c->flags & CLIENT_CLOSED) return;
     c->flags |= CLIENT_CLOSED;
     multiClientGone(c);
-    for (int i = 0; i < ngone_hooks; i++) gone_hooks[i](c);
+    runGoneHooks(c);
     /* The writer may hold a parked request or watches of this client. */
     if ((c->watching || c->inflight > 0) && !net.shutting_down) submitInternal(c, &forget_cmd);
     event_free(c->rev);

@@ -182,3 +182,39 @@ def test_client_list_line_is_complete_with_a_long_name(server, r):
     assert by_id.endswith(" resp=2\n") or " resp=2 " in by_id
     assert dict(kv.split("=", 1) for kv in by_id.split())["name"] == name
     c.close()
+
+
+@pytest.mark.skipif(IS_REDIS, reason="Redis runs EXEC before it reads the disconnect: no such window")
+def test_subscribe_in_exec_of_a_client_that_left(server, r):
+    """A client queues SUBSCRIBE/PSUBSCRIBE in a transaction and disconnects
+    while its EXEC runs: the subscriptions take effect after it went away and
+    must not keep the gone client registered (a PUBLISH then used freed
+    memory)."""
+    c = RespClient(server.port)
+    slow = encode("RPUSH", "sg:list", *(["x" * 10] * 300000))  # keeps the writer busy
+    raced = 0
+    for attempt in range(5):
+        assert c.call("DEL", "sg:list") in (0, 1)
+        s = RespClient(server.port)
+        assert s.call("CLIENT", "SETNAME", "sg-gone") == "OK"
+        s.send(encode("MULTI") + slow + encode("SUBSCRIBE", "sg:ch") + encode("PSUBSCRIBE", "sg:*") +
+               encode("EXEC"))
+        deadline = time.time() + 10
+        while b"name=sg-gone age" in c.call("CLIENT", "LIST") and time.time() < deadline:
+            line = [l for l in c.call("CLIENT", "LIST").split(b"\n") if b"name=sg-gone " in l]
+            if line and b"cmd=exec" in line[0]:
+                break
+        s.close()
+        if c.call("LLEN", "sg:list") == 0:
+            raced += 1  # closed before the EXEC committed: the case under test
+        while c.call("LLEN", "sg:list") == 0 and time.time() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.05)
+        assert c.call("PUBLISH", "sg:ch", "hello") == 0
+        assert c.call("PUBSUB", "NUMSUB", "sg:ch") == [b"sg:ch", 0]
+        assert c.call("PUBSUB", "NUMPAT") == 0
+        if raced >= 2:
+            break
+    assert raced, "the client never closed before its EXEC committed"
+    assert c.call("PING") == "PONG"
+    c.close()
