@@ -213,18 +213,22 @@ int protoNextRequest(client *c, request *r, char *err, size_t errlen) {
             return -1;
         }
         if (!obj) {
-            /* Incomplete. hiredis consumes a type byte before its length
-             * line, so a task typed STRING means `p` is at a bulk length. */
+            /* Incomplete. hiredis consumes a type byte before its line, so
+             * `p` is at an element's line: a bulk length for a task typed
+             * STRING, else a line that Redis, which reads up to the CR before
+             * looking at the type, would refuse once it is 64 KB long. */
             const char *p = rd->buf + rd->pos, *e = rd->buf + rd->len;
-            const redisReadTask *cur = rd->ridx >= 0 ? &rd->rstack[rd->ridx] : NULL;
-            if (cur && cur->type == REDIS_REPLY_STRING) {
+            const redisReadTask *cur = rd->ridx > 0 ? &rd->rstack[rd->ridx] : NULL; /* an element */
+            if (cur) {
                 long long n;
                 int h = headerNumber(p, e, &n);
-                if (h < 0 || (h > 0 && (n < 0 || n > server_config.proto_max_bulk_len))) {
-                    snprintf(err, errlen, "invalid bulk length");
-                    return -1;
+                if (cur->type == REDIS_REPLY_STRING) {
+                    if (h < 0 || (h > 0 && (n < 0 || n > server_config.proto_max_bulk_len))) {
+                        snprintf(err, errlen, "invalid bulk length");
+                        return -1;
+                    }
+                    if (h > 0 && unauth && n > PROTO_UNAUTH_MAX_BULK) { snprintf(err, errlen, "unauthenticated bulk length"); return -1; }
                 }
-                if (h > 0 && unauth && n > PROTO_UNAUTH_MAX_BULK) { snprintf(err, errlen, "unauthenticated bulk length"); return -1; }
                 if (h == 0 && e - p > PROTO_INLINE_MAX_SIZE) { snprintf(err, errlen, "too big bulk count string"); return -1; }
             }
             return 0;

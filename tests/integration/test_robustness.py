@@ -218,3 +218,18 @@ def test_subscribe_in_exec_of_a_client_that_left(server, r):
     assert raced, "the client never closed before its EXEC committed"
     assert c.call("PING") == "PONG"
     c.close()
+
+
+@pytest.mark.parametrize("start", [b"+", b":", b"-", b"*"])
+def test_unterminated_element_line_is_refused_at_64k(server, r, start):
+    """An element that is not a bulk ('+', ':', '-', a nested '*') whose line
+    never ends is refused once 64 KB arrived, as Redis does (it reads to the CR
+    before it looks at the type); it was buffered up to the 1 GB query buffer
+    limit."""
+    c = RespClient(server.port)
+    c.send(encode("SET", "ue:before", "1") + b"*2\r\n$4\r\nECHO\r\n" + start + b"1" * 70000)
+    assert c.reply() == "OK"
+    assert c.reply() == Err("ERR Protocol error: too big bulk count string")
+    assert c.closed()
+    c.close()
+    assert r.get("ue:before") == b"1"
