@@ -445,7 +445,7 @@ static void readCb(evutil_socket_t fd, short what, void *arg) {
         return;
     }
     if (n < 0) return;
-    redisReaderFeed(c->reader, buf, (size_t)n);
+    protoFeed(c, buf, (size_t)n);
     stats.net_input_bytes += n;
     c->last_ms = mstime();
     if (clientInputBytes(c) > server_config.client_query_buffer_limit) {
@@ -487,7 +487,7 @@ static void clientFree(client *c) {
     if (c->has_pending) requestFreeArgv(&c->pending);
     dropPendingWrite(c);
     free(c->proto_err);
-    if (c->reader) redisReaderFree(c->reader);
+    protoFree(c);
     replyFree(&c->out);
     free(c->name);
     free(c->lib_name);

@@ -30,7 +30,9 @@ typedef struct client {
     int fd;
     struct event *rev, *wev;  /* read always armed unless paused; write only while output waits */
     size_t out_sent;          /* bytes of `out` already written to the socket */
-    redisReader *reader;
+    redisReader *reader;      /* parses a window of the input (proto.c) */
+    char *qbuf;               /* the rest of the input, an sds (proto.c); NULL when empty */
+    size_t qpos;              /* bytes of qbuf already given to the reader */
     int flags;
     int db, resp;
     bool authenticated;
@@ -89,6 +91,8 @@ void netPubsubCounts(long *channels, long *patterns);
  * protocol error (with the message in err). */
 int protoNextRequest(client *c, request *r, char *err, size_t errlen);
 size_t protoQueryBufLen(client *c);
+void protoFeed(client *c, const char *buf, size_t n); /* input read from the socket */
+void protoFree(client *c);                            /* the reader and the input */
 size_t protoPartialArgvBytes(client *c);     /* the incomplete request's arguments */
 size_t requestArgvBytes(const request *r);   /* what a parsed request's arguments hold */
 redisReader *protoReaderCreate(void);

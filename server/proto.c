@@ -13,6 +13,14 @@
  * sees it, and each pending bulk header while a request is incomplete, so an
  * oversized length is refused at once rather than buffered.
  *
+ * hiredis trims its buffer (a memmove of everything it holds) each time it
+ * has consumed 1 KB, so it only ever holds a window of the client's input:
+ * the rest waits in the client's own buffer (`qbuf`, trimmed when half of it
+ * is consumed). When hiredis held all of it — megabytes of pipelined commands
+ * pile up while a client waits for its write or is blocked — parsing took
+ * time quadratic in their size, stalling the net thread (53 MB of PINGs sent
+ * by a blocked client: a minute once it was served).
+ *
  * Net thread only.
  */
 #include "net.h"
@@ -122,7 +130,45 @@ redisReader *protoReaderCreate(void) {
     return r;
 }
 
-size_t protoQueryBufLen(client *c) { return c->reader->len - c->reader->pos; }
+#define PROTO_WINDOW (16 * 1024)
+
+static size_t qbufLeft(const client *c) { return c->qbuf ? sdslen(c->qbuf) - c->qpos : 0; }
+
+size_t protoQueryBufLen(client *c) { return c->reader->len - c->reader->pos + qbufLeft(c); }
+
+void protoFeed(client *c, const char *buf, size_t n) {
+    if (!c->qbuf) c->qbuf = sdsempty();
+    c->qbuf = sdscatlen(c->qbuf, buf, n);
+    if (!c->qbuf) abort();
+}
+
+void protoFree(client *c) {
+    if (c->reader) redisReaderFree(c->reader);
+    sdsfree(c->qbuf);
+}
+
+/* Move up to `n` (at least 1) more bytes of the client's buffer to hiredis.
+ * Returns false when there are none. */
+static bool feedReader(client *c, size_t n) {
+    size_t left = qbufLeft(c);
+    if (!left) return false;
+    if (n == 0) n = 1;
+    if (n > left) n = left;
+    redisReaderFeed(c->reader, c->qbuf + c->qpos, n);
+    c->qpos += n;
+    if (c->qpos == sdslen(c->qbuf)) {
+        if (sdsalloc(c->qbuf) > 1024 * 1024) { sdsfree(c->qbuf); c->qbuf = NULL; }
+        else sdsclear(c->qbuf);
+        c->qpos = 0;
+    } else if (c->qpos >= sdslen(c->qbuf) / 2) { /* (sdsrange takes ints) */
+        size_t rest = sdslen(c->qbuf) - c->qpos;
+        memmove(c->qbuf, c->qbuf + c->qpos, rest);
+        sdssetlen(c->qbuf, rest);
+        c->qbuf[rest] = '\0';
+        c->qpos = 0;
+    }
+    return true;
+}
 
 /* Arguments of a multibulk request still being received: they have left the
  * query buffer, so a request declaring 2^31 arguments and sending them for
@@ -161,7 +207,12 @@ int protoNextRequest(client *c, request *r, char *err, size_t errlen) {
     redisReader *rd = c->reader;
     bool unauth = !c->authenticated && server_config.requirepass && server_config.requirepass[0];
     bulk_limit = unauth ? PROTO_UNAUTH_MAX_BULK : server_config.proto_max_bulk_len;
+    /* Every "need more input" below first takes more from the client's
+     * buffer: `want` bytes, or a window. */
+    size_t want;
+#define NEED_MORE(n) do { want = (n); goto more; } while (0)
     for (;;) {
+        if (rd->len - rd->pos < PROTO_WINDOW) feedReader(c, PROTO_WINDOW);
         const char *buf = rd->buf + rd->pos, *end = rd->buf + rd->len;
         if (buf >= end) return 0;
         bool fresh = rd->ridx == -1;
@@ -170,7 +221,7 @@ int protoNextRequest(client *c, request *r, char *err, size_t errlen) {
             const char *nl = memchr(buf, '\n', (size_t)(end - buf));
             if (!nl) {
                 if (end - buf > PROTO_INLINE_MAX_SIZE) { snprintf(err, errlen, "too big inline request"); return -1; }
-                return 0;
+                NEED_MORE(PROTO_WINDOW);
             }
             size_t len = (size_t)(nl - buf);
             rd->pos += len + 1;
@@ -185,7 +236,7 @@ int protoNextRequest(client *c, request *r, char *err, size_t errlen) {
             int h = headerNumber(buf + 1, end, &n);
             if (h == 0) {
                 if (end - buf > PROTO_INLINE_MAX_SIZE) { snprintf(err, errlen, "too big mbulk count string"); return -1; }
-                return 0;
+                NEED_MORE(PROTO_WINDOW);
             }
             if (h < 0 || n > PROTO_MAX_MULTIBULK) { snprintf(err, errlen, "invalid multibulk length"); return -1; }
             if (unauth && n > PROTO_UNAUTH_MAX_MULTIBULK) { snprintf(err, errlen, "unauthenticated multibulk length"); return -1; }
@@ -228,10 +279,14 @@ int protoNextRequest(client *c, request *r, char *err, size_t errlen) {
                         return -1;
                     }
                     if (h > 0 && unauth && n > PROTO_UNAUTH_MAX_BULK) { snprintf(err, errlen, "unauthenticated bulk length"); return -1; }
+                    if (h > 0) { /* exactly the rest of this bulk: no more */
+                        size_t line = (size_t)((const char *)memchr(p, '\r', (size_t)(e - p)) - p) + 2;
+                        NEED_MORE(line + (size_t)n + 2 - (size_t)(e - p));
+                    }
                 }
                 if (h == 0 && e - p > PROTO_INLINE_MAX_SIZE) { snprintf(err, errlen, "too big bulk count string"); return -1; }
             }
-            return 0;
+            NEED_MORE(PROTO_WINDOW);
         }
         if (obj == &empty_marker) continue;
         argvbuild *a = obj;
@@ -241,7 +296,10 @@ int protoNextRequest(client *c, request *r, char *err, size_t errlen) {
         free(a);
         if (r->argc == 0) { requestFreeArgv(r); continue; }
         return 1;
+    more:
+        if (!feedReader(c, want)) return 0;
     }
+#undef NEED_MORE
 }
 
 void requestFreeArgv(request *r) {

@@ -233,3 +233,43 @@ def test_unterminated_element_line_is_refused_at_64k(server, r, start):
     assert c.closed()
     c.close()
     assert r.get("ue:before") == b"1"
+
+
+def drain(sock, nbytes, timeout):
+    """Read exactly nbytes within `timeout` seconds; returns them."""
+    sock.settimeout(timeout)
+    deadline = time.time() + timeout
+    got = []
+    n = 0
+    while n < nbytes and time.time() < deadline:
+        d = sock.recv(1 << 20)
+        if not d:
+            break
+        got.append(d)
+        n += len(d)
+    return b"".join(got)
+
+
+@pytest.mark.parametrize("inline", [False, True])
+def test_input_piled_up_while_blocked_is_parsed_in_linear_time(server, r, inline):
+    """A blocked client keeps being read; what it sends meanwhile waits in its
+    query buffer. Once it is served, that input must be parsed in time linear
+    in its size: 3M pipelined PINGs (40 MB) took about half a minute of the net
+    thread (every other client stalled), as each consumed KB moved the whole
+    remaining buffer; 5M inline PINGs (30 MB) over 10 s."""
+    n = 5000000 if inline else 3000000
+    s = socket.create_connection(("127.0.0.1", server.port))
+    s.sendall(encode("BLPOP", "lin:list", "0"))
+    s.sendall((b"PING\r\n" if inline else encode("PING")) * n)
+    c = RespClient(server.port)
+    time.sleep(0.3)  # let the server read it all into the blocked client's buffer
+    t0 = time.time()
+    assert c.call("RPUSH", "lin:list", "x") == 1
+    popped = b"*2\r\n$8\r\nlin:list\r\n$1\r\nx\r\n"
+    got = drain(s, len(popped) + 7 * n, 20)
+    took = time.time() - t0
+    assert got == popped + b"+PONG\r\n" * n
+    assert took < 5, "%d pipelined PINGs took %.1fs" % (n, took)
+    assert c.call("PING") == "PONG"
+    s.close()
+    c.close()
