@@ -92,11 +92,35 @@ static bool needsAuth(client *c) {
     return !c->authenticated && server_config.requirepass && server_config.requirepass[0];
 }
 
-/* Redis 7.2.8 (CVE-2025-21605) closes a client that is not authenticated once
- * more than 1 KB of its replies wait beyond its 16 KB reply buffer: without
- * it, a client that pipelines commands and never reads makes the server keep
- * every NOAUTH error it is sent. */
+/* client-output-buffer-limit, with Redis's defaults: none for normal
+ * clients, `pubsub 32mb 8mb 60` for subscribers (for all their output, not
+ * only the messages). And as Redis 7.2.8 (CVE-2025-21605), a client that is
+ * not authenticated may have only 1 KB of replies waiting beyond its 16 KB
+ * reply buffer: without it, a client that pipelines commands and never reads
+ * makes the server keep every NOAUTH error it is sent. */
 #define UNAUTH_OUTPUT_LIMIT (16 * 1024 + 1024)
+#define PUBSUB_HARD_LIMIT (32LL * 1024 * 1024)
+#define PUBSUB_SOFT_LIMIT (8LL * 1024 * 1024)
+#define PUBSUB_SOFT_SECONDS 60
+
+/* Close the client when its unsent output is over its limits; returns
+ * whether it was closed. */
+static bool closeOnOutputLimits(client *c) {
+    long long pending = (long long)(c->out.len - c->out_sent);
+    bool over = needsAuth(c) && pending > UNAUTH_OUTPUT_LIMIT;
+    if (c->subscriptions > 0 && pending > PUBSUB_SOFT_LIMIT) {
+        long long now = mstime();
+        if (!c->obuf_soft_since) c->obuf_soft_since = now;
+        over = over || pending > PUBSUB_HARD_LIMIT || now - c->obuf_soft_since > PUBSUB_SOFT_SECONDS * 1000;
+    } else {
+        c->obuf_soft_since = 0;
+    }
+    if (!over) return false;
+    serverLog(LL_WARNING, "Client id=%llu addr=%s closed for overcoming of output buffer limits.",
+              (unsigned long long)c->id, c->addr);
+    netCloseClient(c);
+    return true;
+}
 
 /* Write pending replies straight to the socket. Only when the kernel will
  * not take everything does the client arm a write event; in the common case
@@ -112,12 +136,7 @@ static void flushReplies(client *c) {
         }
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (needsAuth(c) && c->out.len - c->out_sent > UNAUTH_OUTPUT_LIMIT) {
-                serverLog(LL_WARNING, "Client id=%llu addr=%s closed for overcoming of output buffer limits.",
-                          (unsigned long long)c->id, c->addr);
-                netCloseClient(c);
-                return;
-            }
+            if (closeOnOutputLimits(c)) return;
             if (!(c->flags & CLIENT_WANT_WRITE)) {
                 c->flags |= CLIENT_WANT_WRITE;
                 event_add(c->wev, NULL);
@@ -416,6 +435,9 @@ static void processInput(client *c) {
             break;
         }
         c->has_pending = false;
+        /* As Redis, which checks at each reply: a subscriber pipelining
+         * commands must not pile up more than its limit first. */
+        if (c->subscriptions > 0 && closeOnOutputLimits(c)) return;
     }
     if (c->flags & CLIENT_CLOSED) return;
     /* Stop reading while paused, or while a big output backlog waits. */
@@ -837,10 +859,6 @@ void netPubsubCounts(long *channels, long *patterns) {
 }
 long clientSubscriptions(client *c) { return c->subscriptions; }
 
-/* client-output-buffer-limit pubsub 32mb 8mb 60, as Redis's default. */
-#define PUBSUB_HARD_LIMIT (32LL * 1024 * 1024)
-#define PUBSUB_SOFT_LIMIT (8LL * 1024 * 1024)
-#define PUBSUB_SOFT_SECONDS 60
 
 /* Write what pushes queued, one write() per client no matter how many
  * messages a fan-out gave it, for up to `budget_us` (0 = all). Returns
@@ -885,19 +903,7 @@ static void dropPendingWrite(client *c) {
 void clientPush(client *c, const void *buf, size_t len) {
     if (c->flags & CLIENT_CLOSED) return;
     replyAppend(&c->out, buf, len);
-    long long pending = (long long)(c->out.len - c->out_sent);
-    if (pending > PUBSUB_SOFT_LIMIT) {
-        long long now = mstime();
-        if (!c->obuf_soft_since) c->obuf_soft_since = now;
-        if (pending > PUBSUB_HARD_LIMIT || now - c->obuf_soft_since > PUBSUB_SOFT_SECONDS * 1000) {
-            serverLog(LL_WARNING, "Client id=%llu addr=%s closed for overcoming of output buffer limits.",
-                      (unsigned long long)c->id, c->addr);
-            netCloseClient(c);
-            return;
-        }
-    } else {
-        c->obuf_soft_since = 0;
-    }
+    if (closeOnOutputLimits(c)) return;
     if (!(c->flags & CLIENT_WANT_WRITE) && !c->pending_write) {
         c->pending_write = true;
         c->pw_next = net.pending_writes;

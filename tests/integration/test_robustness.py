@@ -47,6 +47,22 @@ def send_until_closed(sock, chunk, max_bytes):
     return sent, False
 
 
+def hung_up(sock, timeout=5):
+    """True when the server closes the connection within `timeout` seconds
+    (whatever it sent before is read and dropped)."""
+    deadline = time.time() + timeout
+    sock.settimeout(timeout)
+    try:
+        while sock.recv(1 << 20):
+            if time.time() > deadline:
+                return False
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+    return True
+
+
 @pytest.mark.skipif(IS_REDIS, reason="Redis 7.2.8 behaviour (CVE-2025-21605); 7.0.15 lacks it")
 def test_unauthenticated_client_that_never_reads_is_closed(make_server):
     """A client that is not authenticated, pipelines commands and never reads
@@ -98,10 +114,10 @@ def test_query_buffer_limit_counts_input_that_left_the_buffer(make_server, how):
     else:
         sock.sendall(b"*2147483647\r\n" + encode("SET")[4:])
         chunk = b"$1\r\na\r\n" * 10000
-    sent, closed = send_until_closed(sock, chunk, 100 << 20)
+    sent, closed = send_until_closed(sock, chunk, 50 << 20)
     sock.close()
     assert closed, "not closed after %d MB" % (sent >> 20)
-    assert sent < 40 << 20
+    assert sent < 30 << 20
     assert (rss_kb(s.proc.pid) - before) / 1024 < 50
     c = RespClient(s.port)
     assert c.call("EXISTS", "qbl:k") == 0
@@ -272,4 +288,32 @@ def test_input_piled_up_while_blocked_is_parsed_in_linear_time(server, r, inline
     assert took < 5, "%d pipelined PINGs took %.1fs" % (n, took)
     assert c.call("PING") == "PONG"
     s.close()
+    c.close()
+
+
+@pytest.mark.parametrize("resp", [2, 3])
+def test_pubsub_output_limit_covers_command_replies(server, r, resp):
+    """client-output-buffer-limit pubsub (32mb hard by default) covers all the
+    output of a subscriber, not only its messages: a subscribed client that
+    pipelines commands and never reads is closed, as in Redis."""
+    big = b"x" * (1 << 20)
+    assert r.set("obl:big", big)
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    if resp == 3:
+        sock.sendall(encode("HELLO", "3") + encode("SUBSCRIBE", "obl:ch"))
+        cmd = encode("GET", "obl:big")
+    else:  # RESP2 subscribed mode allows PING: it echoes its argument
+        sock.sendall(encode("SUBSCRIBE", "obl:ch"))
+        cmd = encode("PING", big)
+    before = rss_kb(server.proc.pid)
+    # 100 MB of replies at most (bounded, so that a server without the limit
+    # only holds them instead of running out of memory)
+    sent, closed = send_until_closed(sock, cmd * 100, len(cmd) * 100)
+    closed = closed or hung_up(sock)
+    sock.close()
+    assert closed, "a subscriber's output grew past the pubsub limit"
+    assert (rss_kb(server.proc.pid) - before) / 1024 < 200
+    c = RespClient(server.port)
+    assert c.call("PUBSUB", "NUMSUB", "obl:ch") == [b"obl:ch", 0]
     c.close()
