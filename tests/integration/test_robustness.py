@@ -285,7 +285,7 @@ def test_input_piled_up_while_blocked_is_parsed_in_linear_time(server, r, inline
     got = drain(s, len(popped) + 7 * n, 20)
     took = time.time() - t0
     assert got == popped + b"+PONG\r\n" * n
-    assert took < 5, "%d pipelined PINGs took %.1fs" % (n, took)
+    assert took < 8, "%d pipelined PINGs took %.1fs" % (n, took)
     assert c.call("PING") == "PONG"
     s.close()
     c.close()
