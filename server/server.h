@@ -149,7 +149,9 @@ void **clientPubsubSlot(struct client *c);
  * LIST also shows (sub= psub= ssub=). */
 void clientSetSubscriptions(struct client *c, long channels, long patterns, long shard);
 long clientSubscriptions(struct client *c);
-/* Called for every client that goes away, and for RESET (net thread). */
+/* Called for every client that goes away, and for RESET (net thread). A hook
+ * may run twice for one client — at close, and again when it is freed, for
+ * state a still-running EXEC added in between — so it must be idempotent. */
 void serverOnClientGone(void (*fn)(struct client *c));
 void serverOnClientReset(void (*fn)(struct client *c));
 /* INFO's pubsub_channels / pubsub_patterns come from this (net thread). */
