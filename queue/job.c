@@ -17,6 +17,8 @@
  *     jobs_running(lease_until)                state RUNNING   lease expiry
  *     jobs_finished(db, queue, state, finished_at)  >= DONE    retention
  *     jobs_unique(db, queue, unique_key) UNIQUE, set while the job is active
+ *                                              or dead (RETRY); an ADD takes a
+ *                                              dead job's key from it
  *     jobs_limit(db, limit_key)                RUNNING jobs under a LIMIT
  *     jobs_limit_ready(db, limit_key, queue)   READY jobs under a LIMIT: the
  *                                              queues a freed slot wakes
@@ -317,7 +319,8 @@ syntax:
 
 /* ---- enqueue ----------------------------------------------------------- */
 
-static const char SQL_UNIQUE_FIND[] = "SELECT id, unique_until FROM jobs WHERE db=?1 AND queue=?2 AND unique_key=?3";
+static const char SQL_UNIQUE_FIND[] =
+    "SELECT id, unique_until, state FROM jobs WHERE db=?1 AND queue=?2 AND unique_key=?3";
 static const char SQL_UNIQUE_RELEASE[] = "UPDATE jobs SET unique_key=NULL WHERE id=?1";
 static const char SQL_QUEUE_ADDED[] =
     "UPDATE job_queues SET n_ready=n_ready+?3, n_delayed=n_delayed+?4, added=added+1 WHERE db=?1 AND queue=?2";
@@ -353,16 +356,18 @@ bool jobInsert(request *r, int db, const char *queue, size_t qlen, const void *p
         sqlite3_bind_blob(s, 3, o->unique, (int)o->unique_len, SQLITE_STATIC);
         int64_t found = 0;
         long long until = 0;
+        bool dead = false;
         if (sqlite3_step(s) == SQLITE_ROW) {
             found = sqlite3_column_int64(s, 0);
             until = sqlite3_column_int64(s, 1);
+            dead = sqlite3_column_int(s, 2) == JOB_DEAD;
         }
         stmtDone(s);
-        if (found && (!until || until > now)) {
+        if (found && !dead && (!until || until > now)) {
             *id = found;
             return true;
         }
-        if (found) { /* its FOR ran out: the key is free again */
+        if (found) { /* its FOR ran out, or it is dead: the key is free again */
             s = stmtGet(r->st, SQL_UNIQUE_RELEASE);
             if (!s) return storeFail(r, "job unique");
             sqlite3_bind_int64(s, 1, found);

@@ -53,9 +53,12 @@ static const char SQL_NACK_GET[] =
 static const char SQL_NACK_RETRY[] =
     "UPDATE OR FAIL jobs SET state=job_moved(db, queue, state, ?2), run_at=?3, lease_until=NULL,"
     " last_error=?4, updated_at=?5 WHERE id=?1";
+/* A dead job keeps its UNIQUE key (see jobInsert): JOB.RETRY may make it
+ * active again, and then it must hold the key as before, unless an ADD
+ * took the key while it was dead. */
 static const char SQL_NACK_DEAD[] =
     "UPDATE OR FAIL jobs SET state=job_moved(db, queue, state, 4), lease_until=NULL, last_error=?4,"
-    " finished_at=?5, updated_at=?5, unique_key=NULL"
+    " finished_at=?5, updated_at=?5"
     " WHERE id=?1";
 /* A lease that has run out is not renewed, even before the maintenance task
  * has put the job back: the job belongs to the queue again from that

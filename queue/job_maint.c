@@ -22,8 +22,7 @@
 static const char SQL_RECLAIM[] =
     "UPDATE jobs SET state=job_moved(db, queue, state, CASE WHEN attempts>retries THEN 4 ELSE 0 END),"
     " lease_until=NULL, last_error='lease expired', updated_at=?1,"
-    " finished_at=CASE WHEN attempts>retries THEN ?1 END,"
-    " unique_key=CASE WHEN attempts>retries THEN NULL ELSE unique_key END"
+    " finished_at=CASE WHEN attempts>retries THEN ?1 END"
     " WHERE id IN (SELECT id FROM jobs WHERE state=2 AND lease_until<=?1 ORDER BY lease_until LIMIT ?2)"
     " RETURNING db, queue, limit_key";
 static const char SQL_PROMOTE[] =

@@ -126,3 +126,30 @@ def test_freed_limit_slot_wakes_fetchers_of_other_queues(server, r, q, free):
     assert f.result is not None and f.result[0][0] == waiting, free
     assert f.done_at - t < (0.6 if free == "lease" else 0.3)
     assert J(r, "JOB.ACK", waiting) == 1
+
+
+@pytest.mark.parametrize("death", ["nack", "lease"])
+def test_retried_dead_job_holds_its_unique_key_again(r, q, death):
+    """UNIQUE holds while a job is queued or running: a dead job made ready
+    again by RETRY must still stop a second ADD with its key. While it is dead
+    an ADD may take the key (the dead job then comes back without it)."""
+    jid = add(r, q, "u", "UNIQUE", "k", "RETRIES", 0)
+    assert fetch(r, q, "LEASE", 50)[0][0] == jid
+    if death == "nack":
+        assert J(r, "JOB.NACK", jid) == 1
+    else:
+        deadline = time.time() + 5
+        while get(r, jid)["state"] != b"dead" and time.time() < deadline:
+            time.sleep(0.02)
+    assert get(r, jid)["state"] == b"dead"
+    assert J(r, "JOB.RETRY", jid) == 1
+    assert add(r, q, "again", "UNIQUE", "k") == jid  # the retried job still holds the key
+    assert stats(r, q)["ready"] == 1
+    # dead again; this time a new ADD takes the key before the RETRY
+    assert fetch(r, q)[0][0] == jid
+    assert J(r, "JOB.NACK", jid) == 1
+    other = add(r, q, "new", "UNIQUE", "k")
+    assert other != jid
+    assert J(r, "JOB.RETRY", jid) == 1
+    assert add(r, q, "third", "UNIQUE", "k") == other  # the key stays with the new job
+    assert stats(r, q)["ready"] == 2
