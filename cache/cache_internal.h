@@ -15,9 +15,5 @@ void hashRegister(void);
  * ms; absolute: value is a unix time. Replies the error and returns false. */
 bool parseExpireTime(request *r, int idx, bool unit_ms, bool absolute, const char *cmdname, long long *at_ms);
 
-/* The encoding Redis would report for a hash (keys.id, its row count and
- * keys.enc): "listpack", "listpackex" or "hashtable". NULL after a storage
- * error (replied). */
-const char *hashEncoding(request *r, int64_t id, long long stored, int enc);
 
 #endif

@@ -507,8 +507,8 @@ void objectCommand(request *r) {
     long long count = sqlite3_column_int64(s, 1);
     int kenc = sqlite3_column_int(s, 3);
     stmtDone(s);
-    if (type == OBJ_HASH && !(enc = hashEncoding(r, id, count, kenc))) return;
-    if (type == OBJ_STREAM) enc = "stream";
+    encoding_fn *encfn = type == OBJ_STRING ? NULL : storeEncodingFn(type);
+    if (encfn && !(enc = encfn(r, id, count, kenc))) return;
     switch (sub) {
     case 0: addReplyBulkCString(r, enc); break;
     case 1:

@@ -214,7 +214,9 @@ static int hashIsSmall(request *r, int64_t id, long long stored) {
     return !big;
 }
 
-const char *hashEncoding(request *r, int64_t id, long long stored, int enc) {
+/* OBJECT ENCODING (storeRegisterEncoding): "listpack", "listpackex" or
+ * "hashtable". */
+static const char *hashEncoding(request *r, int64_t id, long long stored, int enc) {
     int small = hashIsSmall(r, id, stored);
     if (small < 0) return NULL;
     /* Redis 7.4 turns a listpack hash whose fields got TTLs into a
@@ -868,6 +870,7 @@ void hashRegister(void) {
     storeRegisterStartup(hashMarkFieldTtls);
     storeRegisterCopy(OBJ_HASH, "INSERT INTO hashes(id, field, seq, value, expires_at) "
                                 "SELECT ?2, field, seq, value, expires_at FROM hashes WHERE id=?1");
+    storeRegisterEncoding(OBJ_HASH, hashEncoding);
     commandRegisterTable(hash_commands);
     hashTtlRegister();
 }

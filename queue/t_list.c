@@ -603,9 +603,24 @@ static const command list_commands[] = {
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
 };
 
+/* OBJECT ENCODING: Redis 7.2 keeps a list in one listpack while it fits in
+ * list-max-listpack-size (-2: 8 KB), converting both ways, else in a
+ * quicklist. A listpack entry costs its bytes plus at least 2 (encoding
+ * and back-length), so more than 4096 elements never fit. */
+#define LIST_LISTPACK_BYTES 8192
+static const char *listEncoding(request *r, int64_t id, long long count, int enc) {
+    (void)enc;
+    long long bytes = 0;
+    if (count > LIST_LISTPACK_BYTES / 2) return "quicklist";
+    if (!storeIdScalar(r, "SELECT sum(length(value)) + 2 * count(*) FROM list_items WHERE id=?1", id, &bytes))
+        return NULL;
+    return bytes + 7 <= LIST_LISTPACK_BYTES ? "listpack" : "quicklist"; /* + the listpack's header and end */
+}
+
 void listRegister(void) {
     storeRegisterSchema(LIST_SCHEMA);
     storeRegisterCopy(OBJ_LIST, "INSERT INTO list_items(id, pos, value) SELECT ?2, pos, value FROM list_items WHERE id=?1");
+    storeRegisterEncoding(OBJ_LIST, listEncoding);
     commandRegisterTable(list_commands);
     listBlockRegister();
 }

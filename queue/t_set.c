@@ -698,8 +698,34 @@ static const command set_commands[] = {
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
 };
 
+/* OBJECT ENCODING: Redis keeps a set of at most set-max-intset-entries
+ * (512) integers in an intset; otherwise one of at most
+ * set-max-listpack-entries (128) members of at most 64 bytes in a listpack;
+ * else a hashtable (and, unlike this answer from the current contents,
+ * never converts back). */
+static const char *setEncoding(request *r, int64_t id, long long count, int enc) {
+    (void)enc;
+    if (count > 512) return "hashtable";
+    sqlite3_stmt *s = stmtGet(r->st, "SELECT member FROM set_members WHERE id=?1");
+    if (!s) { storeFail(r, "object"); return NULL; }
+    sqlite3_bind_int64(s, 1, id);
+    bool ints = true, small = count <= 128;
+    int rc = SQLITE_ROW; /* stays ROW when neither can be true any more */
+    while ((ints || small) && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        size_t len;
+        const char *m = stmtColumnBlob(s, 0, &len);
+        long long v;
+        if (ints && !string2ll(m, len, &v)) ints = false;
+        if (len > 64) small = false;
+    }
+    stmtDone(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) { storeFail(r, "object"); return NULL; }
+    return ints ? "intset" : small ? "listpack" : "hashtable";
+}
+
 void setRegister(void) {
     storeRegisterSchema(SET_SCHEMA);
     storeRegisterCopy(OBJ_SET, "INSERT INTO set_members(id, h, member) SELECT ?2, h, member FROM set_members WHERE id=?1");
+    storeRegisterEncoding(OBJ_SET, setEncoding);
     commandRegisterTable(set_commands);
 }

@@ -518,9 +518,15 @@ static const command stream_commands[] = {
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
 };
 
+static const char *streamEncoding(request *r, int64_t id, long long count, int enc) {
+    (void)r, (void)id, (void)count, (void)enc;
+    return "stream";
+}
+
 void streamRegister(void) {
     storeRegisterSchema(STREAM_SCHEMA);
     storeRegisterCopy(OBJ_STREAM, "INSERT INTO stream_entries(id, ms, seq, fields) SELECT ?2, ms, seq, fields FROM stream_entries WHERE id=?1");
     storeRegisterCopy(OBJ_STREAM, "INSERT INTO stream_meta(id, last_ms, last_seq) SELECT ?2, last_ms, last_seq FROM stream_meta WHERE id=?1");
+    storeRegisterEncoding(OBJ_STREAM, streamEncoding);
     commandRegisterTable(stream_commands);
 }

@@ -752,10 +752,23 @@ static const command zset_commands[] = {
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL},
 };
 
+/* OBJECT ENCODING: Redis keeps a sorted set in a listpack while it has at
+ * most zset-max-listpack-entries (128) members of at most
+ * zset-max-listpack-value (64) bytes, else in a skiplist (and, unlike this
+ * answer from the current contents, never converts back). */
+static const char *zsetEncoding(request *r, int64_t id, long long count, int enc) {
+    (void)enc;
+    long long longest = 0;
+    if (count > 128) return "skiplist";
+    if (!storeIdScalar(r, "SELECT max(length(member)) FROM zset_members WHERE id=?1", id, &longest)) return NULL;
+    return longest <= 64 ? "listpack" : "skiplist";
+}
+
 void zsetRegister(void) {
     storeRegisterSchema(ZSET_SCHEMA);
     storeRegisterCopy(OBJ_ZSET,
                       "INSERT INTO zset_members(id, member, score) SELECT ?2, member, score FROM zset_members WHERE id=?1");
+    storeRegisterEncoding(OBJ_ZSET, zsetEncoding);
     commandRegisterTable(zset_commands);
     zsetOpsRegister();
 }

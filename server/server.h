@@ -317,6 +317,15 @@ void storeRegisterFunction(const char *name, int nargs, void (*fn)(sqlite3_conte
  * storeCopySql(type, i) is the i-th, NULL past the last. */
 void storeRegisterCopy(int type, const char *sql);
 const char *storeCopySql(int type, int i);
+/* OBJECT ENCODING of a key of `type`: the name Redis 7.2 would give it for
+ * its current contents (keys.id, keys.value as the element count, keys.enc);
+ * NULL after a storage error (replied). Types without one answer "listpack". */
+typedef const char *encoding_fn(request *r, int64_t id, long long count, int enc);
+void storeRegisterEncoding(int type, encoding_fn *fn);
+encoding_fn *storeEncodingFn(int type);
+/* Run `sql` (one integer result; ?1 = id) for an encoding function: false
+ * after a storage error (replied). A NULL result reads as 0. */
+bool storeIdScalar(request *r, const char *sql, int64_t id, long long *v);
 
 /* Net thread only: a bounded cache of string values (readcache.c) that
  * string reads may consult before SQLite and fill after it. The writer keeps

@@ -126,6 +126,24 @@ void storeRegisterCopy(int type, const char *sql) {
     abort();
 }
 
+static encoding_fn *encoding_fns[MAX_TYPES];
+
+void storeRegisterEncoding(int type, encoding_fn *fn) {
+    if (type >= 0 && type < MAX_TYPES) encoding_fns[type] = fn;
+}
+
+bool storeIdScalar(request *r, const char *sql, int64_t id, long long *v) {
+    sqlite3_stmt *s = stmtGet(r->st, sql);
+    if (!s) return storeFail(r, "object");
+    sqlite3_bind_int64(s, 1, id);
+    int rc = sqlite3_step(s);
+    *v = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    stmtDone(s);
+    return rc == SQLITE_ROW ? true : storeFail(r, "object");
+}
+
+encoding_fn *storeEncodingFn(int type) { return type >= 0 && type < MAX_TYPES ? encoding_fns[type] : NULL; }
+
 const char *storeCopySql(int type, int i) {
     return type >= 0 && type < MAX_TYPES && i >= 0 && i < MAX_COPY_SQL ? copy_sql[type][i] : NULL;
 }

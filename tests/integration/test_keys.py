@@ -521,6 +521,42 @@ def test_object_encoding_after_modification(r):
     assert raw(r, "OBJECT", "ENCODING", "missing") is None
 
 
+def test_object_encoding_sorted_set_and_stream(r):
+    # listpack up to 128 members of at most 64 bytes, else skiplist
+    r.zadd("z", {"a": 1, "x" * 64: 2})
+    assert raw(r, "OBJECT", "ENCODING", "z") == b"listpack"
+    r.zadd("z2", {"m%d" % i: i for i in range(129)})
+    assert raw(r, "OBJECT", "ENCODING", "z2") == b"skiplist"
+    r.zadd("z3", {"y" * 65: 1})
+    assert raw(r, "OBJECT", "ENCODING", "z3") == b"skiplist"
+    r.sadd("si", *range(512))                    # integers: intset up to 512
+    assert raw(r, "OBJECT", "ENCODING", "si") == b"intset"
+    r.sadd("si2", *range(513))
+    assert raw(r, "OBJECT", "ENCODING", "si2") == b"hashtable"
+    r.sadd("sbig", "x" * 65)
+    assert raw(r, "OBJECT", "ENCODING", "sbig") == b"hashtable"
+    r.xadd("x", {"f": "v"})
+    assert raw(r, "OBJECT", "ENCODING", "x") == b"stream"
+
+
+@pytest.mark.skipif(IS_REDIS, reason="listpack sets and lists are Redis 7.2 (7.0 says hashtable / quicklist)")
+def test_object_encoding_set_and_list_72(r):
+    r.sadd("s", "a", "1")                        # not all integers: listpack up to 128 small members
+    assert raw(r, "OBJECT", "ENCODING", "s") == b"listpack"
+    r.sadd("s01", "01")                          # "01" is not an integer to Redis
+    assert raw(r, "OBJECT", "ENCODING", "s01") == b"listpack"
+    r.sadd("s2", *["m%d" % i for i in range(129)])
+    assert raw(r, "OBJECT", "ENCODING", "s2") == b"hashtable"
+    r.rpush("l", "a")                            # one listpack while it fits in 8 KB
+    assert raw(r, "OBJECT", "ENCODING", "l") == b"listpack"
+    r.rpush("l2", *["v" * 100 for _ in range(100)])
+    assert raw(r, "OBJECT", "ENCODING", "l2") == b"quicklist"
+    r.rpush("l3", *range(5000))
+    assert raw(r, "OBJECT", "ENCODING", "l3") == b"quicklist"
+    r.ltrim("l2", 0, 9)                          # 7.2 converts a list back when it is small again
+    assert raw(r, "OBJECT", "ENCODING", "l2") == b"listpack"
+
+
 def test_object_encoding_hash(r):
     # listpack up to 512 fields with no field or value over 64 bytes, else hashtable
     r.hset("h", mapping={"f%d" % i: "v" for i in range(512)})
