@@ -13,9 +13,11 @@
 #include "multi.h"
 #include "../pubsub/pubsub.h"
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -410,7 +412,9 @@ void debugCommand(request *r) {
     } else if (argIs(r, 1, "sleep") && r->argc == 3) {
         long double secs;
         if (!string2ld(r->argv[2], r->argvlen[2], &secs) || secs < 0) { addReplyError(r, ERR_NOT_FLOAT); return; }
-        usleep((useconds_t)(secs * 1000000));
+        if (secs > 1e9) secs = 1e9; /* keeps the conversion below defined (usleep's 32 bits wrapped) */
+        struct timespec ts = {(time_t)secs, (long)((secs - (time_t)secs) * 1e9L)};
+        while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {}
         addReplyOK(r);
     } else if (argIs(r, 1, "help")) {
         addReplyArrayLen(r, 5);
