@@ -1,7 +1,8 @@
 /*
  * job.h — shared between the native job queue's files only (queue/job*.c).
  *
- *   job.c        schema, ids, options, JOB.ADD and JOB.FETCH, registration
+ *   job.c        schema, ids, JOB.ADD and JOB.FETCH, registration
+ *   job_opts.c   the options ADD and CRON share (parsing, ranges, defaults)
  *   job_ack.c    JOB.ACK NACK EXTEND CANCEL RETRY PAUSE RESUME PURGE
  *   job_maint.c  what time does to jobs: lease expiry, promotion of delayed
  *                jobs, TTL, retention (background tasks and inline in FETCH)
