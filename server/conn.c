@@ -165,6 +165,29 @@ void resetCommand(request *r) {
     addReplyStatus(r, "RESET");
 }
 
+/* The CLIENT LIST / CLIENT INFO line of a client, with its newline. */
+static void clientInfoString(client *c, reply *out) {
+    long long now = mstime();
+    char flags[8];
+    int nf = 0;
+    if (c->in_multi) flags[nf++] = 'x';
+    if (c->blocking > 0) flags[nf++] = 'b';
+    if (c->flags & CLIENT_NO_EVICT) flags[nf++] = 'e';
+    if (c->subscriptions > 0) flags[nf++] = 'P';
+    if (nf == 0) flags[nf++] = 'N';
+    flags[nf] = '\0';
+    replyAppendFormat(out,
+             "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%ld psub=%ld ssub=%ld "
+             "multi=%d qbuf=%zu qbuf-free=0 argv-mem=%zu multi-mem=%zu rbs=%zu rbp=0 obl=0 oll=0 omem=0 tot-mem=%zu "
+             "events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s\n",
+             (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
+             (now - c->ctime_ms) / 1000, (now - c->last_ms) / 1000, flags, c->db, c->sub_channels, c->sub_patterns,
+             c->sub_shard, c->in_multi ? c->mcount : -1,
+             protoQueryBufLen(c), protoPartialArgvBytes(c), c->mcount ? c->multi_bytes : 0, c->out.cap,
+             sizeof(*c) + c->out.cap, c->last_cmd[0] ? c->last_cmd : "NULL", c->resp,
+             c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
+}
+
 /* Redis's client classes for CLIENT LIST/KILL TYPE: a client is "pubsub"
  * while it is subscribed to anything, else "normal". There are no masters
  * or replicas here: those types are valid and match nobody. */

@@ -12,7 +12,6 @@
 #include "readcache.h"
 #include "../replication/replication.h"
 #include <malloc.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,17 +25,6 @@ typedef struct section {
     void (*fill)(reply *o, request *r);
     bool in_default;
 } section;
-
-static void add(reply *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add(reply *o, const char *fmt, ...) {
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    if (n > (int)sizeof(buf) - 1) n = (int)sizeof(buf) - 1;
-    replyAppend(o, buf, (size_t)n);
-}
 
 static long long rssBytes(void) {
     FILE *f = fopen("/proc/self/statm", "r");
@@ -53,7 +41,7 @@ static void fillServer(reply *o, request *r) {
     struct utsname u;
     uname(&u);
     long long up = (mstime() - stats.start_ms) / 1000;
-    add(o, "# Server\r\nredis_version:%s\r\nsolidis_version:%s\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\n"
+    replyAppendFormat(o, "# Server\r\nredis_version:%s\r\nsolidis_version:%s\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\n"
            "redis_build_id:0\r\nredis_mode:standalone\r\nos:%s %s %s\r\narch_bits:%d\r\nmultiplexing_api:epoll\r\n"
            "gcc_version:%d.%d.%d\r\nprocess_id:%d\r\nrun_id:%016llx%016llx%08x\r\ntcp_port:%d\r\nserver_time_usec:%lld\r\n"
            "uptime_in_seconds:%lld\r\nuptime_in_days:%lld\r\nhz:10\r\nconfigured_hz:10\r\nexecutable:solidis-server\r\n"
@@ -71,7 +59,7 @@ static void fillClients(reply *o, request *r) {
         if ((long long)protoQueryBufLen(c) > maxq) maxq = (long long)protoQueryBufLen(c);
         if (c->blocking > 0 && !(c->flags & CLIENT_CLOSED)) blocked++;
     }
-    add(o, "# Clients\r\nconnected_clients:%ld\r\ncluster_connections:0\r\nmaxclients:%lld\r\n"
+    replyAppendFormat(o, "# Clients\r\nconnected_clients:%ld\r\ncluster_connections:0\r\nmaxclients:%lld\r\n"
            "client_recent_max_input_buffer:%lld\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:%lld\r\n"
            "tracking_clients:0\r\nclients_in_timeout_table:0\r\ntotal_blocking_keys:0\r\n",
         netClientCount(), server_config.maxclients, maxq, blocked);
@@ -83,7 +71,7 @@ static void fillMemory(reply *o, request *r) {
     long long used = (long long)(mi.uordblks + mi.hblkhd);
     long long rss = rssBytes();
     if (used <= 0) used = rss; /* allocators without mallinfo (ASan) */
-    add(o, "# Memory\r\nused_memory:%lld\r\nused_memory_human:%.2fM\r\nused_memory_rss:%lld\r\n"
+    replyAppendFormat(o, "# Memory\r\nused_memory:%lld\r\nused_memory_human:%.2fM\r\nused_memory_rss:%lld\r\n"
            "used_memory_rss_human:%.2fM\r\nused_memory_peak:%lld\r\nused_memory_lua:0\r\nmaxmemory:0\r\n"
            "maxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\nmem_fragmentation_ratio:%.2f\r\n"
            "mem_allocator:libc\r\nsqlite_memory_used:%lld\r\n",
@@ -95,7 +83,7 @@ static void fillPersistence(reply *o, request *r) {
     (void)r;
     writer_stats ws;
     writerGetStats(&ws);
-    add(o, "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\n"
+    replyAppendFormat(o, "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\n"
            "rdb_last_bgsave_status:ok\r\naof_enabled:1\r\naof_rewrite_in_progress:0\r\naof_last_write_status:ok\r\n"
            "appendfsync:%s\r\nsolidis_batches:%lld\r\nsolidis_batched_commands:%lld\r\nsolidis_failed_commits:%lld\r\n"
            "solidis_checkpoints:%lld\r\nsolidis_wal_fsyncs:%lld\r\nsolidis_wal_frames:%lld\r\n",
@@ -106,7 +94,7 @@ static void fillPersistence(reply *o, request *r) {
 static void fillReadCache(reply *o) {
     long long hits, misses, bytes, count;
     readCacheStats(&hits, &misses, &bytes, &count);
-    add(o, "solidis_read_cache_hits:%lld\r\nsolidis_read_cache_misses:%lld\r\nsolidis_read_cache_keys:%lld\r\n"
+    replyAppendFormat(o, "solidis_read_cache_hits:%lld\r\nsolidis_read_cache_misses:%lld\r\nsolidis_read_cache_keys:%lld\r\n"
            "solidis_read_cache_bytes:%lld\r\n", hits, misses, count, bytes);
 }
 
@@ -114,7 +102,7 @@ static void fillStats(reply *o, request *r) {
     (void)r;
     long channels, patterns;
     netPubsubCounts(&channels, &patterns);
-    add(o, "# Stats\r\ntotal_connections_received:%lld\r\ntotal_commands_processed:%lld\r\n"
+    replyAppendFormat(o, "# Stats\r\ntotal_connections_received:%lld\r\ntotal_commands_processed:%lld\r\n"
            "instantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:%lld\r\ntotal_net_output_bytes:%lld\r\n"
            "rejected_connections:%lld\r\nexpired_keys:%lld\r\nevicted_keys:0\r\nkeyspace_hits:%lld\r\n"
            "keyspace_misses:%lld\r\npubsub_channels:%ld\r\npubsub_patterns:%ld\r\ntotal_error_replies:0\r\n",
@@ -126,14 +114,14 @@ static void fillStats(reply *o, request *r) {
 
 static void fillReplication(reply *o, request *r) {
     (void)r;
-    add(o, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\n"
+    replyAppendFormat(o, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\n"
            "master_replid:0000000000000000000000000000000000000000\r\n"
            "master_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\n"
            "second_repl_offset:-1\r\nrepl_backlog_active:0\r\n");
     /* WAL shipping (replication/): the WAL and each replica target */
     writer_stats ws;
     writerGetStats(&ws);
-    add(o, "wal_frames:%lld\r\nwal_size:%lld\r\n", ws.wal_frames, ws.wal_bytes);
+    replyAppendFormat(o, "wal_frames:%lld\r\nwal_size:%lld\r\n", ws.wal_frames, ws.wal_bytes);
     replInfo(o);
 }
 
@@ -142,7 +130,7 @@ static void fillCpu(reply *o, request *r) {
     struct rusage self, children;
     getrusage(RUSAGE_SELF, &self);
     getrusage(RUSAGE_CHILDREN, &children);
-    add(o, "# CPU\r\nused_cpu_sys:%ld.%06ld\r\nused_cpu_user:%ld.%06ld\r\nused_cpu_sys_children:%ld.%06ld\r\n"
+    replyAppendFormat(o, "# CPU\r\nused_cpu_sys:%ld.%06ld\r\nused_cpu_user:%ld.%06ld\r\nused_cpu_sys_children:%ld.%06ld\r\n"
            "used_cpu_user_children:%ld.%06ld\r\n",
         (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec, (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec,
         (long)children.ru_stime.tv_sec, (long)children.ru_stime.tv_usec, (long)children.ru_utime.tv_sec,
@@ -150,11 +138,11 @@ static void fillCpu(reply *o, request *r) {
 }
 
 static void fillKeyspace(reply *o, request *r) {
-    add(o, "# Keyspace\r\n");
+    replyAppendFormat(o, "# Keyspace\r\n");
     for (int db = 0; db < server_config.databases; db++) {
         long long keys = 0, expires = 0;
         if (storeCountKeys(r->st, db, &keys, &expires) && keys > 0)
-            add(o, "db%d:keys=%lld,expires=%lld,avg_ttl=0\r\n", db, keys, expires);
+            replyAppendFormat(o, "db%d:keys=%lld,expires=%lld,avg_ttl=0\r\n", db, keys, expires);
     }
 }
 

@@ -36,7 +36,6 @@
 #include <sys/un.h>
 #include <fcntl.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <unistd.h>
 
 #define MAX_LISTENERS 16
@@ -774,47 +773,6 @@ void netShutdown(void) {
     event_free(net.endread_ev);
     event_free(net.writes_ev);
     storeClose(net.rst);
-}
-
-/* printf into a reply buffer, however long the result (a client name may
- * be as long as proto-max-bulk-len). */
-static void replyAppendFormat(reply *o, const char *fmt, ...) {
-    char small[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof(small), fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    if ((size_t)n < sizeof(small)) { replyAppend(o, small, (size_t)n); return; }
-    char *big = malloc((size_t)n + 1);
-    if (!big) abort();
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    replyAppend(o, big, (size_t)n);
-    free(big);
-}
-
-void clientInfoString(client *c, reply *out) {
-    long long now = mstime();
-    char flags[8];
-    int nf = 0;
-    if (c->in_multi) flags[nf++] = 'x';
-    if (c->blocking > 0) flags[nf++] = 'b';
-    if (c->flags & CLIENT_NO_EVICT) flags[nf++] = 'e';
-    if (c->subscriptions > 0) flags[nf++] = 'P';
-    if (nf == 0) flags[nf++] = 'N';
-    flags[nf] = '\0';
-    replyAppendFormat(out,
-             "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%ld psub=%ld ssub=%ld "
-             "multi=%d qbuf=%zu qbuf-free=0 argv-mem=%zu multi-mem=%zu rbs=%zu rbp=0 obl=0 oll=0 omem=0 tot-mem=%zu "
-             "events=r cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s\n",
-             (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
-             (now - c->ctime_ms) / 1000, (now - c->last_ms) / 1000, flags, c->db, c->sub_channels, c->sub_patterns,
-             c->sub_shard, c->in_multi ? c->mcount : -1,
-             protoQueryBufLen(c), protoPartialArgvBytes(c), c->mcount ? c->multi_bytes : 0, c->out.cap,
-             sizeof(*c) + c->out.cap, c->last_cmd[0] ? c->last_cmd : "NULL", c->resp,
-             c->lib_name ? c->lib_name : "", c->lib_ver ? c->lib_ver : "");
 }
 
 int netExitCode(void) { return net.exit_code; }

@@ -81,7 +81,6 @@ client *netClientList(void);
 client *netClientById(uint64_t id);
 void netCloseClient(client *c);        /* closes now or after in-flight replies */
 struct store *netReadStore(void);
-void clientInfoString(client *c, reply *out); /* appends the CLIENT LIST line, with its newline */
 void netClientReset(client *c);        /* RESET: modules drop per-client state */
 void netForgetWatches(client *c);      /* RESET: unwatch all keys (no reply) */
 void netPubsubCounts(long *channels, long *patterns);

@@ -52,6 +52,25 @@ void replyAppend(reply *o, const void *p, size_t n) {
     o->len += n;
 }
 
+/* printf into a reply buffer, however long the result (a client name may
+ * be as long as proto-max-bulk-len). */
+void replyAppendFormat(reply *o, const char *fmt, ...) {
+    char small[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof(small), fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n < sizeof(small)) { replyAppend(o, small, (size_t)n); return; }
+    char *big = malloc((size_t)n + 1);
+    if (!big) abort();
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    replyAppend(o, big, (size_t)n);
+    free(big);
+}
+
 void addReplyRaw(request *r, const char *s, size_t n) { replyAppend(r->out, s, n); }
 
 /* "<prefix><n>\r\n" into buf (at least 32 bytes); returns its length. */

@@ -47,6 +47,8 @@ void replyInit(reply *o);
 void replyFree(reply *o);
 void replyReset(reply *o);
 void replyAppend(reply *o, const void *p, size_t n);
+/* printf into a reply buffer, however long the result. */
+void replyAppendFormat(reply *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- requests ---------------------------------------------------------- */
 
