@@ -36,6 +36,8 @@ void commandRegisterTable(const command *cmds) {
     }
 }
 
+bool commandArityOk(const command *c, int argc) { return c->arity > 0 ? argc == c->arity : argc >= -c->arity; }
+
 const command *commandLookup(const char *name, size_t len) {
     unsigned h = hashName(name, len) % SLOTS;
     while (slots[h]) {
@@ -178,7 +180,7 @@ void commandCommand(request *r) {
         const command *c = commandLookup(r->argv[2], r->argvlen[2]);
         if (!c) { addReplyError(r, "ERR Invalid command specified"); return; }
         int argc = r->argc - 2;
-        if ((c->arity > 0 && argc != c->arity) || argc < -c->arity) {
+        if (!commandArityOk(c, argc)) {
             addReplyError(r, "ERR Invalid number of arguments specified for command");
             return;
         }

@@ -412,6 +412,7 @@ void configCommand(request *r) {
 }
 
 long long configProtoMaxBulkLen(void) { return server_config.proto_max_bulk_len; }
+bool configPasswordSet(void) { return server_config.requirepass && server_config.requirepass[0]; }
 int configDatabases(void) { return (int)server_config.databases; }
 
 void serverLog(int level, const char *fmt, ...) {

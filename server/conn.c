@@ -111,7 +111,7 @@ void helloCommand(request *r) {
             return;
         }
     }
-    if (server_config.requirepass && server_config.requirepass[0] && !c->authenticated) {
+    if (clientNeedsAuth(c)) {
         addReplyError(r, "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "
                          "<proto> AUTH <user> <pass> option can be used to authenticate the client and select the "
                          "RESP protocol version at the same time");
@@ -159,7 +159,7 @@ void resetCommand(request *r) {
     c->reply_mode = REPLY_ON;
     c->flags &= ~CLIENT_NO_EVICT;
     setName(c, NULL, 0);
-    c->authenticated = !(server_config.requirepass && server_config.requirepass[0]);
+    c->authenticated = !configPasswordSet();
     netForgetWatches(c);
     netClientReset(c);
     addReplyStatus(r, "RESET");

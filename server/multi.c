@@ -212,7 +212,7 @@ static bool isTxnControl(const command *cmd) {
  * usual, MULTI_SUBMIT to send it to the writer now. */
 int multiRoute(client *c, request *req) {
     const command *cmd = req->cmd;
-    bool bad_arity = cmd && ((cmd->arity > 0 && req->argc != cmd->arity) || req->argc < -cmd->arity);
+    bool bad_arity = cmd && !commandArityOk(cmd, req->argc);
     if (!c->in_multi) {
         /* Redis checks arity first: EXEC x is an EXECABORT, DISCARD x and
          * UNWATCH x the usual arity error (which MULTI_RUN gives). */

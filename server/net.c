@@ -87,9 +87,7 @@ void netConfigChanged(const char *name) {
 
 /* ---- output ------------------------------------------------------------ */
 
-static bool needsAuth(client *c) {
-    return !c->authenticated && server_config.requirepass && server_config.requirepass[0];
-}
+bool clientNeedsAuth(const client *c) { return !c->authenticated && configPasswordSet(); }
 
 /* client-output-buffer-limit, with Redis's defaults: none for normal
  * clients, `pubsub 32mb 8mb 60` for subscribers (for all their output, not
@@ -106,7 +104,7 @@ static bool needsAuth(client *c) {
  * whether it was closed. */
 static bool closeOnOutputLimits(client *c) {
     long long pending = (long long)(c->out.len - c->out_sent);
-    bool over = needsAuth(c) && pending > UNAUTH_OUTPUT_LIMIT;
+    bool over = clientNeedsAuth(c) && pending > UNAUTH_OUTPUT_LIMIT;
     if (c->subscriptions > 0 && pending > PUBSUB_SOFT_LIMIT) {
         long long now = mstime();
         if (!c->obuf_soft_since) c->obuf_soft_since = now;
@@ -354,14 +352,14 @@ static bool processCommand(client *c, request *req) {
     /* Redis's order: an unknown command or a wrong argument count is
      * answered as such (below, or by multiRoute) before authentication and
      * the subscribed-context rule are looked at. */
-    bool bad_arity = cmd && ((cmd->arity > 0 && req->argc != cmd->arity) || req->argc < -cmd->arity);
+    bool bad_arity = cmd && !commandArityOk(cmd, req->argc);
     if (cmd && !bad_arity && c->subscriptions > 0 && c->resp == 2 && !(cmd->flags & CMD_PUBSUB) &&
         cmd->proc != pingCommand && cmd->proc != quitCommand && cmd->proc != resetCommand) {
         char why[256];
         snprintf(why, sizeof(why), "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", c->last_cmd);
         refuseCommand(c, req, why);
         route = MULTI_DONE;
-    } else if (cmd && !bad_arity && needsAuth(c) && !(cmd->flags & CMD_NOAUTH)) {
+    } else if (cmd && !bad_arity && clientNeedsAuth(c) && !(cmd->flags & CMD_NOAUTH)) {
         refuseCommand(c, req, "NOAUTH Authentication required.");
         route = MULTI_DONE;
     } else if (c->in_multi || (cmd && isTxnCommand(cmd))) {
@@ -379,7 +377,7 @@ static bool processCommand(client *c, request *req) {
     if (route == MULTI_RUN) {
         if (!cmd) {
             commandReplyUnknown(req);
-        } else if ((cmd->arity > 0 && req->argc != cmd->arity) || req->argc < -cmd->arity) {
+        } else if (bad_arity) {
             addReplyArityError(req);
         } else if (cmd->flags & CMD_WRITE) {
             submitWrite(c, req, discard);
@@ -563,7 +561,7 @@ static void acceptCb(struct evconnlistener *l, evutil_socket_t fd, struct sockad
     c->id = ++net.next_id;
     /* As in Redis, a connection made while no password is set stays
      * authenticated when CONFIG SET requirepass adds one later. */
-    c->authenticated = !(server_config.requirepass && server_config.requirepass[0]);
+    c->authenticated = !configPasswordSet();
     c->fd = fd;
     c->resp = 2;
     c->ctime_ms = c->last_ms = mstime();

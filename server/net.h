@@ -82,6 +82,7 @@ client *netClientById(uint64_t id);
 void netCloseClient(client *c);        /* closes now or after in-flight replies */
 struct store *netReadStore(void);
 void netClientReset(client *c);        /* RESET: modules drop per-client state */
+bool clientNeedsAuth(const client *c);  /* requirepass set, AUTH not done */
 void netForgetWatches(client *c);      /* RESET: unwatch all keys (no reply) */
 void netPubsubCounts(long *channels, long *patterns);
 

@@ -205,7 +205,7 @@ static void compactQuery(redisReader *rd) {
 
 int protoNextRequest(client *c, request *r, char *err, size_t errlen) {
     redisReader *rd = c->reader;
-    bool unauth = !c->authenticated && server_config.requirepass && server_config.requirepass[0];
+    bool unauth = clientNeedsAuth(c);
     bulk_limit = unauth ? PROTO_UNAUTH_MAX_BULK : server_config.proto_max_bulk_len;
     /* Every "need more input" below first takes more from the client's
      * buffer: `want` bytes, or a window. */

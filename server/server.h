@@ -216,6 +216,8 @@ typedef struct command {
 } command;
 
 const command *commandLookup(const char *name, size_t len);
+/* Whether argc (the command name included) fits the command's arity. */
+bool commandArityOk(const command *c, int argc);
 /* Modules register their rows at start-up (before the loop runs). The table
  * must stay alive for the life of the process; it ends with a NULL name. */
 void commandRegisterTable(const command *cmds);
@@ -374,6 +376,7 @@ void serverNoteKeyspace(bool hit); /* net thread: INFO keyspace_hits/misses */
 
 /* Config values needed by command modules (read-only for them). */
 long long configProtoMaxBulkLen(void);
+bool configPasswordSet(void); /* requirepass is not empty */
 int configDatabases(void);
 
 #endif
