@@ -422,6 +422,19 @@ def test_client_list_and_kill_by_type_and_user(server, c):
     blocked.close()
 
 
+@pytest.mark.skipif(IS_REDIS, reason="CLIENT KILL MAXAGE is Redis 7.4")
+def test_client_kill_maxage(server, c):
+    other = RespClient(server.port)
+    assert other.call("PING") == "PONG"
+    assert c.call("CLIENT", "KILL", "MAXAGE", "3600") == 0      # nobody is an hour old
+    assert c.call("CLIENT", "KILL", "MAXAGE", "-1") == Err("ERR syntax error")
+    other_id = other.call("CLIENT", "ID")
+    assert c.call("CLIENT", "KILL", "ID", str(other_id), "MAXAGE", "0") == 1
+    assert other.closed()
+    assert c.call("PING") == "PONG"
+    other.close()
+
+
 def test_client_kill(server, c):
     v1 = RespClient(server.port)
     v2 = RespClient(server.port)
